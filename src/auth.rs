@@ -1,0 +1,322 @@
+//! Pluggable authentication: the [`Auth`] trait and the generic schemes.
+//!
+//! The request pipeline calls [`Auth::authorize`] before **every attempt** of a request (so signatures are
+//! fresh on each retry), [`Auth::on_rejected`] when the service answers 401 or 403 (an auth may refresh its
+//! credentials and ask for **one** retry), and [`Auth::observe_response`] on every answer (for sliding
+//! sessions). Implementations are async and may make their own HTTP calls through
+//! [`AuthRequest::http`] — that is how session logins fit.
+//!
+//! Generic schemes shipped here: [`NoAuth`], [`BasicAuth`], [`HeaderAuth`] (static API-key header) and
+//! [`BearerAuth`]. Service-specific schemes live with their service, e.g.
+//! [`uplynk::UplynkAuth`](crate::uplynk::UplynkAuth).
+//!
+//! Every scheme keeps its secret in a [`SecretString`], prints `** redacted **` in `Debug`, and marks the
+//! headers it sets as sensitive.
+//!
+//! # Writing your own
+//!
+//! ```
+//! use group_membership::auth::{Auth, AuthRequest};
+//! use group_membership::Result;
+//!
+//! /// Sends a per-tenant header next to the credentials of another scheme.
+//! #[derive(Debug)]
+//! struct Tenant(&'static str);
+//!
+//! #[async_trait::async_trait]
+//! impl Auth for Tenant {
+//!     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+//!         request.insert_header("x-tenant", self.0, false)
+//!     }
+//! }
+//! ```
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use base64::Engine;
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, StatusCode};
+pub use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Authorises each attempt of a request. Implement it to plug in a scheme the crate does not ship.
+///
+/// `Debug` is required so that clients can be printed; implementations must never print secrets.
+#[async_trait]
+pub trait Auth: Send + Sync + fmt::Debug {
+    /// Adds credentials to one attempt of a request. Called again for every retry.
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()>;
+
+    /// Called when the service answered 401 or 403. Return [`AfterRejection::Retry`] after refreshing
+    /// credentials to have the request sent once more; the pipeline asks at most once per request, so an
+    /// auth can never cause a login loop. The default gives up.
+    async fn on_rejected(&self, rejection: &Rejection<'_>) -> Result<AfterRejection> {
+        let _ = rejection;
+        Ok(AfterRejection::GiveUp)
+    }
+
+    /// Sees every answer's status and headers (for example, a renewed session cookie). The default ignores them.
+    fn observe_response(&self, status: StatusCode, headers: &HeaderMap) {
+        let _ = (status, headers);
+    }
+}
+
+/// What the pipeline should do after the service refused the credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AfterRejection {
+    /// Credentials were refreshed: send the request once more.
+    Retry,
+    /// Return the service's error to the caller.
+    GiveUp,
+}
+
+/// A 401 or 403 answer, as shown to [`Auth::on_rejected`].
+#[derive(Debug)]
+pub struct Rejection<'a> {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) body: &'a [u8],
+    pub(crate) http: &'a reqwest::Client,
+    pub(crate) base_url: &'a Url,
+}
+
+impl Rejection<'_> {
+    /// 401 or 403.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+    /// The answer's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.headers
+    }
+    /// The start of the answer's body (bounded).
+    pub fn body(&self) -> &[u8] {
+        self.body
+    }
+    /// The HTTP client, for a login call.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http
+    }
+    /// The client's base URL.
+    pub fn base_url(&self) -> &Url {
+        self.base_url
+    }
+}
+
+/// One attempt of a request, open to an [`Auth`] for adding headers or query parameters.
+pub struct AuthRequest<'a> {
+    pub(crate) request: &'a mut reqwest::Request,
+    pub(crate) http: &'a reqwest::Client,
+    pub(crate) base_url: &'a Url,
+}
+
+impl fmt::Debug for AuthRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("method", self.request.method())
+            .field("path", &self.request.url().path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthRequest<'_> {
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        self.request.method()
+    }
+    /// The full request URL as it will be sent (before this auth adds anything).
+    pub fn url(&self) -> &Url {
+        self.request.url()
+    }
+    /// The request's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.request.headers()
+    }
+    /// Sets a header, replacing any previous value. `sensitive` marks it so that HTTP/2 never indexes it and
+    /// debugging output of the underlying client hides it.
+    pub fn insert_header(&mut self, name: &str, value: &str, sensitive: bool) -> Result<()> {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::auth(format!("`{name}` is not a valid header name"), None))?;
+        let mut value = HeaderValue::from_str(value)
+            .map_err(|_| Error::auth(format!("the value for header `{name}` has characters a header cannot carry"), None))?;
+        value.set_sensitive(sensitive);
+        self.request.headers_mut().insert(name, value);
+        Ok(())
+    }
+    /// Sets a header from a ready value (mark it sensitive yourself where it carries a secret).
+    pub fn insert_header_value(&mut self, name: HeaderName, value: HeaderValue) {
+        self.request.headers_mut().insert(name, value);
+    }
+    /// Appends `key=value` to the query string (form-encoded, so `+`, `/` and `=` are escaped).
+    pub fn append_query_pair(&mut self, key: &str, value: &str) {
+        self.request.url_mut().query_pairs_mut().append_pair(key, value);
+    }
+    /// The HTTP client the request will be sent with, for an auth that must log in first.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http
+    }
+    /// The client's base URL (the service root).
+    pub fn base_url(&self) -> &Url {
+        self.base_url
+    }
+}
+
+/// A source of "now" in whole Unix seconds, injectable for tests.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Seconds since the Unix epoch.
+    fn unix_seconds(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn unix_seconds(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
+}
+
+/// A clock stopped at one instant, for tests and test vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedClock(pub u64);
+
+impl Clock for FixedClock {
+    fn unix_seconds(&self) -> u64 {
+        self.0
+    }
+}
+
+/// No credentials at all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAuth;
+
+#[async_trait]
+impl Auth for NoAuth {
+    async fn authorize(&self, _request: &mut AuthRequest<'_>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// HTTP Basic authentication (Entuity).
+///
+/// ```
+/// use group_membership::auth::BasicAuth;
+/// let auth = BasicAuth::new("admin", "s3cret-pass");
+/// assert!(!format!("{auth:?}").contains("s3cret-pass"));
+/// ```
+#[derive(Clone)]
+pub struct BasicAuth {
+    username: String,
+    header: SecretString,
+}
+
+impl BasicAuth {
+    /// Credentials for `Authorization: Basic base64(username:password)`.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        let username = username.into();
+        let password: String = password.into();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        BasicAuth { username, header: SecretString::from(format!("Basic {encoded}")) }
+    }
+    /// The user name (not secret).
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+impl fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BasicAuth").field("username", &self.username).field("password", &REDACTED).finish()
+    }
+}
+
+#[async_trait]
+impl Auth for BasicAuth {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        request.insert_header(AUTHORIZATION.as_str(), self.header.expose_secret(), true)
+    }
+}
+
+/// A static header carrying an API key, e.g. Danube Cloud's `ES-API-KEY`.
+///
+/// ```
+/// use group_membership::auth::HeaderAuth;
+/// let auth = HeaderAuth::new("ES-API-KEY", "k-123456").unwrap();
+/// assert_eq!(format!("{auth:?}"), r#"HeaderAuth { name: "es-api-key", value: ** redacted ** }"#);
+/// assert!(HeaderAuth::new("bad name", "x").is_err());
+/// ```
+#[derive(Clone)]
+pub struct HeaderAuth {
+    name: HeaderName,
+    value: SecretString,
+}
+
+impl HeaderAuth {
+    /// A header `name: value`. Fails with [`Error::InvalidInput`] when either cannot be sent as a header.
+    pub fn new(name: &str, value: impl Into<String>) -> Result<Self> {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::invalid_input("header name", format!("`{name}` is not a valid HTTP header name")))?;
+        let value: String = value.into();
+        if HeaderValue::from_str(&value).is_err() {
+            return Err(Error::invalid_input("header value", "it has characters an HTTP header cannot carry"));
+        }
+        Ok(HeaderAuth { name, value: SecretString::from(value) })
+    }
+}
+
+impl fmt::Debug for HeaderAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeaderAuth").field("name", &self.name.as_str()).field("value", &REDACTED).finish()
+    }
+}
+
+#[async_trait]
+impl Auth for HeaderAuth {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        request.insert_header(self.name.as_str(), self.value.expose_secret(), true)
+    }
+}
+
+/// `Authorization: Bearer <token>` (e.g. a Traffic Ops `access_token`).
+#[derive(Clone)]
+pub struct BearerAuth {
+    header: SecretString,
+}
+
+impl BearerAuth {
+    /// A bearer token.
+    pub fn new(token: impl Into<String>) -> Self {
+        BearerAuth { header: SecretString::from(format!("Bearer {}", token.into())) }
+    }
+}
+
+impl fmt::Debug for BearerAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerAuth").field("token", &REDACTED).finish()
+    }
+}
+
+#[async_trait]
+impl Auth for BearerAuth {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        request.insert_header(AUTHORIZATION.as_str(), self.header.expose_secret(), true)
+    }
+}
+
+/// Prints `** redacted **` in place of a secret.
+pub(crate) struct Redacted;
+
+/// The one redaction marker every `Debug` implementation uses.
+pub(crate) const REDACTED: Redacted = Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("** redacted **")
+    }
+}

@@ -1,0 +1,333 @@
+//! [`Client`] and [`ClientBuilder`]: one service root, one auth, the transport settings and the retry policy.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Method;
+use url::Url;
+
+use crate::auth::{Auth, NoAuth};
+use crate::error::{Error, Result};
+use crate::request::{ErrorProfile, RequestBuilder};
+use crate::retry::RetryPolicy;
+
+/// The default `User-Agent`: `group-membership/<version>`.
+pub const DEFAULT_USER_AGENT: &str = concat!("group-membership/", env!("CARGO_PKG_VERSION"));
+/// The default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default timeout of one attempt, from connecting to the end of the body.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default largest success body read into memory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A handle on one service root: base URL, auth, timeouts, retry policy and a connection pool.
+///
+/// Cheap to clone (an `Arc` inside) and `Send + Sync`: build one per service account and share it.
+/// The service modules hang off it: [`Client::uplynk`](crate::Client::uplynk), ...; [`Client::request`] is
+/// the escape hatch for endpoints the crate does not model, through the same auth, retries and errors.
+///
+/// ```
+/// use std::time::Duration;
+/// use group_membership::{Client, RetryPolicy};
+/// use group_membership::auth::BasicAuth;
+///
+/// let client = Client::builder()
+///     .base_url("https://entuity.example.net")
+///     .auth(BasicAuth::new("admin", "secret"))
+///     .request_timeout(Duration::from_secs(20))
+///     .retry_policy(RetryPolicy::default().with_max_attempts(4))
+///     .build()?;
+/// assert_eq!(client.base_url().as_str(), "https://entuity.example.net/");
+/// # Ok::<(), group_membership::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: Url,
+    pub(crate) auth: Arc<dyn Auth>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) request_timeout: Duration,
+    pub(crate) user_agent: http::HeaderValue,
+    pub(crate) max_response_bytes: u64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Client")
+            .field("base_url", &i.base_url.as_str())
+            .field("auth", &i.auth)
+            .field("retry", &i.retry)
+            .field("request_timeout", &i.request_timeout)
+            .field("user_agent", &i.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts a [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// The service root every path is appended to.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The client's default retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The underlying `reqwest::Client` (shares the connection pool).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The escape hatch: a request to any path below the base URL, through the same auth, retries and
+    /// error handling as the modelled endpoints. Each item of `segments` becomes exactly one path segment,
+    /// percent-encoded (an item `a/../b` stays one segment). Error bodies are read leniently (`code`,
+    /// `message`, `detail`, `title`, `description` keys); service handles offer the same hatch with their
+    /// own error format, e.g. [`Uplynk::request`](crate::uplynk::Uplynk::request).
+    ///
+    /// ```no_run
+    /// # async fn run(client: group_membership::Client) -> group_membership::Result<()> {
+    /// use http::Method;
+    /// let pong: serde_json::Value = client
+    ///     .request(Method::GET, ["api", "4.0", "ping"])
+    ///     .send_json()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn request<I, S>(&self, method: Method, segments: I) -> RequestBuilder<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RequestBuilder::new(self, method, &crate::request::GENERIC_PROFILE).segments(segments)
+    }
+
+    pub(crate) fn request_with(&self, method: Method, profile: &'static ErrorProfile) -> RequestBuilder<'_> {
+        RequestBuilder::new(self, method, profile)
+    }
+}
+
+/// Configures a [`Client`].
+///
+/// Defaults: no auth, connect timeout 10 s, request timeout 30 s, user agent `group-membership/<version>`,
+/// [`RetryPolicy::default`], certificate verification **on**, the system proxy settings and `HTTP_PROXY` /
+/// `HTTPS_PROXY` / `NO_PROXY` honoured as reqwest does, and **no redirects followed** (a redirect is returned
+/// as an error rather than carrying credentials to another host).
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    auth: Arc<dyn Auth>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    user_agent: String,
+    retry: RetryPolicy,
+    accept_invalid_certs: bool,
+    root_certs_pem: Vec<Vec<u8>>,
+    http: Option<reqwest::Client>,
+    max_response_bytes: u64,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .field("extra_root_certs", &self.root_certs_pem.len())
+            .field("own_http_client", &self.http.is_some())
+            .finish()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with the defaults listed on [`ClientBuilder`].
+    pub fn new() -> Self {
+        ClientBuilder {
+            base_url: None,
+            auth: Arc::new(NoAuth),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            retry: RetryPolicy::default(),
+            accept_invalid_certs: false,
+            root_certs_pem: Vec::new(),
+            http: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// The service root: scheme, host, optional port and path prefix (`https://host:8443/prefix`).
+    /// Each service module appends its own API path (`/api/v4/...` for Uplynk).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The authentication scheme.
+    pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
+        self.auth = Arc::new(auth);
+        self
+    }
+
+    /// The authentication scheme, already shared.
+    pub fn shared_auth(mut self, auth: Arc<dyn Auth>) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// How long to wait for a connection (ignored with [`http_client`](Self::http_client)).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one attempt may take, from connecting to the end of the body. Overridable per request.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The default retry policy. Overridable per request.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// **Dangerous**: accept any server certificate (self-signed, expired, wrong host). Prefer
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem) with the appliance's CA.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Trusts one more root CA (PEM), in addition to the system's. The right way to reach an appliance with
+    /// a private or self-signed certificate.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certs_pem.push(pem.into());
+        self
+    }
+
+    /// Uses your own `reqwest::Client` (proxies, pools, TLS backend and roots are then yours; the connect
+    /// timeout, certificate and redirect settings of this builder do not apply to it).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// The largest success body read into memory (default 32 MiB); larger answers fail with
+    /// [`TransportErrorKind::BodyTooLarge`](crate::error::TransportErrorKind::BodyTooLarge).
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Builds the client. Fails with [`Error::Config`] for a missing or unusable base URL, a bad user agent
+    /// or certificate, or a TLS backend that cannot start.
+    pub fn build(self) -> Result<Client> {
+        let raw = self.base_url.ok_or_else(|| Error::Config("a base URL is required".into()))?;
+        let base_url = parse_base_url(&raw)?;
+        let user_agent = http::HeaderValue::from_str(&self.user_agent)
+            .map_err(|_| Error::Config("the user agent has characters a header cannot carry".into()))?;
+        let http = match self.http {
+            Some(http) => http,
+            None => {
+                let mut b = reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(self.user_agent.clone());
+                if self.accept_invalid_certs {
+                    b = b.tls_danger_accept_invalid_certs(true);
+                }
+                for pem in &self.root_certs_pem {
+                    let cert = reqwest::Certificate::from_pem(pem)
+                        .map_err(|e| Error::Config(format!("root certificate is not valid PEM: {}", e.without_url())))?;
+                    b = b.add_root_certificate(cert);
+                }
+                b.build().map_err(|e| Error::Config(format!("HTTP client could not start: {e}")))?
+            }
+        };
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                http,
+                base_url,
+                auth: self.auth,
+                retry: self.retry,
+                request_timeout: self.request_timeout,
+                user_agent,
+                max_response_bytes: self.max_response_bytes,
+            }),
+        })
+    }
+}
+
+fn parse_base_url(raw: &str) -> Result<Url> {
+    let url = Url::parse(raw).map_err(|e| Error::Config(format!("base URL `{raw}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!("base URL `{raw}` must use http or https")));
+    }
+    if url.host().is_none() {
+        return Err(Error::Config(format!("base URL `{raw}` has no host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!("base URL `{raw}` must not have a query or fragment")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config("base URL must not carry credentials; use an auth scheme".into()));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked() {
+        assert!(matches!(Client::builder().build(), Err(Error::Config(_))));
+        for bad in ["not a url", "ftp://h", "https://h/?q=1", "https://u:p@h/"] {
+            let err = Client::builder().base_url(bad).build().unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{bad}");
+            assert!(!err.to_string().contains(":p@"), "credentials echoed for {bad}");
+        }
+        let c = Client::builder().base_url("http://127.0.0.1:8080/prefix").build().unwrap();
+        assert_eq!(c.base_url().path(), "/prefix");
+    }
+
+    #[test]
+    fn client_is_send_sync_and_cheap_to_clone() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<Client>();
+    }
+
+    #[test]
+    fn bad_root_certificate_is_a_config_error() {
+        let err = Client::builder().base_url("https://h").add_root_certificate_pem("nope").build().unwrap_err();
+        assert!(matches!(err, Error::Config(_)));
+    }
+}

@@ -1,0 +1,496 @@
+//! The crate's one error type.
+//!
+//! Every fallible call returns [`Result<T>`](crate::Result), whose error is [`Error`]. Its variants say
+//! *where* things went wrong:
+//!
+//! | variant | meaning | was the request sent? |
+//! |---|---|---|
+//! | [`Error::InvalidInput`] | the SDK refused your input before sending | no |
+//! | [`Error::Config`] | the client could not be built | no |
+//! | [`Error::Api`] | the service answered with an error (non-2xx, or a 2xx body that says it failed) | yes |
+//! | [`Error::Transport`] | the request could not be sent, or its answer could not be read | maybe ([`TransportError::may_have_been_sent`]) |
+//! | [`Error::Decode`] | a success answer was not what the service documents | yes |
+//! | [`Error::Auth`] | credentials could not be obtained (a failed login, a signing failure) | depends |
+//!
+//! No variant ever holds a secret: URLs are kept without their query (where Uplynk's `msg`/`sig` live),
+//! `Set-Cookie` and credential headers are dropped from kept response headers, and auth implementations
+//! never put passwords or tokens into messages.
+
+use std::fmt;
+
+use http::{HeaderMap, Method, StatusCode};
+
+/// Shorthand for `std::result::Result<T, group_membership::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How many bytes of a response body an error keeps (the rest is counted, not kept).
+pub const MAX_KEPT_BODY: usize = 8 * 1024;
+
+/// How many characters of a body a decode error quotes.
+const SNIPPET_CHARS: usize = 512;
+
+/// Response headers never copied into an error, because they carry credentials.
+const SENSITIVE_HEADERS: &[&str] = &[
+    "set-cookie",
+    "cookie",
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "es-api-key",
+    "x-auth-uplynk-jwt",
+];
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The service answered with an error.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// The request could not be sent, or its answer could not be read.
+    #[error(transparent)]
+    Transport(Box<TransportError>),
+    /// A success answer could not be decoded into the documented type.
+    #[error(transparent)]
+    Decode(Box<DecodeError>),
+    /// The SDK refused an argument before sending anything.
+    #[error(transparent)]
+    InvalidInput(InvalidInput),
+    /// Credentials could not be obtained or applied.
+    #[error(transparent)]
+    Auth(Box<AuthError>),
+    /// The client could not be configured as asked.
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// The HTTP status of the answer this error came from, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::Decode(e) => Some(e.status),
+            Error::Auth(e) => e.api.as_ref().map(|a| a.status),
+            _ => None,
+        }
+    }
+
+    /// The service's answer, when this is an [`Error::Api`] (or a login that the service refused).
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            Error::Auth(e) => e.api.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// True when the service said the resource does not exist (HTTP 404).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// True when the service refused the credentials or a permission (HTTP 401 or 403), or a login failed.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, Error::Auth(_))
+            || matches!(self.status(), Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN))
+    }
+
+    /// True when trying the same request again later might succeed: 429, 502, 503, 504, a connect failure
+    /// or a timeout. The SDK already retried idempotent requests per its [`RetryPolicy`](crate::RetryPolicy)
+    /// before returning this.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(e) => crate::retry::is_retryable_status(e.status),
+            Error::Transport(e) => matches!(e.kind, TransportErrorKind::Connect | TransportErrorKind::Timeout),
+            _ => false,
+        }
+    }
+
+    /// True for a timeout (connect, whole request or reading the body).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Transport(e) if e.kind == TransportErrorKind::Timeout)
+    }
+
+    /// Builds an [`Error::InvalidInput`].
+    pub fn invalid_input(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput(InvalidInput { what: what.into(), reason: reason.into() })
+    }
+
+    /// Builds an [`Error::Auth`] with a message and, when the service answered, its answer.
+    pub fn auth(message: impl Into<String>, api: Option<ApiError>) -> Self {
+        Error::Auth(Box::new(AuthError { message: message.into(), api }))
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
+/// An argument refused before anything was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what}: {reason}")]
+pub struct InvalidInput {
+    what: String,
+    reason: String,
+}
+
+impl InvalidInput {
+    /// What was refused, e.g. `failover group ID`.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+    /// Why it was refused.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// A bounded copy of a response body.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawBody {
+    bytes: Vec<u8>,
+    total_len: u64,
+}
+
+impl RawBody {
+    /// Keeps at most [`MAX_KEPT_BODY`] bytes of `bytes`; `total_len` is how much the server sent (or was read).
+    pub(crate) fn new(mut bytes: Vec<u8>, total_len: u64) -> Self {
+        bytes.truncate(MAX_KEPT_BODY);
+        RawBody { bytes, total_len }
+    }
+
+    /// The kept bytes (at most [`MAX_KEPT_BODY`]).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    /// The kept bytes as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+    /// True when the body was longer than what is kept.
+    pub fn is_truncated(&self) -> bool {
+        self.total_len > self.bytes.len() as u64
+    }
+    /// How many bytes were received (at least the kept ones).
+    pub fn total_len(&self) -> u64 {
+        self.total_len
+    }
+    /// True when the server sent no body.
+    pub fn is_empty(&self) -> bool {
+        self.total_len == 0
+    }
+}
+
+impl fmt::Debug for RawBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawBody")
+            .field("text", &self.text())
+            .field("total_len", &self.total_len)
+            .field("truncated", &self.is_truncated())
+            .finish()
+    }
+}
+
+/// What a service module found in an error body: the service's own code, message and details.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ServiceError {
+    /// The service's own error code (`not_found`, `ERROR_OPERATION_FAILURE`, `412`, ...).
+    pub code: Option<String>,
+    /// The service's own message, as the service words it.
+    pub message: Option<String>,
+    /// Structured details (field errors, alert lists), when the service sent them.
+    pub details: Option<serde_json::Value>,
+}
+
+impl ServiceError {
+    /// A service error with a code and a message.
+    pub fn new(code: Option<String>, message: Option<String>) -> Self {
+        ServiceError { code, message, details: None }
+    }
+    /// Adds structured details.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+}
+
+/// The service answered with an error.
+///
+/// Keeps the HTTP status, the service's own code and message when it sent them, a bounded copy of the raw
+/// body (JSON, HTML or empty), the response headers useful for a support ticket, the method and path (never
+/// the query) and how many attempts were made.
+#[derive(Clone)]
+pub struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) service: ServiceError,
+    pub(crate) body: RawBody,
+    pub(crate) headers: HeaderMap,
+    pub(crate) attempts: u32,
+}
+
+impl ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        method: Method,
+        path: String,
+        service: ServiceError,
+        body: RawBody,
+        headers: &HeaderMap,
+    ) -> Self {
+        ApiError { status, method, path, service, body, headers: kept_headers(headers), attempts: 1 }
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+    /// The service's own error code, when it sent one.
+    pub fn code(&self) -> Option<&str> {
+        self.service.code.as_deref()
+    }
+    /// The service's own message, when it sent one.
+    pub fn message(&self) -> Option<&str> {
+        self.service.message.as_deref()
+    }
+    /// Structured details (field errors, alerts), when the service sent them.
+    pub fn details(&self) -> Option<&serde_json::Value> {
+        self.service.details.as_ref()
+    }
+    /// The bounded copy of the raw body.
+    pub fn body(&self) -> &RawBody {
+        &self.body
+    }
+    /// The response headers (credential-bearing ones such as `Set-Cookie` removed).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    /// A request id for support tickets, from the usual headers (`x-request-id`, `x-amzn-requestid`,
+    /// `x-correlation-id`, `es_task_id`, `whole-content-sha512`), when the service sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        [
+            "x-request-id",
+            "x-amzn-requestid",
+            "x-correlation-id",
+            "request-id",
+            "es_task_id",
+            "whole-content-sha512",
+        ]
+        .iter()
+        .find_map(|h| self.headers.get(*h).and_then(|v| v.to_str().ok()))
+    }
+    /// The HTTP method of the request.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+    /// The request path (no query string).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// How many attempts were made before this answer was returned.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} answered HTTP {}", self.method, self.path, self.status)?;
+        match (self.code(), self.message()) {
+            (Some(c), Some(m)) => write!(f, ": {m} ({c})"),
+            (None, Some(m)) => write!(f, ": {m}"),
+            (Some(c), None) => write!(f, " ({c})"),
+            (None, None) if self.body.is_empty() => write!(f, " with an empty body"),
+            (None, None) => {
+                let text = self.body.text();
+                write!(f, ": {}", snippet(&text, 200))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("code", &self.service.code)
+            .field("message", &self.service.message)
+            .field("details", &self.service.details)
+            .field("body", &self.body)
+            .field("headers", &self.headers)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Which part of sending failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// No connection could be made (DNS, TCP, TLS handshake): the request was not sent.
+    Connect,
+    /// The connect, request or body-read timeout passed.
+    Timeout,
+    /// The connection failed after the request may have been written, or the body could not be read.
+    Io,
+    /// The request could not be built (for example, a header value reqwest refuses).
+    Request,
+    /// The response was larger than the client's limit.
+    BodyTooLarge,
+}
+
+/// The request could not be sent, or its answer could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{method} {path}: {message} after {attempts} attempt(s){}", if *.may_have_been_sent { "; the request may have reached the server" } else { "" })]
+pub struct TransportError {
+    pub(crate) kind: TransportErrorKind,
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) message: String,
+    pub(crate) may_have_been_sent: bool,
+    pub(crate) attempts: u32,
+    #[source]
+    pub(crate) source: Option<reqwest::Error>,
+}
+
+impl TransportError {
+    /// What failed.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+    /// False only when the SDK is sure the service never received the request (a connect failure).
+    pub fn may_have_been_sent(&self) -> bool {
+        self.may_have_been_sent
+    }
+    /// How many attempts were made.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+    /// The request path (no query string).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// A success answer could not be decoded into the documented type.
+#[derive(Debug, thiserror::Error)]
+#[error("{method} {path}: HTTP {status} body could not be decoded: {reason}; body starts: {snippet:?}")]
+pub struct DecodeError {
+    pub(crate) status: StatusCode,
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) reason: String,
+    pub(crate) snippet: String,
+    #[source]
+    pub(crate) source: Option<serde_json::Error>,
+}
+
+impl DecodeError {
+    pub(crate) fn new(
+        status: StatusCode,
+        method: Method,
+        path: String,
+        body: &[u8],
+        reason: String,
+        source: Option<serde_json::Error>,
+    ) -> Self {
+        let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_CHARS * 4)]);
+        DecodeError { status, method, path, reason, snippet: snippet(&text, SNIPPET_CHARS), source }
+    }
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+    /// The start of the body that could not be decoded.
+    pub fn snippet(&self) -> &str {
+        &self.snippet
+    }
+    /// Why decoding failed.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// Credentials could not be obtained or applied (for example a login the service refused).
+#[derive(Debug, thiserror::Error)]
+#[error("authentication failed: {message}")]
+pub struct AuthError {
+    message: String,
+    api: Option<ApiError>,
+}
+
+impl AuthError {
+    /// What went wrong, in the service's words where it gave any. Never contains a secret.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// The service's answer to the login, when there was one.
+    pub fn api(&self) -> Option<&ApiError> {
+        self.api.as_ref()
+    }
+}
+
+/// The first `max` characters of `text`, with an ellipsis when cut.
+pub(crate) fn snippet(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+fn kept_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = headers.clone();
+    for name in SENSITIVE_HEADERS {
+        kept.remove(*name);
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_body_is_bounded_and_counts_the_rest() {
+        let body = RawBody::new(vec![b'x'; MAX_KEPT_BODY + 10], (MAX_KEPT_BODY + 10) as u64);
+        assert_eq!(body.bytes().len(), MAX_KEPT_BODY);
+        assert!(body.is_truncated());
+        assert_eq!(body.total_len(), (MAX_KEPT_BODY + 10) as u64);
+    }
+
+    #[test]
+    fn credential_headers_are_not_kept() {
+        let mut h = HeaderMap::new();
+        h.insert("set-cookie", "mojolicious=abc".parse().unwrap());
+        h.insert("x-request-id", "r-1".parse().unwrap());
+        let e = ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            Method::GET,
+            "/x".into(),
+            ServiceError::default(),
+            RawBody::new(vec![], 0),
+            &h,
+        );
+        assert!(e.headers().get("set-cookie").is_none());
+        assert_eq!(e.request_id(), Some("r-1"));
+        assert_eq!(e.to_string(), "GET /x answered HTTP 502 Bad Gateway with an empty body");
+    }
+
+    #[test]
+    fn snippet_cuts_on_char_boundaries() {
+        assert_eq!(snippet("héllo", 2), "hé…");
+        assert_eq!(snippet("hi", 5), "hi");
+    }
+}

@@ -1,0 +1,210 @@
+//! An in-process, stateful fake of the services on an ephemeral loopback port (cargo feature `sandbox`).
+//!
+//! For examples, doc-tests and your own tests: start one [`Sandbox`], point a [`Client`] at
+//! [`Sandbox::base_url`] (or take a ready one such as [`Sandbox::uplynk_client`]), and it answers like the
+//! real service as far as the vendor documents and the API notes tell: the same paths, bodies, status codes
+//! and error shapes, with authentication enforced. Each sandbox has its own state, seeded with the vendors'
+//! sample data, and records every request it receives ([`Sandbox::requests`]).
+//!
+//! The sandbox is written from the vendor documents, not from this crate's model types, and checks
+//! credentials with its own code, so a mistake in a model or a signer shows up as a failing call.
+//!
+//! It runs on its own thread with its own Tokio runtime, so it works from any runtime (or none) and stops
+//! when dropped.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> group_membership::Result<()> {
+//! use group_membership::sandbox::Sandbox;
+//!
+//! let sandbox = Sandbox::start().expect("loopback port");
+//! let client = sandbox.uplynk_client()?;
+//! let groups = client.uplynk().failover_groups().list().await?;
+//! assert_eq!(groups.items[0].id, Sandbox::UPLYNK_FAILOVER_GROUP_ID);
+//! assert_eq!(sandbox.requests().len(), 1);
+//! # Ok(()) }
+//! ```
+
+mod server;
+mod uplynk;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use url::Url;
+
+use crate::client::Client;
+use crate::error::Result;
+
+/// A running sandbox. Dropping it stops the server.
+pub struct Sandbox {
+    base_url: Url,
+    shared: Arc<Shared>,
+    stop: Option<server::Stop>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("base_url", &self.base_url.as_str()).finish_non_exhaustive()
+    }
+}
+
+/// One request the sandbox received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// The method.
+    pub method: Method,
+    /// The raw (still percent-encoded) path.
+    pub path: String,
+    /// The decoded query pairs.
+    pub query: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The status the sandbox answered.
+    pub status: StatusCode,
+}
+
+impl Sandbox {
+    /// The Uplynk user ID the sandbox accepts.
+    pub const UPLYNK_USER_ID: &'static str = "5a0d1b2c3e4f405162738495a6b7c8d9";
+    /// The Uplynk API key the sandbox accepts (not a secret: it only opens the sandbox).
+    pub const UPLYNK_API_KEY: &'static str = "sandbox-uplynk-api-key-0123456789abcdef";
+    /// The seeded failover group (the vendor samples' ID), with the sample's two allowed owners.
+    pub const UPLYNK_FAILOVER_GROUP_ID: &'static str = "e8d6b5cb940c40cc9ec6ad081a38f3f0";
+
+    /// Starts a sandbox on `127.0.0.1` with an ephemeral port.
+    pub fn start() -> std::io::Result<Sandbox> {
+        let shared = Arc::new(Shared::seeded());
+        let (addr, stop) = server::spawn(Arc::clone(&shared))?;
+        let base_url = Url::parse(&format!("http://{addr}/"))
+            .map_err(|e| std::io::Error::other(format!("sandbox address is not a URL: {e}")))?;
+        Ok(Sandbox { base_url, shared, stop: Some(stop) })
+    }
+
+    /// The sandbox's root URL (`http://127.0.0.1:<port>/`).
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// A [`Client`] for the sandbox's Uplynk API, signed with the sandbox's credentials.
+    pub fn uplynk_client(&self) -> Result<Client> {
+        Client::builder()
+            .base_url(self.base_url.as_str())
+            .auth(crate::uplynk::UplynkAuth::new(Self::UPLYNK_USER_ID, Self::UPLYNK_API_KEY))
+            .build()
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        lock(&self.shared.log).clear();
+    }
+
+    /// The owners currently allowed to use an Uplynk failover group, read straight from the sandbox's state
+    /// (no request is made), or `None` when the group does not exist.
+    pub fn uplynk_allowed_owners(&self, failover_group_id: &str) -> Option<Vec<String>> {
+        lock(&self.shared.uplynk).allowed_owners(failover_group_id)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.stop();
+        }
+    }
+}
+
+/// The state every connection shares.
+pub(crate) struct Shared {
+    uplynk: Mutex<uplynk::UplynkFake>,
+    log: Mutex<Vec<RecordedRequest>>,
+}
+
+impl Shared {
+    fn seeded() -> Self {
+        Shared {
+            uplynk: Mutex::new(uplynk::UplynkFake::seeded(Sandbox::UPLYNK_USER_ID, Sandbox::UPLYNK_API_KEY)),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Routes one request to the fake that owns its path, and records it.
+    pub(crate) fn handle(&self, request: FakeRequest) -> FakeResponse {
+        let response = match request.segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["api", "v4", rest @ ..] => lock(&self.uplynk).handle(&request, rest),
+            _ => FakeResponse::text(StatusCode::NOT_FOUND, "text/html", "<html><body><h1>404 Not Found</h1></body></html>"),
+        };
+        lock(&self.log).push(RecordedRequest {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            query: request.query.clone(),
+            body: request.body.to_vec(),
+            status: response.status,
+        });
+        response
+    }
+}
+
+/// Locks a mutex, recovering the data if a previous holder panicked.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A request as the fakes see it.
+pub(crate) struct FakeRequest {
+    pub(crate) method: Method,
+    /// Raw path, percent-encoded as received.
+    pub(crate) path: String,
+    /// Decoded path segments (a trailing `/` gives a last empty segment).
+    pub(crate) segments: Vec<String>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl FakeRequest {
+    /// The first value of a query parameter.
+    pub(crate) fn query_value(&self, key: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// True when the request says its body is JSON.
+    pub(crate) fn has_json_content_type(&self) -> bool {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"))
+    }
+}
+
+/// An answer from a fake.
+pub(crate) struct FakeResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: Option<&'static str>,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl FakeResponse {
+    pub(crate) fn json(status: StatusCode, value: &serde_json::Value) -> Self {
+        FakeResponse {
+            status,
+            content_type: Some("application/json"),
+            headers: Vec::new(),
+            body: serde_json::to_vec(value).unwrap_or_default(),
+        }
+    }
+    pub(crate) fn empty(status: StatusCode) -> Self {
+        FakeResponse { status, content_type: None, headers: Vec::new(), body: Vec::new() }
+    }
+    pub(crate) fn text(status: StatusCode, content_type: &'static str, body: &str) -> Self {
+        FakeResponse { status, content_type: Some(content_type), headers: Vec::new(), body: body.as_bytes().to_vec() }
+    }
+}

@@ -1,0 +1,210 @@
+//! Uplynk (video) v4 API: failover groups and who may use them.
+//!
+//! Authentication is the msg/sig signature of [`UplynkAuth`]; paths live under `/api/v4`. Errors are read
+//! from the v4 error body (`{"@type": "Error", "code": "not_found", "status_code": 404, "title": ...}`)
+//! leniently: a non-JSON body still becomes an [`ApiError`](crate::ApiError) with status and raw text.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> group_membership::Result<()> {
+//! # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
+//! use group_membership::Client;
+//! use group_membership::uplynk::AllowedOwnersUpdate;
+//!
+//! // Against the real service: Client::for_uplynk("your user ID", "your API key")?
+//! # let client = sandbox.uplynk_client()?;
+//! let groups = client.uplynk().failover_groups();
+//! groups
+//!     .update_allowed_owners(
+//!         "e8d6b5cb940c40cc9ec6ad081a38f3f0",
+//!         &AllowedOwnersUpdate::new().add(["gu137664292b46a1a286cdf79b1a9bm8"]),
+//!     )
+//!     .await?;
+//! let owners = groups.allowed_owners("e8d6b5cb940c40cc9ec6ad081a38f3f0").await?;
+//! assert!(owners.items.iter().any(|o| o.owner == "gu137664292b46a1a286cdf79b1a9bm8"));
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod failover_groups;
+
+use http::Method;
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub use self::auth::{SignedParams, UplynkAuth, decode_msg};
+pub use self::failover_groups::{
+    AllowedOwner, AllowedOwnersUpdate, ChannelsUpdate, FailoverGroup, FailoverGroupUpdate, FailoverGroups,
+    FailoverMode, SlicerEligibility,
+};
+use crate::client::Client;
+use crate::error::{Result, ServiceError};
+use crate::request::{ErrorProfile, RequestBuilder, RequestOptions};
+
+/// The production host.
+pub const DEFAULT_BASE_URL: &str = "https://services.uplynk.com";
+
+/// The API path every Uplynk v4 call starts with.
+const API_PREFIX: [&str; 2] = ["api", "v4"];
+
+pub(crate) static PROFILE: ErrorProfile = ErrorProfile { parse_error, failure_in_success };
+
+impl Client {
+    /// A client for the Uplynk production host with msg/sig signing: the one-liner.
+    ///
+    /// ```
+    /// let client = group_membership::Client::for_uplynk("your-user-id", "your-api-key")?;
+    /// assert_eq!(client.base_url().as_str(), "https://services.uplynk.com/");
+    /// # Ok::<(), group_membership::Error>(())
+    /// ```
+    pub fn for_uplynk(user_id: impl Into<String>, api_key: impl Into<String>) -> Result<Client> {
+        Client::builder().base_url(DEFAULT_BASE_URL).auth(UplynkAuth::new(user_id, api_key)).build()
+    }
+
+    /// The Uplynk v4 API on this client's base URL.
+    pub fn uplynk(&self) -> Uplynk<'_> {
+        Uplynk { client: self, options: RequestOptions::default() }
+    }
+}
+
+/// The Uplynk v4 API: a cheap borrowed handle; get one with [`Client::uplynk`].
+#[derive(Debug, Clone)]
+pub struct Uplynk<'c> {
+    client: &'c Client,
+    options: RequestOptions,
+}
+
+impl<'c> Uplynk<'c> {
+    /// Every request through this handle uses `timeout` per attempt.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options = self.options.timeout(timeout);
+        self
+    }
+
+    /// Every request through this handle uses `policy`.
+    pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+        self.options = self.options.retry_policy(policy);
+        self
+    }
+
+    /// Failover groups: read, configure, and who may use them.
+    pub fn failover_groups(&self) -> FailoverGroups<'c> {
+        FailoverGroups::new(self.client, self.options.clone())
+    }
+
+    /// The escape hatch for a v4 endpoint the crate does not model: `segments` follow `/api/v4`, and the
+    /// request is signed, retried and its errors read like every modelled call.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> group_membership::Result<()> {
+    /// # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
+    /// # let client = sandbox.uplynk_client()?;
+    /// use http::Method;
+    /// let raw: serde_json::Value =
+    ///     client.uplynk().request(Method::GET, ["failover-groups"]).send_json().await?;
+    /// assert_eq!(raw["@type"], "Collection");
+    /// # Ok(()) }
+    /// ```
+    pub fn request<I, S>(&self, method: Method, segments: I) -> RequestBuilder<'c>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.apply(self.client.request_with(method, &PROFILE).segments(API_PREFIX).segments(segments))
+    }
+}
+
+/// A v4 collection: `{"@id", "@type": "Collection", "items": [...], "total_items": N}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Collection<T> {
+    /// The relative path of the endpoint that returned it.
+    #[serde(rename = "@id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `Collection`.
+    #[serde(rename = "@type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The items.
+    #[serde(default = "Vec::new")]
+    pub items: Vec<T>,
+    /// The total number of items. The docs type it as a string, the samples send a number: both are read.
+    #[serde(default, deserialize_with = "number_or_string", skip_serializing_if = "Option::is_none")]
+    pub total_items: Option<u64>,
+}
+
+fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Count {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<Count>::deserialize(d)? {
+        None => Ok(None),
+        Some(Count::Number(n)) => Ok(Some(n)),
+        Some(Count::Text(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("total_items `{s}` is not a whole number"))),
+    }
+}
+
+/// Reads a v4 error body: `code`, and `title`/`detail`/`message`/`description` (or the older `msg`).
+fn parse_error(body: &[u8]) -> ServiceError {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return ServiceError::default();
+    };
+    let text = |keys: &[&str]| {
+        keys.iter().find_map(|k| match map.get(*k) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        })
+    };
+    let title = text(&["title"]);
+    let detail = text(&["detail", "message", "description", "msg"]);
+    let message = match (title, detail) {
+        (Some(t), Some(d)) if t != d => Some(format!("{t}: {d}")),
+        (t, d) => d.or(t),
+    };
+    ServiceError::new(text(&["code"]), message)
+}
+
+/// A 2xx body that is nonetheless an error: `"@type": "Error"`, or the older `{"error": 1, "msg": ...}`.
+fn failure_in_success(body: &[u8]) -> Option<ServiceError> {
+    let serde_json::Value::Object(map) = serde_json::from_slice::<serde_json::Value>(body).ok()? else {
+        return None;
+    };
+    let is_error_type = map.get("@type").and_then(|t| t.as_str()) == Some("Error");
+    let error_flag = match map.get("error") {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::Number(n)) => n.as_i64() != Some(0),
+        _ => false,
+    };
+    (is_error_type || error_flag).then(|| parse_error(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn total_items_reads_numbers_and_strings() {
+        let a: Collection<serde_json::Value> = serde_json::from_str(r#"{"items": [], "total_items": 2}"#).unwrap();
+        let b: Collection<serde_json::Value> = serde_json::from_str(r#"{"items": [], "total_items": "2"}"#).unwrap();
+        let c: Collection<serde_json::Value> = serde_json::from_str(r#"{"items": []}"#).unwrap();
+        assert_eq!((a.total_items, b.total_items, c.total_items), (Some(2), Some(2), None));
+        assert!(serde_json::from_str::<Collection<serde_json::Value>>(r#"{"total_items": "many"}"#).is_err());
+    }
+
+    #[test]
+    fn error_bodies_are_read_leniently() {
+        let e = parse_error(br#"{"@type": "Error", "code": "not_found", "status_code": 404, "title": "Not Found"}"#);
+        assert_eq!((e.code.as_deref(), e.message.as_deref()), (Some("not_found"), Some("Not Found")));
+        assert_eq!(parse_error(b"<html><body>502</body></html>"), ServiceError::default());
+        assert!(failure_in_success(br#"{"@type": "Error", "code": "x"}"#).is_some());
+        assert!(failure_in_success(br#"{"error": 1, "msg": "bad sig"}"#).is_some());
+        assert!(failure_in_success(br#"{"@type": "Collection", "items": []}"#).is_none());
+        assert!(failure_in_success(b"").is_none());
+    }
+}
