@@ -142,8 +142,12 @@ impl AuthRequest<'_> {
     pub fn insert_header(&mut self, name: &str, value: &str, sensitive: bool) -> Result<()> {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| Error::auth(format!("`{name}` is not a valid header name"), None))?;
-        let mut value = HeaderValue::from_str(value)
-            .map_err(|_| Error::auth(format!("the value for header `{name}` has characters a header cannot carry"), None))?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| {
+            Error::auth(
+                format!("the value for header `{name}` has characters a header cannot carry"),
+                None,
+            )
+        })?;
         value.set_sensitive(sensitive);
         self.request.headers_mut().insert(name, value);
         Ok(())
@@ -154,7 +158,10 @@ impl AuthRequest<'_> {
     }
     /// Appends `key=value` to the query string (form-encoded, so `+`, `/` and `=` are escaped).
     pub fn append_query_pair(&mut self, key: &str, value: &str) {
-        self.request.url_mut().query_pairs_mut().append_pair(key, value);
+        self.request
+            .url_mut()
+            .query_pairs_mut()
+            .append_pair(key, value);
     }
     /// The HTTP client the request will be sent with, for an auth that must log in first.
     pub fn http(&self) -> &reqwest::Client {
@@ -178,7 +185,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn unix_seconds(&self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
     }
 }
 
@@ -221,8 +231,12 @@ impl BasicAuth {
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
         let username = username.into();
         let password: String = password.into();
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
-        BasicAuth { username, header: SecretString::from(format!("Basic {encoded}")) }
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        BasicAuth {
+            username,
+            header: SecretString::from(format!("Basic {encoded}")),
+        }
     }
     /// The user name (not secret).
     pub fn username(&self) -> &str {
@@ -232,7 +246,10 @@ impl BasicAuth {
 
 impl fmt::Debug for BasicAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BasicAuth").field("username", &self.username).field("password", &REDACTED).finish()
+        f.debug_struct("BasicAuth")
+            .field("username", &self.username)
+            .field("password", &REDACTED)
+            .finish()
     }
 }
 
@@ -260,19 +277,32 @@ pub struct HeaderAuth {
 impl HeaderAuth {
     /// A header `name: value`. Fails with [`Error::InvalidInput`] when either cannot be sent as a header.
     pub fn new(name: &str, value: impl Into<String>) -> Result<Self> {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Error::invalid_input("header name", format!("`{name}` is not a valid HTTP header name")))?;
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            Error::invalid_input(
+                "header name",
+                format!("`{name}` is not a valid HTTP header name"),
+            )
+        })?;
         let value: String = value.into();
         if HeaderValue::from_str(&value).is_err() {
-            return Err(Error::invalid_input("header value", "it has characters an HTTP header cannot carry"));
+            return Err(Error::invalid_input(
+                "header value",
+                "it has characters an HTTP header cannot carry",
+            ));
         }
-        Ok(HeaderAuth { name, value: SecretString::from(value) })
+        Ok(HeaderAuth {
+            name,
+            value: SecretString::from(value),
+        })
     }
 }
 
 impl fmt::Debug for HeaderAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HeaderAuth").field("name", &self.name.as_str()).field("value", &REDACTED).finish()
+        f.debug_struct("HeaderAuth")
+            .field("name", &self.name.as_str())
+            .field("value", &REDACTED)
+            .finish()
     }
 }
 
@@ -292,13 +322,17 @@ pub struct BearerAuth {
 impl BearerAuth {
     /// A bearer token.
     pub fn new(token: impl Into<String>) -> Self {
-        BearerAuth { header: SecretString::from(format!("Bearer {}", token.into())) }
+        BearerAuth {
+            header: SecretString::from(format!("Bearer {}", token.into())),
+        }
     }
 }
 
 impl fmt::Debug for BearerAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BearerAuth").field("token", &REDACTED).finish()
+        f.debug_struct("BearerAuth")
+            .field("token", &REDACTED)
+            .finish()
     }
 }
 

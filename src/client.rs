@@ -113,7 +113,11 @@ impl Client {
         RequestBuilder::new(self, method, &crate::request::GENERIC_PROFILE).segments(segments)
     }
 
-    pub(crate) fn request_with(&self, method: Method, profile: &'static ErrorProfile) -> RequestBuilder<'_> {
+    pub(crate) fn request_with(
+        &self,
+        method: Method,
+        profile: &'static ErrorProfile,
+    ) -> RequestBuilder<'_> {
         RequestBuilder::new(self, method, profile)
     }
 }
@@ -226,7 +230,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts one more root CA (PEM), in addition to the system's. The right way to reach an appliance with
+    /// Trusts one more root CA (PEM; a bundle of several works too), in addition to the system's. The right way to reach an appliance with
     /// a private or self-signed certificate.
     pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_certs_pem.push(pem.into());
@@ -250,10 +254,13 @@ impl ClientBuilder {
     /// Builds the client. Fails with [`Error::Config`] for a missing or unusable base URL, a bad user agent
     /// or certificate, or a TLS backend that cannot start.
     pub fn build(self) -> Result<Client> {
-        let raw = self.base_url.ok_or_else(|| Error::Config("a base URL is required".into()))?;
+        let raw = self
+            .base_url
+            .ok_or_else(|| Error::Config("a base URL is required".into()))?;
         let base_url = parse_base_url(&raw)?;
-        let user_agent = http::HeaderValue::from_str(&self.user_agent)
-            .map_err(|_| Error::Config("the user agent has characters a header cannot carry".into()))?;
+        let user_agent = http::HeaderValue::from_str(&self.user_agent).map_err(|_| {
+            Error::Config("the user agent has characters a header cannot carry".into())
+        })?;
         let http = match self.http {
             Some(http) => http,
             None => {
@@ -265,11 +272,23 @@ impl ClientBuilder {
                     b = b.tls_danger_accept_invalid_certs(true);
                 }
                 for pem in &self.root_certs_pem {
-                    let cert = reqwest::Certificate::from_pem(pem)
-                        .map_err(|e| Error::Config(format!("root certificate is not valid PEM: {}", e.without_url())))?;
-                    b = b.add_root_certificate(cert);
+                    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                        Error::Config(format!(
+                            "root certificate is not valid PEM: {}",
+                            e.without_url()
+                        ))
+                    })?;
+                    if certs.is_empty() {
+                        return Err(Error::Config(
+                            "root certificate PEM holds no certificate".into(),
+                        ));
+                    }
+                    for cert in certs {
+                        b = b.add_root_certificate(cert);
+                    }
                 }
-                b.build().map_err(|e| Error::Config(format!("HTTP client could not start: {e}")))?
+                b.build()
+                    .map_err(|e| Error::Config(format!("HTTP client could not start: {e}")))?
             }
         };
         Ok(Client {
@@ -287,18 +306,25 @@ impl ClientBuilder {
 }
 
 fn parse_base_url(raw: &str) -> Result<Url> {
-    let url = Url::parse(raw).map_err(|e| Error::Config(format!("base URL `{raw}` is not a URL: {e}")))?;
+    let url = Url::parse(raw)
+        .map_err(|e| Error::Config(format!("base URL `{raw}` is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::Config(format!("base URL `{raw}` must use http or https")));
+        return Err(Error::Config(format!(
+            "base URL `{raw}` must use http or https"
+        )));
     }
     if url.host().is_none() {
         return Err(Error::Config(format!("base URL `{raw}` has no host")));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Config(format!("base URL `{raw}` must not have a query or fragment")));
+        return Err(Error::Config(format!(
+            "base URL `{raw}` must not have a query or fragment"
+        )));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::Config("base URL must not carry credentials; use an auth scheme".into()));
+        return Err(Error::Config(
+            "base URL must not carry credentials; use an auth scheme".into(),
+        ));
     }
     Ok(url)
 }
@@ -313,9 +339,15 @@ mod tests {
         for bad in ["not a url", "ftp://h", "https://h/?q=1", "https://u:p@h/"] {
             let err = Client::builder().base_url(bad).build().unwrap_err();
             assert!(matches!(err, Error::Config(_)), "{bad}");
-            assert!(!err.to_string().contains(":p@"), "credentials echoed for {bad}");
+            assert!(
+                !err.to_string().contains(":p@"),
+                "credentials echoed for {bad}"
+            );
         }
-        let c = Client::builder().base_url("http://127.0.0.1:8080/prefix").build().unwrap();
+        let c = Client::builder()
+            .base_url("http://127.0.0.1:8080/prefix")
+            .build()
+            .unwrap();
         assert_eq!(c.base_url().path(), "/prefix");
     }
 
@@ -326,8 +358,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pem_root_certificate_is_accepted() {
+        let pem = include_bytes!("../tests/fixtures/tls/ca.pem");
+        assert!(
+            Client::builder()
+                .base_url("https://h")
+                .add_root_certificate_pem(pem.as_slice())
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn bad_root_certificate_is_a_config_error() {
-        let err = Client::builder().base_url("https://h").add_root_certificate_pem("nope").build().unwrap_err();
+        let err = Client::builder()
+            .base_url("https://h")
+            .add_root_certificate_pem("nope")
+            .build()
+            .unwrap_err();
         assert!(matches!(err, Error::Config(_)));
     }
 }

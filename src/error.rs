@@ -92,7 +92,10 @@ impl Error {
     /// True when the service refused the credentials or a permission (HTTP 401 or 403), or a login failed.
     pub fn is_auth_failure(&self) -> bool {
         matches!(self, Error::Auth(_))
-            || matches!(self.status(), Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN))
+            || matches!(
+                self.status(),
+                Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+            )
     }
 
     /// True when trying the same request again later might succeed: 429, 502, 503, 504, a connect failure
@@ -101,7 +104,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(e) => crate::retry::is_retryable_status(e.status),
-            Error::Transport(e) => matches!(e.kind, TransportErrorKind::Connect | TransportErrorKind::Timeout),
+            Error::Transport(e) => matches!(
+                e.kind,
+                TransportErrorKind::Connect | TransportErrorKind::Timeout
+            ),
             _ => false,
         }
     }
@@ -113,12 +119,18 @@ impl Error {
 
     /// Builds an [`Error::InvalidInput`].
     pub fn invalid_input(what: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidInput(InvalidInput { what: what.into(), reason: reason.into() })
+        Error::InvalidInput(InvalidInput {
+            what: what.into(),
+            reason: reason.into(),
+        })
     }
 
     /// Builds an [`Error::Auth`] with a message and, when the service answered, its answer.
     pub fn auth(message: impl Into<String>, api: Option<ApiError>) -> Self {
-        Error::Auth(Box::new(AuthError { message: message.into(), api }))
+        Error::Auth(Box::new(AuthError {
+            message: message.into(),
+            api,
+        }))
     }
 }
 
@@ -208,7 +220,11 @@ pub struct ServiceError {
 impl ServiceError {
     /// A service error with a code and a message.
     pub fn new(code: Option<String>, message: Option<String>) -> Self {
-        ServiceError { code, message, details: None }
+        ServiceError {
+            code,
+            message,
+            details: None,
+        }
     }
     /// Adds structured details.
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -242,7 +258,15 @@ impl ApiError {
         body: RawBody,
         headers: &HeaderMap,
     ) -> Self {
-        ApiError { status, method, path, service, body, headers: kept_headers(headers), attempts: 1 }
+        ApiError {
+            status,
+            method,
+            path,
+            service,
+            body,
+            headers: kept_headers(headers),
+            attempts: 1,
+        }
     }
 
     /// The HTTP status code.
@@ -299,7 +323,11 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} answered HTTP {}", self.method, self.path, self.status)?;
+        write!(
+            f,
+            "{} {} answered HTTP {}",
+            self.method, self.path, self.status
+        )?;
         match (self.code(), self.message()) {
             (Some(c), Some(m)) => write!(f, ": {m} ({c})"),
             (None, Some(m)) => write!(f, ": {m}"),
@@ -386,7 +414,9 @@ impl TransportError {
 
 /// A success answer could not be decoded into the documented type.
 #[derive(Debug, thiserror::Error)]
-#[error("{method} {path}: HTTP {status} body could not be decoded: {reason}; body starts: {snippet:?}")]
+#[error(
+    "{method} {path}: HTTP {status} body could not be decoded: {reason}; body starts: {snippet:?}"
+)]
 pub struct DecodeError {
     pub(crate) status: StatusCode,
     pub(crate) method: Method,
@@ -407,7 +437,14 @@ impl DecodeError {
         source: Option<serde_json::Error>,
     ) -> Self {
         let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_CHARS * 4)]);
-        DecodeError { status, method, path, reason, snippet: snippet(&text, SNIPPET_CHARS), source }
+        DecodeError {
+            status,
+            method,
+            path,
+            reason,
+            snippet: snippet(&text, SNIPPET_CHARS),
+            source,
+        }
     }
     /// The HTTP status of the answer.
     pub fn status(&self) -> StatusCode {
@@ -485,7 +522,10 @@ mod tests {
         );
         assert!(e.headers().get("set-cookie").is_none());
         assert_eq!(e.request_id(), Some("r-1"));
-        assert_eq!(e.to_string(), "GET /x answered HTTP 502 Bad Gateway with an empty body");
+        assert_eq!(
+            e.to_string(),
+            "GET /x answered HTTP 502 Bad Gateway with an empty body"
+        );
     }
 
     #[test]

@@ -1,4 +1,74 @@
-//! placeholder, rewritten below
+//! # group-membership
+//!
+//! Typed Rust clients for deciding **who may use which group-like resource** on four services, behind one
+//! [`Client`] with pluggable authentication:
+//!
+//! | service | resource | module | auth |
+//! |---|---|---|---|
+//! | Uplynk v4 | failover groups and their allowed owners | [`uplynk`] | [`uplynk::UplynkAuth`] (msg/sig) |
+//!
+//! Entuity config sets, Danube Cloud user groups and Traffic Ops federation users join as their modules land
+//! (see the README's roadmap).
+//!
+//! ## A tour
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> group_membership::Result<()> {
+//! # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
+//! use group_membership::{Client, Error};
+//! use group_membership::uplynk::AllowedOwnersUpdate;
+//!
+//! // One client per service account: cheap to clone, Send + Sync.
+//! // Real service: let client = Client::for_uplynk("user ID", "API key")?;
+//! # let client = sandbox.uplynk_client()?;
+//! let groups = client.uplynk().failover_groups();
+//!
+//! let owners = groups.allowed_owners("e8d6b5cb940c40cc9ec6ad081a38f3f0").await?;
+//! println!("{} allowed owners", owners.items.len());
+//!
+//! groups
+//!     .update_allowed_owners(
+//!         "e8d6b5cb940c40cc9ec6ad081a38f3f0",
+//!         &AllowedOwnersUpdate::new().owners_to_add(["gu137664292b46a1a286cdf79b1a9bm8"]).owners_to_remove(["t345643dn409198f523flniu1234n34i"]),
+//!     )
+//!     .await?;
+//!
+//! // Errors are typed and keep what a support ticket needs.
+//! match groups.allowed_owners("0000000000000000000000000000dead").await {
+//!     Err(Error::Api(e)) if e.status() == 404 => println!("no such group: {}", e.message().unwrap_or("")),
+//!     other => { other?; }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## The pieces
+//!
+//! - [`Client`] / [`ClientBuilder`]: base URL (scheme, host, port, path prefix), auth, connect and request
+//!   timeouts, user agent, [`RetryPolicy`], TLS (certificate verification on unless
+//!   [`danger_accept_invalid_certs`](ClientBuilder::danger_accept_invalid_certs); extra root CAs), or your own
+//!   `reqwest::Client`. Redirects are not followed.
+//! - [`auth`]: the [`Auth`](auth::Auth) trait, called before every attempt, able to refresh once after a
+//!   401/403; generic schemes [`BasicAuth`](auth::BasicAuth), [`HeaderAuth`](auth::HeaderAuth),
+//!   [`BearerAuth`](auth::BearerAuth), [`NoAuth`](auth::NoAuth).
+//! - [`RequestBuilder`]: the one pipeline. Each path segment is percent-encoded as exactly one segment;
+//!   `Client::request` is the escape hatch for endpoints the crate does not model.
+//! - [`retry`]: which failures are retried (idempotent requests on 429/502/503/504 and timeouts; any request
+//!   whose connection never opened), exponential backoff with full jitter, `Retry-After` honoured and clamped.
+//! - [`error`]: one [`Error`] type; [`ApiError`] keeps the status, the service's code and message, a bounded
+//!   raw body and the response headers. No secret is ever in an error, a `Debug` or a `Display`.
+//! - `sandbox` (cargo feature `sandbox`): an in-process fake of the services for examples, doc-tests and your
+//!   own tests.
+//!
+//! ## Cargo features
+//!
+//! - `rustls` (default): TLS in pure Rust; nothing to install.
+//! - `native-tls`: the platform's TLS library instead.
+//! - `sandbox`: the in-process fake services.
+
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod auth;
 mod client;
 pub mod error;
@@ -8,7 +78,10 @@ pub mod retry;
 pub mod sandbox;
 pub mod uplynk;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,
+};
 pub use error::{ApiError, Error, Result};
-pub use request::{RequestBuilder, RequestOptions, Response};
+pub use request::{RequestBuilder, RequestOptions, Response, encode_segment};
 pub use retry::{AttemptOutcome, RetryDecision, RetryPolicy};

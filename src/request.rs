@@ -14,13 +14,18 @@ use url::Url;
 use crate::auth::{AfterRejection, AuthRequest, Rejection};
 use crate::client::Client;
 use crate::error::{
-    ApiError, DecodeError, Error, MAX_KEPT_BODY, RawBody, Result, ServiceError, TransportError, TransportErrorKind,
+    ApiError, DecodeError, Error, MAX_KEPT_BODY, RawBody, Result, ServiceError, TransportError,
+    TransportErrorKind,
 };
 use crate::retry::{AttemptOutcome, RetryDecision, RetryPolicy, parse_retry_after};
 
 /// Everything but RFC 3986 "unreserved" characters is escaped in a path segment, so a segment can never
 /// add a `/`, start a query, or be read as a matrix parameter (`;`).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// How a service words its errors: parsed from non-2xx bodies, and looked for in 2xx bodies that say they
 /// failed. One per service module; the generic one is used by [`Client::request`].
@@ -32,12 +37,15 @@ pub(crate) struct ErrorProfile {
 }
 
 /// The profile of the escape hatch: common JSON keys, no 2xx failures.
-pub(crate) static GENERIC_PROFILE: ErrorProfile =
-    ErrorProfile { parse_error: generic_error, failure_in_success: |_| None };
+pub(crate) static GENERIC_PROFILE: ErrorProfile = ErrorProfile {
+    parse_error: generic_error,
+    failure_in_success: |_| None,
+};
 
 /// Reads `code` and `message`/`detail`/`title`/`description`/`error` from a JSON object, if the body is one.
 pub(crate) fn generic_error(body: &[u8]) -> ServiceError {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) else {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
         return ServiceError::default();
     };
     let text = |keys: &[&str]| {
@@ -47,7 +55,10 @@ pub(crate) fn generic_error(body: &[u8]) -> ServiceError {
             _ => None,
         })
     };
-    ServiceError::new(text(&["code", "error_code", "errorCode"]), text(&["message", "detail", "title", "description", "error"]))
+    ServiceError::new(
+        text(&["code", "error_code", "errorCode"]),
+        text(&["message", "detail", "title", "description", "error"]),
+    )
 }
 
 /// Checks that `value` can be used as one path segment, naming it `what` in the error.
@@ -59,7 +70,10 @@ pub(crate) fn check_segment(what: &str, value: &str) -> Result<()> {
         return Err(Error::invalid_input(what, "must not be empty"));
     }
     if value == "." || value == ".." {
-        return Err(Error::invalid_input(what, format!("`{value}` cannot be sent as a path segment")));
+        return Err(Error::invalid_input(
+            what,
+            format!("`{value}` cannot be sent as a path segment"),
+        ));
     }
     Ok(())
 }
@@ -148,7 +162,10 @@ impl fmt::Debug for RequestBuilder<'_> {
 
 impl<'c> RequestBuilder<'c> {
     pub(crate) fn new(client: &'c Client, method: Method, profile: &'static ErrorProfile) -> Self {
-        let idempotent = matches!(method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
+        let idempotent = matches!(
+            method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
         RequestBuilder {
             client,
             method,
@@ -200,8 +217,13 @@ impl<'c> RequestBuilder<'c> {
 
     /// Sends `body` as JSON (`Content-Type: application/json`).
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
-        self.body = Some(serde_json::to_vec(body).map(Bytes::from).map_err(|e| e.to_string()));
-        self.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        self.body = Some(
+            serde_json::to_vec(body)
+                .map(Bytes::from)
+                .map_err(|e| e.to_string()),
+        );
+        self.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         self
     }
 
@@ -248,7 +270,9 @@ impl<'c> RequestBuilder<'c> {
         let timeout = self.timeout.unwrap_or(inner.request_timeout);
         let mut headers = self.headers;
         headers.insert(USER_AGENT, inner.user_agent.clone());
-        headers.entry(ACCEPT).or_insert(HeaderValue::from_static("application/json"));
+        headers
+            .entry(ACCEPT)
+            .or_insert(HeaderValue::from_static("application/json"));
 
         let started = Instant::now();
         let mut attempt: u32 = 0; // attempts counted against the retry policy
@@ -265,7 +289,11 @@ impl<'c> RequestBuilder<'c> {
             }
             inner
                 .auth
-                .authorize(&mut AuthRequest { request: &mut request, http: &inner.http, base_url: &inner.base_url })
+                .authorize(&mut AuthRequest {
+                    request: &mut request,
+                    http: &inner.http,
+                    base_url: &inner.base_url,
+                })
                 .await?;
 
             let transport_error = |e: reqwest::Error, kind, sent: bool, msg: &str| {
@@ -284,7 +312,13 @@ impl<'c> RequestBuilder<'c> {
                 Ok(r) => r,
                 Err(e) => {
                     let (outcome, kind, sent, msg) = classify(&e);
-                    match policy.decide(outcome, attempt, self.idempotent, started.elapsed(), fastrand::f64()) {
+                    match policy.decide(
+                        outcome,
+                        attempt,
+                        self.idempotent,
+                        started.elapsed(),
+                        fastrand::f64(),
+                    ) {
                         RetryDecision::RetryAfter(wait) => {
                             tokio::time::sleep(wait).await;
                             continue;
@@ -305,35 +339,67 @@ impl<'c> RequestBuilder<'c> {
                             kind: TransportErrorKind::BodyTooLarge,
                             method: self.method.clone(),
                             path,
-                            message: format!("response body exceeds the client's limit of {too_large} bytes"),
+                            message: format!(
+                                "response body exceeds the client's limit of {too_large} bytes"
+                            ),
                             may_have_been_sent: true,
                             attempts: sends,
                             source: None,
                         })));
                     }
                     Err(e) => {
-                        let outcome =
-                            if e.is_timeout() { AttemptOutcome::TimedOut } else { AttemptOutcome::ConnectionLost };
-                        match policy.decide(outcome, attempt, self.idempotent, started.elapsed(), fastrand::f64()) {
+                        let outcome = if e.is_timeout() {
+                            AttemptOutcome::TimedOut
+                        } else {
+                            AttemptOutcome::ConnectionLost
+                        };
+                        match policy.decide(
+                            outcome,
+                            attempt,
+                            self.idempotent,
+                            started.elapsed(),
+                            fastrand::f64(),
+                        ) {
                             RetryDecision::RetryAfter(wait) => {
                                 tokio::time::sleep(wait).await;
                                 continue;
                             }
                             RetryDecision::Stop => {
-                                let kind = if e.is_timeout() { TransportErrorKind::Timeout } else { TransportErrorKind::Io };
-                                return Err(transport_error(e, kind, true, "the response body could not be read"));
+                                let kind = if e.is_timeout() {
+                                    TransportErrorKind::Timeout
+                                } else {
+                                    TransportErrorKind::Io
+                                };
+                                return Err(transport_error(
+                                    e,
+                                    kind,
+                                    true,
+                                    "the response body could not be read",
+                                ));
                             }
                         }
                     }
                 };
                 if let Some(service) = (self.profile.failure_in_success)(&body) {
                     let raw = RawBody::new(body.to_vec(), body.len() as u64);
-                    let mut api =
-                        ApiError::new(status, self.method.clone(), path, service, raw, &response_headers);
+                    let mut api = ApiError::new(
+                        status,
+                        self.method.clone(),
+                        path,
+                        service,
+                        raw,
+                        &response_headers,
+                    );
                     api.attempts = sends;
                     return Err(Error::Api(Box::new(api)));
                 }
-                return Ok(Response { status, headers: response_headers, body, method: self.method, path });
+                return Ok(Response {
+                    status,
+                    headers: response_headers,
+                    body,
+                    method: self.method,
+                    path,
+                });
             }
 
             // An error answer: the body is read only up to what an error keeps.
@@ -342,7 +408,9 @@ impl<'c> RequestBuilder<'c> {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
             let kept = read_bounded(response).await;
-            let total = content_length.unwrap_or(kept.len() as u64).max(kept.len() as u64);
+            let total = content_length
+                .unwrap_or(kept.len() as u64)
+                .max(kept.len() as u64);
 
             if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) && !auth_retried {
                 let rejection = Rejection {
@@ -363,15 +431,29 @@ impl<'c> RequestBuilder<'c> {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, SystemTime::now()));
-            let outcome = AttemptOutcome::Status { status, retry_after };
-            if let RetryDecision::RetryAfter(wait) =
-                policy.decide(outcome, attempt, self.idempotent, started.elapsed(), fastrand::f64())
-            {
+            let outcome = AttemptOutcome::Status {
+                status,
+                retry_after,
+            };
+            if let RetryDecision::RetryAfter(wait) = policy.decide(
+                outcome,
+                attempt,
+                self.idempotent,
+                started.elapsed(),
+                fastrand::f64(),
+            ) {
                 tokio::time::sleep(wait).await;
                 continue;
             }
             let service = (self.profile.parse_error)(&kept);
-            let mut api = ApiError::new(status, self.method, path, service, RawBody::new(kept, total), &response_headers);
+            let mut api = ApiError::new(
+                status,
+                self.method,
+                path,
+                service,
+                RawBody::new(kept, total),
+                &response_headers,
+            );
             api.attempts = sends;
             return Err(Error::Api(Box::new(api)));
         }
@@ -454,19 +536,46 @@ impl Response {
 /// Sorts a reqwest failure into the retry outcome, error kind, "may have been sent" and a short message.
 fn classify(e: &reqwest::Error) -> (AttemptOutcome, TransportErrorKind, bool, &'static str) {
     if e.is_builder() {
-        (AttemptOutcome::ConnectionLost, TransportErrorKind::Request, false, "the request could not be built")
+        (
+            AttemptOutcome::ConnectionLost,
+            TransportErrorKind::Request,
+            false,
+            "the request could not be built",
+        )
     } else if e.is_connect() {
-        let kind = if e.is_timeout() { TransportErrorKind::Timeout } else { TransportErrorKind::Connect };
-        (AttemptOutcome::ConnectFailed, kind, false, "could not connect")
+        let kind = if e.is_timeout() {
+            TransportErrorKind::Timeout
+        } else {
+            TransportErrorKind::Connect
+        };
+        (
+            AttemptOutcome::ConnectFailed,
+            kind,
+            false,
+            "could not connect",
+        )
     } else if e.is_timeout() {
-        (AttemptOutcome::TimedOut, TransportErrorKind::Timeout, true, "timed out")
+        (
+            AttemptOutcome::TimedOut,
+            TransportErrorKind::Timeout,
+            true,
+            "timed out",
+        )
     } else {
-        (AttemptOutcome::ConnectionLost, TransportErrorKind::Io, true, "the connection failed")
+        (
+            AttemptOutcome::ConnectionLost,
+            TransportErrorKind::Io,
+            true,
+            "the connection failed",
+        )
     }
 }
 
 /// Reads a success body, refusing more than `limit` bytes. `Ok(Err(limit))` means too large.
-async fn read_limited(mut response: reqwest::Response, limit: u64) -> reqwest::Result<std::result::Result<Bytes, u64>> {
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> reqwest::Result<std::result::Result<Bytes, u64>> {
     if response.content_length().is_some_and(|n| n > limit) {
         return Ok(Err(limit));
     }
@@ -501,7 +610,10 @@ mod tests {
     #[test]
     fn segments_are_encoded_as_one_segment() {
         assert_eq!(encode_segment("a/../b"), "a%2F..%2Fb");
-        assert_eq!(encode_segment("Network Admins;x=1?y#z"), "Network%20Admins%3Bx%3D1%3Fy%23z");
+        assert_eq!(
+            encode_segment("Network Admins;x=1?y#z"),
+            "Network%20Admins%3Bx%3D1%3Fy%23z"
+        );
         assert_eq!(encode_segment("e8d6b5cb-_.~"), "e8d6b5cb-_.~");
         assert_eq!(encode_segment("ü%"), "%C3%BC%25");
     }
@@ -509,7 +621,10 @@ mod tests {
     #[test]
     fn dot_segments_and_empty_ids_are_refused() {
         for bad in ["", ".", ".."] {
-            assert!(matches!(check_segment("group", bad), Err(Error::InvalidInput(_))), "{bad:?}");
+            assert!(
+                matches!(check_segment("group", bad), Err(Error::InvalidInput(_))),
+                "{bad:?}"
+            );
         }
         assert!(check_segment("group", "...").is_ok());
     }
@@ -517,7 +632,10 @@ mod tests {
     #[test]
     fn generic_errors_read_common_keys() {
         let e = generic_error(br#"{"code": 42, "detail": "nope"}"#);
-        assert_eq!((e.code.as_deref(), e.message.as_deref()), (Some("42"), Some("nope")));
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_deref()),
+            (Some("42"), Some("nope"))
+        );
         assert_eq!(generic_error(b"<html>"), ServiceError::default());
     }
 }

@@ -91,7 +91,10 @@ impl RetryPolicy {
 
     /// A policy that never retries: one attempt only.
     pub fn never() -> Self {
-        RetryPolicy { max_attempts: 1, ..Self::default() }
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// Total attempts, the first included (at least 1).
@@ -173,9 +176,10 @@ impl RetryPolicy {
         let retry_after = match outcome {
             AttemptOutcome::ConnectFailed => None,
             AttemptOutcome::TimedOut | AttemptOutcome::ConnectionLost if idempotent => None,
-            AttemptOutcome::Status { status, retry_after } if idempotent && is_retryable_status(status) => {
-                retry_after
-            }
+            AttemptOutcome::Status {
+                status,
+                retry_after,
+            } if idempotent && is_retryable_status(status) => retry_after,
             _ => return RetryDecision::Stop,
         };
         let wait = match retry_after {
@@ -193,7 +197,9 @@ impl RetryPolicy {
     /// The ceiling of the wait after attempt `attempt`: `min(max_backoff, initial_backoff * 2^(attempt-1))`.
     pub fn backoff_window(&self, attempt: u32) -> Duration {
         let exp = attempt.saturating_sub(1).min(31);
-        self.initial_backoff.saturating_mul(1u32 << exp).min(self.max_backoff)
+        self.initial_backoff
+            .saturating_mul(1u32 << exp)
+            .min(self.max_backoff)
     }
 }
 
@@ -226,19 +232,37 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 mod tests {
     use super::*;
 
-    const UNAVAILABLE: AttemptOutcome =
-        AttemptOutcome::Status { status: StatusCode::SERVICE_UNAVAILABLE, retry_after: None };
+    const UNAVAILABLE: AttemptOutcome = AttemptOutcome::Status {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        retry_after: None,
+    };
 
     #[test]
     fn retries_only_listed_statuses() {
         let p = RetryPolicy::default();
         for code in [429u16, 502, 503, 504] {
-            let o = AttemptOutcome::Status { status: StatusCode::from_u16(code).unwrap(), retry_after: None };
-            assert!(matches!(p.decide(o, 1, true, Duration::ZERO, 0.3), RetryDecision::RetryAfter(_)), "{code}");
+            let o = AttemptOutcome::Status {
+                status: StatusCode::from_u16(code).unwrap(),
+                retry_after: None,
+            };
+            assert!(
+                matches!(
+                    p.decide(o, 1, true, Duration::ZERO, 0.3),
+                    RetryDecision::RetryAfter(_)
+                ),
+                "{code}"
+            );
         }
         for code in [400u16, 401, 403, 404, 409, 500, 501] {
-            let o = AttemptOutcome::Status { status: StatusCode::from_u16(code).unwrap(), retry_after: None };
-            assert_eq!(p.decide(o, 1, true, Duration::ZERO, 0.3), RetryDecision::Stop, "{code}");
+            let o = AttemptOutcome::Status {
+                status: StatusCode::from_u16(code).unwrap(),
+                retry_after: None,
+            };
+            assert_eq!(
+                p.decide(o, 1, true, Duration::ZERO, 0.3),
+                RetryDecision::Stop,
+                "{code}"
+            );
         }
     }
 
@@ -249,18 +273,37 @@ mod tests {
             p.decide(AttemptOutcome::ConnectFailed, 1, false, Duration::ZERO, 0.0),
             RetryDecision::RetryAfter(_)
         ));
-        for o in [AttemptOutcome::TimedOut, AttemptOutcome::ConnectionLost, UNAVAILABLE] {
-            assert_eq!(p.decide(o, 1, false, Duration::ZERO, 0.5), RetryDecision::Stop);
-            assert!(matches!(p.decide(o, 1, true, Duration::ZERO, 0.5), RetryDecision::RetryAfter(_)));
+        for o in [
+            AttemptOutcome::TimedOut,
+            AttemptOutcome::ConnectionLost,
+            UNAVAILABLE,
+        ] {
+            assert_eq!(
+                p.decide(o, 1, false, Duration::ZERO, 0.5),
+                RetryDecision::Stop
+            );
+            assert!(matches!(
+                p.decide(o, 1, true, Duration::ZERO, 0.5),
+                RetryDecision::RetryAfter(_)
+            ));
         }
     }
 
     #[test]
     fn attempts_are_limited() {
         let p = RetryPolicy::default().with_max_attempts(2);
-        assert!(matches!(p.decide(UNAVAILABLE, 1, true, Duration::ZERO, 0.5), RetryDecision::RetryAfter(_)));
-        assert_eq!(p.decide(UNAVAILABLE, 2, true, Duration::ZERO, 0.5), RetryDecision::Stop);
-        assert_eq!(RetryPolicy::never().decide(UNAVAILABLE, 1, true, Duration::ZERO, 0.5), RetryDecision::Stop);
+        assert!(matches!(
+            p.decide(UNAVAILABLE, 1, true, Duration::ZERO, 0.5),
+            RetryDecision::RetryAfter(_)
+        ));
+        assert_eq!(
+            p.decide(UNAVAILABLE, 2, true, Duration::ZERO, 0.5),
+            RetryDecision::Stop
+        );
+        assert_eq!(
+            RetryPolicy::never().decide(UNAVAILABLE, 1, true, Duration::ZERO, 0.5),
+            RetryDecision::Stop
+        );
     }
 
     #[test]
@@ -282,7 +325,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(p.decide(UNAVAILABLE, 1, true, Duration::ZERO, 0.0), RetryDecision::RetryAfter(Duration::ZERO));
+        assert_eq!(
+            p.decide(UNAVAILABLE, 1, true, Duration::ZERO, 0.0),
+            RetryDecision::RetryAfter(Duration::ZERO)
+        );
     }
 
     #[test]
@@ -292,7 +338,10 @@ mod tests {
             status: StatusCode::TOO_MANY_REQUESTS,
             retry_after: Some(Duration::from_secs(s)),
         };
-        assert_eq!(p.decide(asked(3), 1, true, Duration::ZERO, 0.9), RetryDecision::RetryAfter(Duration::from_secs(3)));
+        assert_eq!(
+            p.decide(asked(3), 1, true, Duration::ZERO, 0.9),
+            RetryDecision::RetryAfter(Duration::from_secs(3))
+        );
         assert_eq!(
             p.decide(asked(3600), 1, true, Duration::ZERO, 0.9),
             RetryDecision::RetryAfter(Duration::from_secs(10))
@@ -306,15 +355,27 @@ mod tests {
             status: StatusCode::TOO_MANY_REQUESTS,
             retry_after: Some(Duration::from_secs(3)),
         };
-        assert!(matches!(p.decide(asked, 1, true, Duration::from_secs(1), 0.0), RetryDecision::RetryAfter(_)));
-        assert_eq!(p.decide(asked, 1, true, Duration::from_secs(3), 0.0), RetryDecision::Stop);
+        assert!(matches!(
+            p.decide(asked, 1, true, Duration::from_secs(1), 0.0),
+            RetryDecision::RetryAfter(_)
+        ));
+        assert_eq!(
+            p.decide(asked, 1, true, Duration::from_secs(3), 0.0),
+            RetryDecision::Stop
+        );
     }
 
     #[test]
     fn retry_after_dates_in_the_past_mean_now() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(parse_retry_after("Thu, 01 Jan 2015 00:00:00 GMT", now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after(" 12 ", now), Some(Duration::from_secs(12)));
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 2015 00:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after(" 12 ", now),
+            Some(Duration::from_secs(12))
+        );
         assert_eq!(parse_retry_after("-1", now), None);
     }
 }

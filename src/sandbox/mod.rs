@@ -46,7 +46,9 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("base_url", &self.base_url.as_str()).finish_non_exhaustive()
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -80,7 +82,11 @@ impl Sandbox {
         let (addr, stop) = server::spawn(Arc::clone(&shared))?;
         let base_url = Url::parse(&format!("http://{addr}/"))
             .map_err(|e| std::io::Error::other(format!("sandbox address is not a URL: {e}")))?;
-        Ok(Sandbox { base_url, shared, stop: Some(stop) })
+        Ok(Sandbox {
+            base_url,
+            shared,
+            stop: Some(stop),
+        })
     }
 
     /// The sandbox's root URL (`http://127.0.0.1:<port>/`).
@@ -92,7 +98,10 @@ impl Sandbox {
     pub fn uplynk_client(&self) -> Result<Client> {
         Client::builder()
             .base_url(self.base_url.as_str())
-            .auth(crate::uplynk::UplynkAuth::new(Self::UPLYNK_USER_ID, Self::UPLYNK_API_KEY))
+            .auth(crate::uplynk::UplynkAuth::new(
+                Self::UPLYNK_USER_ID,
+                Self::UPLYNK_API_KEY,
+            ))
             .build()
     }
 
@@ -130,16 +139,29 @@ pub(crate) struct Shared {
 impl Shared {
     fn seeded() -> Self {
         Shared {
-            uplynk: Mutex::new(uplynk::UplynkFake::seeded(Sandbox::UPLYNK_USER_ID, Sandbox::UPLYNK_API_KEY)),
+            uplynk: Mutex::new(uplynk::UplynkFake::seeded(
+                Sandbox::UPLYNK_USER_ID,
+                Sandbox::UPLYNK_API_KEY,
+            )),
             log: Mutex::new(Vec::new()),
         }
     }
 
     /// Routes one request to the fake that owns its path, and records it.
     pub(crate) fn handle(&self, request: FakeRequest) -> FakeResponse {
-        let response = match request.segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        let response = match request
+            .segments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             ["api", "v4", rest @ ..] => lock(&self.uplynk).handle(&request, rest),
-            _ => FakeResponse::text(StatusCode::NOT_FOUND, "text/html", "<html><body><h1>404 Not Found</h1></body></html>"),
+            _ => FakeResponse::text(
+                StatusCode::NOT_FOUND,
+                "text/html",
+                "<html><body><h1>404 Not Found</h1></body></html>",
+            ),
         };
         lock(&self.log).push(RecordedRequest {
             method: request.method.clone(),
@@ -172,7 +194,10 @@ pub(crate) struct FakeRequest {
 impl FakeRequest {
     /// The first value of a query parameter.
     pub(crate) fn query_value(&self, key: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// True when the request says its body is JSON.
@@ -180,7 +205,11 @@ impl FakeRequest {
         self.headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"))
+            .is_some_and(|v| {
+                v.trim()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            })
     }
 }
 
@@ -202,9 +231,19 @@ impl FakeResponse {
         }
     }
     pub(crate) fn empty(status: StatusCode) -> Self {
-        FakeResponse { status, content_type: None, headers: Vec::new(), body: Vec::new() }
+        FakeResponse {
+            status,
+            content_type: None,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
     pub(crate) fn text(status: StatusCode, content_type: &'static str, body: &str) -> Self {
-        FakeResponse { status, content_type: Some(content_type), headers: Vec::new(), body: body.as_bytes().to_vec() }
+        FakeResponse {
+            status,
+            content_type: Some(content_type),
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
     }
 }

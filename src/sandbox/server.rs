@@ -35,7 +35,9 @@ pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<(SocketAddr, Stop)> 
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let (tx, rx) = oneshot::channel();
     let thread = std::thread::Builder::new()
         .name("group-membership-sandbox".into())
@@ -43,8 +45,14 @@ pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<(SocketAddr, Stop)> 
     Ok((addr, Stop { tx, thread }))
 }
 
-async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+async fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
     loop {
         tokio::select! {
             _ = &mut stop => return,
@@ -63,7 +71,10 @@ async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>, mut stop: o
     }
 }
 
-async fn answer(shared: &Shared, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn answer(
+    shared: &Shared,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let response = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => {
@@ -74,7 +85,9 @@ async fn answer(shared: &Shared, req: hyper::Request<hyper::body::Incoming>) -> 
                 .split('/')
                 .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
                 .collect();
-            let query = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+            let query = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
             shared.handle(FakeRequest {
                 method: parts.method,
                 path,
@@ -84,7 +97,11 @@ async fn answer(shared: &Shared, req: hyper::Request<hyper::body::Incoming>) -> 
                 body: collected.to_bytes(),
             })
         }
-        Err(_) => FakeResponse::text(http::StatusCode::PAYLOAD_TOO_LARGE, "text/plain", "request body too large"),
+        Err(_) => FakeResponse::text(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            "text/plain",
+            "request body too large",
+        ),
     };
     let mut builder = hyper::Response::builder().status(response.status);
     if let Some(ct) = response.content_type {
@@ -93,9 +110,13 @@ async fn answer(shared: &Shared, req: hyper::Request<hyper::body::Incoming>) -> 
     for (name, value) in &response.headers {
         builder = builder.header(*name, value.as_str());
     }
-    builder.body(Full::new(Bytes::from(response.body))).unwrap_or_else(|_| {
-        let mut fallback = hyper::Response::new(Full::new(Bytes::from_static(b"sandbox could not build a response")));
-        *fallback.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-        fallback
-    })
+    builder
+        .body(Full::new(Bytes::from(response.body)))
+        .unwrap_or_else(|_| {
+            let mut fallback = hyper::Response::new(Full::new(Bytes::from_static(
+                b"sandbox could not build a response",
+            )));
+            *fallback.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            fallback
+        })
 }

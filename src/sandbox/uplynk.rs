@@ -54,8 +54,16 @@ impl UplynkFake {
     pub(crate) fn seeded(user_id: &str, api_key: &str) -> Self {
         let slicers = |a: &str, b: &str| {
             vec![
-                Slicer { id: a.to_string(), enabled: true, order: 1 },
-                Slicer { id: b.to_string(), enabled: true, order: 2 },
+                Slicer {
+                    id: a.to_string(),
+                    enabled: true,
+                    order: 1,
+                },
+                Slicer {
+                    id: b.to_string(),
+                    enabled: true,
+                    order: 2,
+                },
             ]
         };
         UplynkFake {
@@ -76,8 +84,14 @@ impl UplynkFake {
                     slicers: slicers("slicer-primary", "slicer-backup"),
                     channels: vec![],
                     allowed: vec![
-                        ("52487b0f83c94c2d96c64672a4a8da37".into(), "t345643dn409198f523flniu1234n34i".into()),
-                        ("23bh0cba29f44e87a6e049e00a8e90ae".into(), "ff41643dn419198f523flniu1234n34i".into()),
+                        (
+                            "52487b0f83c94c2d96c64672a4a8da37".into(),
+                            "t345643dn409198f523flniu1234n34i".into(),
+                        ),
+                        (
+                            "23bh0cba29f44e87a6e049e00a8e90ae".into(),
+                            "ff41643dn419198f523flniu1234n34i".into(),
+                        ),
                     ],
                 },
                 Group {
@@ -99,31 +113,56 @@ impl UplynkFake {
     }
 
     pub(crate) fn allowed_owners(&self, group_id: &str) -> Option<Vec<String>> {
-        self.groups.iter().find(|g| g.id == group_id).map(|g| g.allowed.iter().map(|(_, o)| o.clone()).collect())
+        self.groups
+            .iter()
+            .find(|g| g.id == group_id)
+            .map(|g| g.allowed.iter().map(|(_, o)| o.clone()).collect())
     }
 
     /// Answers a request below `/api/v4`; `rest` is the decoded path after it.
     pub(crate) fn handle(&mut self, req: &FakeRequest, rest: &[&str]) -> FakeResponse {
         if let Err(why) = self.verify_signature(req) {
-            return error(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", &why);
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                &why,
+            );
         }
         let method = &req.method;
         match rest {
             ["failover-groups"] if method == Method::GET => self.list(),
-            ["failover-groups", id] if method == Method::GET => self.with_group(id, |g| ok(group_json(g))),
+            ["failover-groups", id] if method == Method::GET => {
+                self.with_group(id, |g| ok(group_json(g)))
+            }
             ["failover-groups", id] if method == Method::PATCH => self.patch(id, req),
             ["failover-groups", id, "allowed-owners"] if method == Method::GET => {
                 self.with_group(id, |g| ok(allowed_json(g)))
             }
-            ["failover-groups", id, "allowed-owners"] if method == Method::PUT => self.put_allowed(id, req),
-            ["failover-groups", id, "channels"] if method == Method::PUT => self.put_channels(id, req),
-            ["failover-groups", id, "slicers"] if method == Method::PUT => self.put_slicers(id, req),
-            ["failover-groups", id, "set_no_slicer"] if method == Method::PUT => self.put_no_slicer(id, req),
+            ["failover-groups", id, "allowed-owners"] if method == Method::PUT => {
+                self.put_allowed(id, req)
+            }
+            ["failover-groups", id, "channels"] if method == Method::PUT => {
+                self.put_channels(id, req)
+            }
+            ["failover-groups", id, "slicers"] if method == Method::PUT => {
+                self.put_slicers(id, req)
+            }
+            ["failover-groups", id, "set_no_slicer"] if method == Method::PUT => {
+                self.put_no_slicer(id, req)
+            }
             ["failover-groups"]
             | ["failover-groups", _]
-            | ["failover-groups", _, "allowed-owners" | "channels" | "slicers" | "set_no_slicer"] => {
-                error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method Not Allowed", "")
-            }
+            | [
+                "failover-groups",
+                _,
+                "allowed-owners" | "channels" | "slicers" | "set_no_slicer",
+            ] => error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method Not Allowed",
+                "",
+            ),
             _ => error(StatusCode::NOT_FOUND, "not_found", "Not Found", ""),
         }
     }
@@ -131,19 +170,27 @@ impl UplynkFake {
     fn verify_signature(&self, req: &FakeRequest) -> Result<(), String> {
         let msg = req.query_value("msg").ok_or("missing msg parameter")?;
         let sig = req.query_value("sig").ok_or("missing sig parameter")?;
-        let compressed =
-            base64::engine::general_purpose::STANDARD.decode(msg).map_err(|_| "msg is not base64".to_string())?;
+        let compressed = base64::engine::general_purpose::STANDARD
+            .decode(msg)
+            .map_err(|_| "msg is not base64".to_string())?;
         let mut text = Vec::new();
         flate2::read::ZlibDecoder::new(compressed.as_slice())
             .take(16 * 1024)
             .read_to_end(&mut text)
             .map_err(|_| "msg is not zlib-compressed".to_string())?;
-        let message: Value = serde_json::from_slice(&text).map_err(|_| "msg is not JSON".to_string())?;
+        let message: Value =
+            serde_json::from_slice(&text).map_err(|_| "msg is not JSON".to_string())?;
         if message.get("_owner").and_then(Value::as_str) != Some(self.user_id.as_str()) {
             return Err("_owner is not this account's user ID".into());
         }
-        let timestamp = message.get("_timestamp").and_then(Value::as_i64).ok_or("_timestamp is missing")?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let timestamp = message
+            .get("_timestamp")
+            .and_then(Value::as_i64)
+            .ok_or("_timestamp is missing")?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
         if (now - timestamp).abs() > MAX_SKEW_SECS {
             return Err("_timestamp is too far from the server's clock".into());
         }
@@ -151,7 +198,8 @@ impl UplynkFake {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.api_key.as_bytes())
             .map_err(|_| "server key unusable".to_string())?;
         mac.update(msg.as_bytes());
-        mac.verify_slice(&expected).map_err(|_| "sig does not match msg".to_string())
+        mac.verify_slice(&expected)
+            .map_err(|_| "sig does not match msg".to_string())
     }
 
     fn list(&self) -> FakeResponse {
@@ -168,7 +216,12 @@ impl UplynkFake {
     fn with_group(&mut self, id: &str, f: impl FnOnce(&mut Group) -> FakeResponse) -> FakeResponse {
         match self.groups.iter_mut().find(|g| g.id == id) {
             Some(g) => f(g),
-            None => error(StatusCode::NOT_FOUND, "not_found", "Not Found", &format!("No failover group with id {id}")),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Not Found",
+                &format!("No failover group with id {id}"),
+            ),
         }
     }
 
@@ -231,16 +284,27 @@ impl UplynkFake {
             Ok(b) => b,
             Err(e) => return e,
         };
-        let (add, remove) = match (string_list(&body, "channels_ids_to_add"), string_list(&body, "channels_ids_to_remove")) {
+        let (add, remove) = match (
+            string_list(&body, "channels_ids_to_add"),
+            string_list(&body, "channels_ids_to_remove"),
+        ) {
             (Ok(a), Ok(r)) => (a, r),
             (Err(e), _) | (_, Err(e)) => return e,
         };
         if !self.groups.iter().any(|g| g.id == id) {
-            return error(StatusCode::NOT_FOUND, "not_found", "Not Found", &format!("No failover group with id {id}"));
+            return error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Not Found",
+                &format!("No failover group with id {id}"),
+            );
         }
-        if let Some((channel, other)) =
-            add.iter().find_map(|c| self.groups.iter().find(|g| g.channels.contains(c)).map(|g| (c, &g.id)))
-        {
+        if let Some((channel, other)) = add.iter().find_map(|c| {
+            self.groups
+                .iter()
+                .find(|g| g.channels.contains(c))
+                .map(|g| (c, &g.id))
+        }) {
             return error(
                 StatusCode::CONFLICT,
                 "conflict",
@@ -265,9 +329,19 @@ impl UplynkFake {
         };
         let mut updates = Vec::new();
         for s in list {
-            match (s.get("slicer_id").and_then(Value::as_str), s.get("enabled").and_then(Value::as_bool), s.get("order").and_then(Value::as_u64)) {
-                (Some(id), Some(enabled), Some(order)) if order >= 1 => updates.push((id.to_string(), enabled, order)),
-                _ => return bad_request("each slicer needs slicer_id (string), enabled (boolean) and order (integer from 1)"),
+            match (
+                s.get("slicer_id").and_then(Value::as_str),
+                s.get("enabled").and_then(Value::as_bool),
+                s.get("order").and_then(Value::as_u64),
+            ) {
+                (Some(id), Some(enabled), Some(order)) if order >= 1 => {
+                    updates.push((id.to_string(), enabled, order))
+                }
+                _ => {
+                    return bad_request(
+                        "each slicer needs slicer_id (string), enabled (boolean) and order (integer from 1)",
+                    );
+                }
             }
         }
         self.with_group(id, |g| {
@@ -291,7 +365,11 @@ impl UplynkFake {
             return bad_request("no_slicer is required and must be a boolean");
         };
         self.with_group(id, |g| {
-            g.active_slicer_id = if no_slicer { "no_slicer".into() } else { g.live_slicer_id.clone() };
+            g.active_slicer_id = if no_slicer {
+                "no_slicer".into()
+            } else {
+                g.live_slicer_id.clone()
+            };
             FakeResponse::empty(StatusCode::NO_CONTENT)
         })
     }
@@ -333,7 +411,8 @@ fn ok(value: Value) -> FakeResponse {
 }
 
 fn error(status: StatusCode, code: &str, title: &str, detail: &str) -> FakeResponse {
-    let mut body = json!({"@type": "Error", "code": code, "status_code": status.as_u16(), "title": title});
+    let mut body =
+        json!({"@type": "Error", "code": code, "status_code": status.as_u16(), "title": title});
     if !detail.is_empty() {
         body["detail"] = Value::String(detail.to_string());
     }
@@ -341,7 +420,12 @@ fn error(status: StatusCode, code: &str, title: &str, detail: &str) -> FakeRespo
 }
 
 fn bad_request(detail: &str) -> FakeResponse {
-    error(StatusCode::BAD_REQUEST, "bad_request", "Bad Request", detail)
+    error(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "Bad Request",
+        detail,
+    )
 }
 
 fn json_body(req: &FakeRequest) -> Result<Value, FakeResponse> {

@@ -59,14 +59,21 @@ pub struct SignedParams {
 impl fmt::Debug for SignedParams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A signature is a replayable credential until its timestamp goes stale.
-        f.debug_struct("SignedParams").field("msg", &self.msg).field("sig", &REDACTED).finish()
+        f.debug_struct("SignedParams")
+            .field("msg", &self.msg)
+            .field("sig", &REDACTED)
+            .finish()
     }
 }
 
 impl UplynkAuth {
     /// Credentials: the user ID (User Settings page) and the API key.
     pub fn new(user_id: impl Into<String>, api_key: impl Into<String>) -> Self {
-        UplynkAuth { user_id: user_id.into(), api_key: SecretString::from(api_key.into()), clock: Arc::new(SystemClock) }
+        UplynkAuth {
+            user_id: user_id.into(),
+            api_key: SecretString::from(api_key.into()),
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Replaces the clock (tests, test vectors).
@@ -106,8 +113,9 @@ impl UplynkAuth {
     /// The `sig` for a given `msg` text: lowercase hex HMAC-SHA256 keyed with the API key.
     pub fn signature_of(&self, msg: &str) -> String {
         // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.api_key.expose_secret().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(self.api_key.expose_secret().as_bytes())
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(msg.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -154,8 +162,7 @@ mod tests {
 
     const USER: &str = "1234567890abcdefghijklmnopqrstu";
     const KEY: &str = "1234567890abcdefghijklmnopqrstuvwxyz1234";
-    const VECTOR_MSG: &str =
-        "eNqrVorPL89LLVKyUlAyNDI2MTUzt7A0SExKTklNS8/IzMrOyc3LLygsKi4pVdJRUIovycxNLS5JzC0AajA0N4CCWgAxdRY+";
+    const VECTOR_MSG: &str = "eNqrVorPL89LLVKyUlAyNDI2MTUzt7A0SExKTklNS8/IzMrOyc3LLygsKi4pVdJRUIovycxNLS5JzC0AajA0N4CCWgAxdRY+";
     const VECTOR_SIG: &str = "efc00f6953c10a881964ef3413a80652cfdc28e0bbe5044aaffc1d35ec19baa8";
 
     #[test]
@@ -172,10 +179,18 @@ mod tests {
     fn own_signature_carries_the_same_json_and_verifies() {
         let auth = UplynkAuth::new(USER, KEY).with_clock(FixedClock(1_700_000_000));
         let signed = auth.sign().unwrap();
-        assert_eq!(decode_msg(&signed.msg).unwrap(), decode_msg(VECTOR_MSG).unwrap());
+        assert_eq!(
+            decode_msg(&signed.msg).unwrap(),
+            decode_msg(VECTOR_MSG).unwrap()
+        );
         assert_eq!(signed.sig, auth.signature_of(&signed.msg));
         assert_eq!(signed.sig.len(), 64);
-        assert!(signed.sig.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+        assert!(
+            signed
+                .sig
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        );
     }
 
     #[test]

@@ -123,8 +123,8 @@ pub struct AllowedOwner {
 /// use group_membership::uplynk::AllowedOwnersUpdate;
 ///
 /// let update = AllowedOwnersUpdate::new()
-///     .add(["gu137664292b46a1a286cdf79b1a9bm8", "t341643dn409198f523flniu1234n34h"])
-///     .remove(["de137864292b46a1a286cdd79b3a9ba6"]);
+///     .owners_to_add(["gu137664292b46a1a286cdf79b1a9bm8", "t341643dn409198f523flniu1234n34h"])
+///     .owners_to_remove(["de137864292b46a1a286cdd79b3a9ba6"]);
 /// assert_eq!(
 ///     serde_json::to_value(&update).unwrap(),
 ///     serde_json::json!({
@@ -144,30 +144,32 @@ impl AllowedOwnersUpdate {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Grants these user IDs the use of the group.
-    pub fn add<I, S>(mut self, owners: I) -> Self
+    /// Grants these user IDs the use of the group (`owners_to_add`).
+    pub fn owners_to_add<I, S>(mut self, owners: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.owners_to_add.extend(owners.into_iter().map(Into::into));
+        self.owners_to_add
+            .extend(owners.into_iter().map(Into::into));
         self
     }
-    /// Revokes these user IDs' use of the group.
-    pub fn remove<I, S>(mut self, owners: I) -> Self
+    /// Revokes these user IDs' use of the group (`owners_to_remove`).
+    pub fn owners_to_remove<I, S>(mut self, owners: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.owners_to_remove.extend(owners.into_iter().map(Into::into));
+        self.owners_to_remove
+            .extend(owners.into_iter().map(Into::into));
         self
     }
     /// The user IDs to add.
-    pub fn owners_to_add(&self) -> &[String] {
+    pub fn added(&self) -> &[String] {
         &self.owners_to_add
     }
     /// The user IDs to remove.
-    pub fn owners_to_remove(&self) -> &[String] {
+    pub fn removed(&self) -> &[String] {
         &self.owners_to_remove
     }
     /// True when the update changes nothing.
@@ -193,21 +195,23 @@ impl ChannelsUpdate {
         Self::default()
     }
     /// Adds these live channels (each must not belong to another failover group, or the service answers 409).
-    pub fn add<I, S>(mut self, channels: I) -> Self
+    pub fn channels_to_add<I, S>(mut self, channels: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.channels_ids_to_add.extend(channels.into_iter().map(Into::into));
+        self.channels_ids_to_add
+            .extend(channels.into_iter().map(Into::into));
         self
     }
     /// Removes these live channels.
-    pub fn remove<I, S>(mut self, channels: I) -> Self
+    pub fn channels_to_remove<I, S>(mut self, channels: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.channels_ids_to_remove.extend(channels.into_iter().map(Into::into));
+        self.channels_ids_to_remove
+            .extend(channels.into_iter().map(Into::into));
         self
     }
 }
@@ -259,7 +263,11 @@ pub struct SlicerEligibility {
 impl SlicerEligibility {
     /// One slicer's eligibility.
     pub fn new(slicer_id: impl Into<String>, enabled: bool, order: u32) -> Self {
-        SlicerEligibility { slicer_id: slicer_id.into(), enabled, order }
+        SlicerEligibility {
+            slicer_id: slicer_id.into(),
+            enabled,
+            order,
+        }
     }
 }
 
@@ -276,8 +284,17 @@ impl<'c> FailoverGroups<'c> {
         FailoverGroups { client, options }
     }
 
-    fn request(&self, method: Method, id: Option<&str>, tail: Option<&str>) -> Result<RequestBuilder<'c>> {
-        let mut request = self.client.request_with(method, &PROFILE).segments(API_PREFIX).segment("failover-groups");
+    fn request(
+        &self,
+        method: Method,
+        id: Option<&str>,
+        tail: Option<&str>,
+    ) -> Result<RequestBuilder<'c>> {
+        let mut request = self
+            .client
+            .request_with(method, &PROFILE)
+            .segments(API_PREFIX)
+            .segment("failover-groups");
         if let Some(id) = id {
             check_segment("failover group ID", id)?;
             request = request.segment(id);
@@ -302,14 +319,22 @@ impl<'c> FailoverGroups<'c> {
     /// nothing is refused before sending. PATCH is not retried once it may have reached the service.
     pub async fn update(&self, id: &str, update: &FailoverGroupUpdate) -> Result<()> {
         if update.mode.is_none() && update.auto_failback.is_none() {
-            return Err(Error::invalid_input("failover group update", "set a mode, auto_failback, or both"));
+            return Err(Error::invalid_input(
+                "failover group update",
+                "set a mode, auto_failback, or both",
+            ));
         }
-        self.request(Method::PATCH, Some(id), None)?.json(update).send_no_content().await
+        self.request(Method::PATCH, Some(id), None)?
+            .json(update)
+            .send_no_content()
+            .await
     }
 
     /// The users allowed to use a failover group (`GET /failover-groups/{id}/allowed-owners`).
     pub async fn allowed_owners(&self, id: &str) -> Result<Collection<AllowedOwner>> {
-        self.request(Method::GET, Some(id), Some("allowed-owners"))?.send_json().await
+        self.request(Method::GET, Some(id), Some("allowed-owners"))?
+            .send_json()
+            .await
     }
 
     /// Grants and revokes the use of a failover group in one call
@@ -317,41 +342,68 @@ impl<'c> FailoverGroups<'c> {
     ///
     /// Refused before sending: an empty owner ID, or one ID both added and removed. Retried like any PUT:
     /// adding an owner twice or removing one twice leaves the same set.
-    pub async fn update_allowed_owners(&self, id: &str, update: &AllowedOwnersUpdate) -> Result<()> {
+    pub async fn update_allowed_owners(
+        &self,
+        id: &str,
+        update: &AllowedOwnersUpdate,
+    ) -> Result<()> {
         update.validate()?;
-        self.request(Method::PUT, Some(id), Some("allowed-owners"))?.json(update).send_no_content().await
+        self.request(Method::PUT, Some(id), Some("allowed-owners"))?
+            .json(update)
+            .send_no_content()
+            .await
     }
 
     /// Adds and removes live channels (`PUT /failover-groups/{id}/channels`). A channel already in another
     /// group makes the service answer 409. Not retried once it may have reached the service: a repeated add
     /// could report a conflict for a change that succeeded.
     pub async fn update_channels(&self, id: &str, update: &ChannelsUpdate) -> Result<()> {
-        validate_ids("channel ID", &update.channels_ids_to_add, &update.channels_ids_to_remove)?;
-        self.request(Method::PUT, Some(id), Some("channels"))?.idempotent(false).json(update).send_no_content().await
+        validate_ids(
+            "channel ID",
+            &update.channels_ids_to_add,
+            &update.channels_ids_to_remove,
+        )?;
+        self.request(Method::PUT, Some(id), Some("channels"))?
+            .idempotent(false)
+            .json(update)
+            .send_no_content()
+            .await
     }
 
     /// Sets which Live Slicers may be failed over to, and in what order (`PUT /failover-groups/{id}/slicers`).
     pub async fn update_slicers(&self, id: &str, slicers: &[SlicerEligibility]) -> Result<()> {
         if slicers.is_empty() {
-            return Err(Error::invalid_input("slicers", "name at least one Live Slicer"));
+            return Err(Error::invalid_input(
+                "slicers",
+                "name at least one Live Slicer",
+            ));
         }
         for s in slicers {
             if s.slicer_id.is_empty() {
                 return Err(Error::invalid_input("slicer ID", "must not be empty"));
             }
             if s.order == 0 {
-                return Err(Error::invalid_input("slicer order", format!("`{}`: order starts at 1", s.slicer_id)));
+                return Err(Error::invalid_input(
+                    "slicer order",
+                    format!("`{}`: order starts at 1", s.slicer_id),
+                ));
             }
         }
         let body = serde_json::json!({ "slicers": slicers });
-        self.request(Method::PUT, Some(id), Some("slicers"))?.json(&body).send_no_content().await
+        self.request(Method::PUT, Some(id), Some("slicers"))?
+            .json(&body)
+            .send_no_content()
+            .await
     }
 
     /// Switches the feed to slate (`true`) or back to the active Live Slicer (`false`)
     /// (`PUT /failover-groups/{id}/set_no_slicer`).
     pub async fn set_no_slicer(&self, id: &str, no_slicer: bool) -> Result<()> {
         let body = serde_json::json!({ "no_slicer": no_slicer });
-        self.request(Method::PUT, Some(id), Some("set_no_slicer"))?.json(&body).send_no_content().await
+        self.request(Method::PUT, Some(id), Some("set_no_slicer"))?
+            .json(&body)
+            .send_no_content()
+            .await
     }
 }
 
@@ -361,7 +413,10 @@ fn validate_ids(what: &str, add: &[String], remove: &[String]) -> Result<()> {
         return Err(Error::invalid_input(what, format!("{bad:?} is empty")));
     }
     if let Some(both) = add.iter().find(|id| remove.contains(id)) {
-        return Err(Error::invalid_input(what, format!("`{both}` is both added and removed")));
+        return Err(Error::invalid_input(
+            what,
+            format!("`{both}` is both added and removed"),
+        ));
     }
     Ok(())
 }
@@ -389,8 +444,25 @@ mod tests {
 
     #[test]
     fn id_lists_are_checked() {
-        assert!(AllowedOwnersUpdate::new().add(["a"]).remove(["b"]).validate().is_ok());
-        assert!(AllowedOwnersUpdate::new().add([""]).validate().is_err());
-        assert!(AllowedOwnersUpdate::new().add(["a"]).remove(["a"]).validate().is_err());
+        assert!(
+            AllowedOwnersUpdate::new()
+                .owners_to_add(["a"])
+                .owners_to_remove(["b"])
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            AllowedOwnersUpdate::new()
+                .owners_to_add([""])
+                .validate()
+                .is_err()
+        );
+        assert!(
+            AllowedOwnersUpdate::new()
+                .owners_to_add(["a"])
+                .owners_to_remove(["a"])
+                .validate()
+                .is_err()
+        );
     }
 }

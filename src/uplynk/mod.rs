@@ -17,7 +17,7 @@
 //! groups
 //!     .update_allowed_owners(
 //!         "e8d6b5cb940c40cc9ec6ad081a38f3f0",
-//!         &AllowedOwnersUpdate::new().add(["gu137664292b46a1a286cdf79b1a9bm8"]),
+//!         &AllowedOwnersUpdate::new().owners_to_add(["gu137664292b46a1a286cdf79b1a9bm8"]),
 //!     )
 //!     .await?;
 //! let owners = groups.allowed_owners("e8d6b5cb940c40cc9ec6ad081a38f3f0").await?;
@@ -33,8 +33,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 pub use self::auth::{SignedParams, UplynkAuth, decode_msg};
 pub use self::failover_groups::{
-    AllowedOwner, AllowedOwnersUpdate, ChannelsUpdate, FailoverGroup, FailoverGroupUpdate, FailoverGroups,
-    FailoverMode, SlicerEligibility,
+    AllowedOwner, AllowedOwnersUpdate, ChannelsUpdate, FailoverGroup, FailoverGroupUpdate,
+    FailoverGroups, FailoverMode, SlicerEligibility,
 };
 use crate::client::Client;
 use crate::error::{Result, ServiceError};
@@ -46,7 +46,10 @@ pub const DEFAULT_BASE_URL: &str = "https://services.uplynk.com";
 /// The API path every Uplynk v4 call starts with.
 const API_PREFIX: [&str; 2] = ["api", "v4"];
 
-pub(crate) static PROFILE: ErrorProfile = ErrorProfile { parse_error, failure_in_success };
+pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
+    parse_error,
+    failure_in_success,
+};
 
 impl Client {
     /// A client for the Uplynk production host with msg/sig signing: the one-liner.
@@ -57,12 +60,18 @@ impl Client {
     /// # Ok::<(), group_membership::Error>(())
     /// ```
     pub fn for_uplynk(user_id: impl Into<String>, api_key: impl Into<String>) -> Result<Client> {
-        Client::builder().base_url(DEFAULT_BASE_URL).auth(UplynkAuth::new(user_id, api_key)).build()
+        Client::builder()
+            .base_url(DEFAULT_BASE_URL)
+            .auth(UplynkAuth::new(user_id, api_key))
+            .build()
     }
 
     /// The Uplynk v4 API on this client's base URL.
     pub fn uplynk(&self) -> Uplynk<'_> {
-        Uplynk { client: self, options: RequestOptions::default() }
+        Uplynk {
+            client: self,
+            options: RequestOptions::default(),
+        }
     }
 }
 
@@ -110,7 +119,12 @@ impl<'c> Uplynk<'c> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.options.apply(self.client.request_with(method, &PROFILE).segments(API_PREFIX).segments(segments))
+        self.options.apply(
+            self.client
+                .request_with(method, &PROFILE)
+                .segments(API_PREFIX)
+                .segments(segments),
+        )
     }
 }
 
@@ -128,7 +142,11 @@ pub struct Collection<T> {
     #[serde(default = "Vec::new")]
     pub items: Vec<T>,
     /// The total number of items. The docs type it as a string, the samples send a number: both are read.
-    #[serde(default, deserialize_with = "number_or_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "number_or_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub total_items: Option<u64>,
 }
 
@@ -142,17 +160,16 @@ fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Opti
     match Option::<Count>::deserialize(d)? {
         None => Ok(None),
         Some(Count::Number(n)) => Ok(Some(n)),
-        Some(Count::Text(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("total_items `{s}` is not a whole number"))),
+        Some(Count::Text(s)) => s.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("total_items `{s}` is not a whole number"))
+        }),
     }
 }
 
 /// Reads a v4 error body: `code`, and `title`/`detail`/`message`/`description` (or the older `msg`).
 fn parse_error(body: &[u8]) -> ServiceError {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) else {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
         return ServiceError::default();
     };
     let text = |keys: &[&str]| {
@@ -172,7 +189,8 @@ fn parse_error(body: &[u8]) -> ServiceError {
 
 /// A 2xx body that is nonetheless an error: `"@type": "Error"`, or the older `{"error": 1, "msg": ...}`.
 fn failure_in_success(body: &[u8]) -> Option<ServiceError> {
-    let serde_json::Value::Object(map) = serde_json::from_slice::<serde_json::Value>(body).ok()? else {
+    let serde_json::Value::Object(map) = serde_json::from_slice::<serde_json::Value>(body).ok()?
+    else {
         return None;
     };
     let is_error_type = map.get("@type").and_then(|t| t.as_str()) == Some("Error");
@@ -190,18 +208,34 @@ mod tests {
 
     #[test]
     fn total_items_reads_numbers_and_strings() {
-        let a: Collection<serde_json::Value> = serde_json::from_str(r#"{"items": [], "total_items": 2}"#).unwrap();
-        let b: Collection<serde_json::Value> = serde_json::from_str(r#"{"items": [], "total_items": "2"}"#).unwrap();
+        let a: Collection<serde_json::Value> =
+            serde_json::from_str(r#"{"items": [], "total_items": 2}"#).unwrap();
+        let b: Collection<serde_json::Value> =
+            serde_json::from_str(r#"{"items": [], "total_items": "2"}"#).unwrap();
         let c: Collection<serde_json::Value> = serde_json::from_str(r#"{"items": []}"#).unwrap();
-        assert_eq!((a.total_items, b.total_items, c.total_items), (Some(2), Some(2), None));
-        assert!(serde_json::from_str::<Collection<serde_json::Value>>(r#"{"total_items": "many"}"#).is_err());
+        assert_eq!(
+            (a.total_items, b.total_items, c.total_items),
+            (Some(2), Some(2), None)
+        );
+        assert!(
+            serde_json::from_str::<Collection<serde_json::Value>>(r#"{"total_items": "many"}"#)
+                .is_err()
+        );
     }
 
     #[test]
     fn error_bodies_are_read_leniently() {
-        let e = parse_error(br#"{"@type": "Error", "code": "not_found", "status_code": 404, "title": "Not Found"}"#);
-        assert_eq!((e.code.as_deref(), e.message.as_deref()), (Some("not_found"), Some("Not Found")));
-        assert_eq!(parse_error(b"<html><body>502</body></html>"), ServiceError::default());
+        let e = parse_error(
+            br#"{"@type": "Error", "code": "not_found", "status_code": 404, "title": "Not Found"}"#,
+        );
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_deref()),
+            (Some("not_found"), Some("Not Found"))
+        );
+        assert_eq!(
+            parse_error(b"<html><body>502</body></html>"),
+            ServiceError::default()
+        );
         assert!(failure_in_success(br#"{"@type": "Error", "code": "x"}"#).is_some());
         assert!(failure_in_success(br#"{"error": 1, "msg": "bad sig"}"#).is_some());
         assert!(failure_in_success(br#"{"@type": "Collection", "items": []}"#).is_none());

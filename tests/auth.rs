@@ -1,0 +1,168 @@
+//! The generic auth schemes send exactly their header, and no secret ever shows in Debug, Display or errors.
+
+mod common;
+
+use common::*;
+use group_membership::auth::{BasicAuth, BearerAuth, HeaderAuth, NoAuth};
+use group_membership::uplynk::UplynkAuth;
+use group_membership::{Client, Error};
+use http::Method;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const PASSWORD: &str = "pw-Zebra-7731";
+const API_KEY_VALUE: &str = "key-Okapi-4412";
+const TOKEN: &str = "tok-Narwhal-9910";
+
+#[tokio::test]
+async fn each_scheme_sends_exactly_its_header() {
+    let server = MockServer::start().await;
+    forbid_unexpected(&server).await;
+    // base64("admin:pw-Zebra-7731")
+    Mock::given(method("GET"))
+        .and(path("/basic"))
+        .and(header(
+            "authorization",
+            "Basic YWRtaW46cHctWmVicmEtNzczMQ==",
+        ))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/key"))
+        .and(header("es-api-key", API_KEY_VALUE))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bearer"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/none"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let build = |auth: Box<
+        dyn FnOnce(group_membership::ClientBuilder) -> group_membership::ClientBuilder,
+    >| {
+        auth(Client::builder().base_url(server.uri()))
+            .build()
+            .unwrap()
+    };
+    build(Box::new(|b| b.auth(BasicAuth::new("admin", PASSWORD))))
+        .request(Method::GET, ["basic"])
+        .send()
+        .await
+        .unwrap();
+    build(Box::new(|b| {
+        b.auth(HeaderAuth::new("ES-API-KEY", API_KEY_VALUE).unwrap())
+    }))
+    .request(Method::GET, ["key"])
+    .send()
+    .await
+    .unwrap();
+    build(Box::new(|b| b.auth(BearerAuth::new(TOKEN))))
+        .request(Method::GET, ["bearer"])
+        .send()
+        .await
+        .unwrap();
+    build(Box::new(|b| b.auth(NoAuth)))
+        .request(Method::GET, ["none"])
+        .send()
+        .await
+        .unwrap();
+    let none = &server.received_requests().await.unwrap()[3];
+    assert!(none.headers.get("authorization").is_none());
+}
+
+#[test]
+fn header_auth_refuses_what_cannot_be_a_header() {
+    assert!(matches!(
+        HeaderAuth::new("ES API KEY", "k"),
+        Err(Error::InvalidInput(_))
+    ));
+    let err = HeaderAuth::new("ES-API-KEY", "line\nbreak-secret").unwrap_err();
+    assert!(!err.to_string().contains("break-secret"), "{err}");
+}
+
+#[tokio::test]
+async fn secrets_never_show_in_debug_display_or_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("<html>denied</html>"))
+        .mount(&server)
+        .await;
+    let mut printed = String::new();
+    let schemes: Vec<(&str, Client)> = vec![
+        (
+            "basic",
+            Client::builder()
+                .base_url(server.uri())
+                .auth(BasicAuth::new("admin", PASSWORD))
+                .build()
+                .unwrap(),
+        ),
+        (
+            "header",
+            Client::builder()
+                .base_url(server.uri())
+                .auth(HeaderAuth::new("ES-API-KEY", API_KEY_VALUE).unwrap())
+                .build()
+                .unwrap(),
+        ),
+        (
+            "bearer",
+            Client::builder()
+                .base_url(server.uri())
+                .auth(BearerAuth::new(TOKEN))
+                .build()
+                .unwrap(),
+        ),
+        (
+            "uplynk",
+            Client::builder()
+                .base_url(server.uri())
+                .auth(UplynkAuth::new(USER_ID, API_KEY_VALUE))
+                .build()
+                .unwrap(),
+        ),
+    ];
+    for (name, client) in &schemes {
+        let err = client.request(Method::GET, ["x"]).send().await.unwrap_err();
+        assert!(err.is_auth_failure(), "{name}");
+        printed += &format!("{client:?}\n{err}\n{err:?}\n");
+        // A request that fails in transport, too.
+        let dead = Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .auth(BasicAuth::new("admin", PASSWORD))
+            .retry_policy(group_membership::RetryPolicy::never())
+            .build()
+            .unwrap();
+        let err = dead.request(Method::GET, ["x"]).send().await.unwrap_err();
+        printed += &format!("{err}\n{err:?}\n");
+    }
+    printed += &format!("{:?}", Client::builder().auth(BearerAuth::new(TOKEN)));
+    for secret in [PASSWORD, API_KEY_VALUE, TOKEN, "YWRtaW46cHct"] {
+        assert!(!printed.contains(secret), "{secret} leaked in:\n{printed}");
+    }
+    assert!(printed.contains("** redacted **"));
+    // The Uplynk signature is a credential too: it must not appear in any error text.
+    for r in server.received_requests().await.unwrap() {
+        if let Some(sig) = r
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "sig")
+            .map(|(_, v)| v.into_owned())
+        {
+            assert!(!printed.contains(&sig));
+        }
+    }
+}
