@@ -44,7 +44,11 @@ async fn main() -> ExitCode {
                 println!(
                     "  {} (entry {})",
                     owner.owner,
-                    owner.id.as_deref().unwrap_or("-")
+                    owner
+                        .id
+                        .as_deref()
+                        .filter(|id| !id.is_empty())
+                        .unwrap_or("-")
                 );
             }
             ExitCode::SUCCESS

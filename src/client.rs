@@ -96,13 +96,17 @@ impl Client {
     /// `message`, `detail`, `title`, `description` keys); service handles offer the same hatch with their
     /// own error format, e.g. [`Uplynk::request`](crate::uplynk::Uplynk::request).
     ///
-    /// ```no_run
-    /// # async fn run(client: group_membership::Client) -> group_membership::Result<()> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> group_membership::Result<()> {
+    /// # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
+    /// # let client = sandbox.uplynk_client()?;
     /// use http::Method;
-    /// let pong: serde_json::Value = client
-    ///     .request(Method::GET, ["api", "4.0", "ping"])
+    /// let raw: serde_json::Value = client
+    ///     .request(Method::GET, ["api", "v4", "failover-groups"])
     ///     .send_json()
     ///     .await?;
+    /// assert_eq!(raw["@type"], "Collection");
     /// # Ok(()) }
     /// ```
     pub fn request<I, S>(&self, method: Method, segments: I) -> RequestBuilder<'_>
@@ -268,6 +272,10 @@ impl ClientBuilder {
                     .connect_timeout(self.connect_timeout)
                     .redirect(reqwest::redirect::Policy::none())
                     .user_agent(self.user_agent.clone());
+                #[cfg(feature = "native-tls")]
+                {
+                    b = b.tls_backend_native();
+                }
                 if self.accept_invalid_certs {
                     b = b.tls_danger_accept_invalid_certs(true);
                 }
