@@ -1,17 +1,24 @@
-//! The main job in one run: list who may use a failover group, grant, revoke, and list again.
+//! The main job in one run, on every service: list who is in a group, grant, revoke, and list again.
 //!
 //! ```text
 //! cargo run --example quickstart
 //! ```
-//! With no environment set it runs against the embedded sandbox. Against the real Uplynk service set
-//! `UPLYNK_USER_ID` and `UPLYNK_API_KEY` (`UPLYNK_BASE_URL` overrides the host), and name the user to grant
-//! and revoke again with `UPLYNK_GRANT_USER_ID` (without it the quickstart only reads). The failover group is
-//! `UPLYNK_FAILOVER_GROUP_ID`, or the first one listed. The run leaves the allowed owners as it found them.
+//! With no environment set every service runs against the embedded sandbox. Each service switches to the
+//! real server when its credentials are set, and then only reads unless told whom to grant and revoke:
+//!
+//! - Uplynk: `UPLYNK_USER_ID`, `UPLYNK_API_KEY` (`UPLYNK_BASE_URL`); group `UPLYNK_FAILOVER_GROUP_ID` or the
+//!   first one listed; `UPLYNK_GRANT_USER_ID` to grant and revoke.
+//! - Entuity: `ENTUITY_URL`, `ENTUITY_USER`, `ENTUITY_PASSWORD` (`ENTUITY_INSECURE=1`); config set
+//!   `ENTUITY_CONFIG_SET_ID` or the first one listed; group `ENTUITY_USER_GROUP` (default `Administrators`);
+//!   `ENTUITY_GRANT_USER` to add and remove.
+//!
+//! Each run leaves the groups as it found them.
 
 mod common;
 
 use std::process::ExitCode;
 
+use group_membership::entuity::NewMember;
 use group_membership::uplynk::{AllowedOwnersUpdate, FailoverGroups};
 
 /// The users the sandbox run grants and then revokes (the vendor sample's IDs).
@@ -22,17 +29,24 @@ const SANDBOX_GRANTEES: [&str; 2] = [
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let target = match common::uplynk() {
+    let uplynk = match common::uplynk() {
         Ok(t) => t,
         Err(e) => return common::fail(e.as_ref()),
     };
-    match run(&target).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => common::fail(&e),
+    if let Err(e) = uplynk_tour(&uplynk).await {
+        return common::fail(&e);
     }
+    let entuity = match common::entuity() {
+        Ok(t) => t,
+        Err(e) => return common::fail(e.as_ref()),
+    };
+    if let Err(e) = entuity_tour(&entuity).await {
+        return common::fail(&e);
+    }
+    ExitCode::SUCCESS
 }
 
-async fn run(target: &common::Target) -> group_membership::Result<()> {
+async fn uplynk_tour(target: &common::Target) -> group_membership::Result<()> {
     let groups = target.client.uplynk().failover_groups();
 
     println!("== Uplynk failover groups");
@@ -111,4 +125,72 @@ async fn show(
         println!("  {}", o.owner);
     }
     Ok(owners.items.into_iter().map(|o| o.owner).collect())
+}
+
+/// The user the sandbox run adds to an Entuity user group and removes again.
+const SANDBOX_ENTUITY_USER: &str = "kim1";
+
+async fn entuity_tour(target: &common::Target) -> group_membership::Result<()> {
+    let sets = target.client.entuity().config_sets();
+
+    println!("\n== Entuity config sets");
+    let listed = sets.list().await?;
+    for s in &listed {
+        println!(
+            "  {}  {}",
+            s.server_group_id,
+            s.server_group_name.as_deref().unwrap_or("(unnamed)")
+        );
+    }
+    let Some(set_id) = common::env("ENTUITY_CONFIG_SET_ID")
+        .or_else(|| listed.first().map(|s| s.server_group_id.clone()))
+    else {
+        println!("No config set to show.");
+        return Ok(());
+    };
+    let group = common::env("ENTUITY_USER_GROUP").unwrap_or_else(|| "Administrators".to_string());
+    let before = sets.user_group(&set_id, &group).await?.members;
+    println!("\nmembers of {group} before: {}", before.join(", "));
+
+    let user = match common::env("ENTUITY_GRANT_USER") {
+        Some(user) => user,
+        None if target.is_sandbox() => SANDBOX_ENTUITY_USER.to_string(),
+        None => {
+            println!("Set ENTUITY_GRANT_USER to add and remove a member; stopping after the read.");
+            return Ok(());
+        }
+    };
+    if before.contains(&user) {
+        println!("{user} is already a member; nothing to change.");
+        return Ok(());
+    }
+    println!("\n== add {user}");
+    let change = sets
+        .add_user_group_member(&set_id, &group, &NewMember::new(user.as_str()))
+        .await?;
+    println!(
+        "configuration change {} by {}",
+        change.configuration_change_id, change.modified_by
+    );
+    println!(
+        "members after adding: {}",
+        sets.user_group(&set_id, &group).await?.members.join(", ")
+    );
+
+    println!("\n== remove {user}");
+    let removal = sets
+        .remove_user_group_member(&set_id, &group, &user)
+        .await?;
+    println!("{}", removal.details.as_deref().unwrap_or("removed"));
+    let after = sets.user_group(&set_id, &group).await?.members;
+    println!("members after removing: {}", after.join(", "));
+    println!(
+        "\nBack to the starting set: {}",
+        if after == before {
+            "yes"
+        } else {
+            "no (someone else changed it meanwhile)"
+        }
+    );
+    Ok(())
 }

@@ -6,9 +6,9 @@
 //! | service | resource | module | auth |
 //! |---|---|---|---|
 //! | Uplynk v4 | failover groups and their allowed owners | [`uplynk`] | [`uplynk::UplynkAuth`] (msg/sig) |
+//! | Entuity REST API | config sets: user-group membership | [`entuity`] | [`auth::BasicAuth`] |
 //!
-//! Entuity config sets, Danube Cloud user groups and Traffic Ops federation users join as their modules land
-//! (see the README's roadmap).
+//! Danube Cloud user groups and Traffic Ops federation users join as their modules land (see the README).
 //!
 //! ## A tour
 //!
@@ -71,6 +71,7 @@
 
 pub mod auth;
 mod client;
+pub mod entuity;
 pub mod error;
 mod request;
 pub mod retry;

@@ -1,25 +1,54 @@
 //! What every example shares: pick the real service when its credentials are in the environment,
-//! otherwise start the embedded sandbox and say so on stderr.
+//! otherwise use the embedded sandbox (one per process) and say so on stderr.
 #![allow(dead_code)] // each example uses only its own service's helpers
+
+use std::sync::OnceLock;
 
 use group_membership::sandbox::Sandbox;
 use group_membership::{Client, uplynk};
 
-/// A client and, when no credentials were set, the sandbox it talks to (kept alive by the caller).
+type BoxError = Box<dyn std::error::Error>;
+
+/// A client and whether it talks to the embedded sandbox.
 pub struct Target {
     pub client: Client,
-    pub sandbox: Option<Sandbox>,
+    pub sandbox: bool,
 }
 
 impl Target {
     /// True when talking to the embedded sandbox.
     pub fn is_sandbox(&self) -> bool {
-        self.sandbox.is_some()
+        self.sandbox
     }
 }
 
+/// The process's one sandbox, started on first use.
+pub fn sandbox() -> Result<&'static Sandbox, BoxError> {
+    static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
+    if let Some(s) = SANDBOX.get() {
+        return Ok(s);
+    }
+    let started = Sandbox::start()?;
+    Ok(SANDBOX.get_or_init(|| started))
+}
+
+fn sandbox_target(
+    missing: &str,
+    client: impl FnOnce(&Sandbox) -> group_membership::Result<Client>,
+) -> Result<Target, BoxError> {
+    let sandbox = sandbox()?;
+    eprintln!(
+        "{missing} not set: using the embedded sandbox at {}",
+        sandbox.base_url()
+    );
+    Ok(Target {
+        client: client(sandbox)?,
+        sandbox: true,
+    })
+}
+
 /// Uplynk: `UPLYNK_USER_ID` + `UPLYNK_API_KEY` (and optionally `UPLYNK_BASE_URL`), or the sandbox.
-pub fn uplynk() -> Result<Target, Box<dyn std::error::Error>> {
+pub fn uplynk() -> Result<Target, BoxError> {
     match (env("UPLYNK_USER_ID"), env("UPLYNK_API_KEY")) {
         (Some(user_id), Some(api_key)) => {
             let base_url =
@@ -31,20 +60,42 @@ pub fn uplynk() -> Result<Target, Box<dyn std::error::Error>> {
                 .build()?;
             Ok(Target {
                 client,
-                sandbox: None,
+                sandbox: false,
             })
         }
-        _ => {
-            let sandbox = Sandbox::start()?;
-            eprintln!(
-                "UPLYNK_USER_ID and UPLYNK_API_KEY are not set: using the embedded sandbox at {}",
-                sandbox.base_url()
-            );
+        _ => sandbox_target(
+            "UPLYNK_USER_ID and UPLYNK_API_KEY are",
+            Sandbox::uplynk_client,
+        ),
+    }
+}
+
+/// Entuity: `ENTUITY_URL`, `ENTUITY_USER`, `ENTUITY_PASSWORD` (`ENTUITY_INSECURE=1` accepts a self-signed
+/// certificate; `ENTUITY_CA_FILE` trusts a CA certificate, the better way), or the sandbox.
+pub fn entuity() -> Result<Target, BoxError> {
+    match (
+        env("ENTUITY_URL"),
+        env("ENTUITY_USER"),
+        env("ENTUITY_PASSWORD"),
+    ) {
+        (Some(url), Some(user), Some(password)) => {
+            eprintln!("Using Entuity at {url} as {user}");
+            let mut builder = Client::builder()
+                .base_url(url)
+                .auth(group_membership::auth::BasicAuth::new(user, password))
+                .danger_accept_invalid_certs(env("ENTUITY_INSECURE").as_deref() == Some("1"));
+            if let Some(ca) = env("ENTUITY_CA_FILE") {
+                builder = builder.add_root_certificate_pem(std::fs::read(ca)?);
+            }
             Ok(Target {
-                client: sandbox.uplynk_client()?,
-                sandbox: Some(sandbox),
+                client: builder.build()?,
+                sandbox: false,
             })
         }
+        _ => sandbox_target(
+            "ENTUITY_URL, ENTUITY_USER and ENTUITY_PASSWORD are",
+            Sandbox::entuity_client,
+        ),
     }
 }
 
@@ -59,7 +110,7 @@ pub fn usage(text: &str, problem: &str) -> std::process::ExitCode {
     std::process::ExitCode::from(2)
 }
 
-/// Prints an SDK error with what a support ticket needs, and returns exit code 1.
+/// Prints an error with its causes, and returns exit code 1.
 pub fn fail(error: &dyn std::error::Error) -> std::process::ExitCode {
     eprintln!("error: {error}");
     let mut source = error.source();
@@ -68,4 +119,12 @@ pub fn fail(error: &dyn std::error::Error) -> std::process::ExitCode {
         source = cause.source();
     }
     std::process::ExitCode::FAILURE
+}
+
+/// Prints a change result the way the vendor's examples show it.
+pub fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("cannot print the result: {e}"),
+    }
 }

@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+mod entuity;
 mod server;
 mod uplynk;
 
@@ -76,6 +77,15 @@ impl Sandbox {
     /// The seeded failover group (the vendor samples' ID), with the sample's two allowed owners.
     pub const UPLYNK_FAILOVER_GROUP_ID: &'static str = "e8d6b5cb940c40cc9ec6ad081a38f3f0";
 
+    /// The Entuity user the sandbox accepts (HTTP Basic).
+    pub const ENTUITY_USER: &'static str = "admin";
+    /// The Entuity password the sandbox accepts (not a secret: it only opens the sandbox).
+    pub const ENTUITY_PASSWORD: &'static str = "sandbox-entuity-password";
+    /// The seeded Entuity config set (the vendor example's ID), holding user groups `Administrators`
+    /// (member `admin`) and `Network Operators` (member `operator`). Known users: `admin`, `kim1`, `super1`,
+    /// `operator`.
+    pub const ENTUITY_CONFIG_SET_ID: &'static str = "82e7c418-cd48-4fbf-857b-cddb475841a2";
+
     /// Starts a sandbox on `127.0.0.1` with an ephemeral port.
     pub fn start() -> std::io::Result<Sandbox> {
         let shared = Arc::new(Shared::seeded());
@@ -105,6 +115,15 @@ impl Sandbox {
             .build()
     }
 
+    /// A [`Client`] for the sandbox's Entuity API, with the sandbox's Basic credentials.
+    pub fn entuity_client(&self) -> Result<Client> {
+        Client::for_entuity(
+            self.base_url.as_str(),
+            Self::ENTUITY_USER,
+            Self::ENTUITY_PASSWORD,
+        )
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.log).clone()
@@ -122,6 +141,14 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// The members of an Entuity user group, read straight from the sandbox's state, or `None` when the
+    /// config set or group does not exist.
+    pub fn entuity_members(&self, config_set_id: &str, user_group: &str) -> Option<Vec<String>> {
+        lock(&self.shared.entuity).members(config_set_id, user_group)
+    }
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -133,6 +160,7 @@ impl Drop for Sandbox {
 /// The state every connection shares.
 pub(crate) struct Shared {
     uplynk: Mutex<uplynk::UplynkFake>,
+    entuity: Mutex<entuity::EntuityFake>,
     log: Mutex<Vec<RecordedRequest>>,
 }
 
@@ -142,6 +170,10 @@ impl Shared {
             uplynk: Mutex::new(uplynk::UplynkFake::seeded(
                 Sandbox::UPLYNK_USER_ID,
                 Sandbox::UPLYNK_API_KEY,
+            )),
+            entuity: Mutex::new(entuity::EntuityFake::seeded(
+                Sandbox::ENTUITY_USER,
+                Sandbox::ENTUITY_PASSWORD,
             )),
             log: Mutex::new(Vec::new()),
         }
@@ -157,6 +189,7 @@ impl Shared {
             .as_slice()
         {
             ["api", "v4", rest @ ..] => lock(&self.uplynk).handle(&request, rest),
+            ["api", "cfg", rest @ ..] => lock(&self.entuity).handle(&request, rest),
             _ => FakeResponse::text(
                 StatusCode::NOT_FOUND,
                 "text/html",

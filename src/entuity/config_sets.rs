@@ -1,0 +1,466 @@
+//! Config sets (`/api/cfg/serverGroups`) and their user groups (`/api/cfg/serverGroupConfig/{id}/userGroups`).
+
+use std::fmt;
+
+use http::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::{Entuity, Envelope};
+use crate::auth::REDACTED;
+use crate::error::{Error, Result};
+use crate::request::{RequestBuilder, Response, check_segment};
+
+/// A config set (server group), as `GET /api/cfg/serverGroups` lists it. Unknown fields are kept in
+/// [`extra`](Self::extra).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ConfigSet {
+    /// The config set's ID (a UUID in the vendor's examples).
+    pub server_group_id: String,
+    /// Its name.
+    #[serde(default)]
+    pub server_group_name: Option<String>,
+    /// Its description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Whether users are synchronised to the member servers.
+    #[serde(default)]
+    pub sync_users: Option<bool>,
+    /// Whether user groups are synchronised.
+    #[serde(default)]
+    pub sync_user_groups: Option<bool>,
+    /// Whether views are synchronised.
+    #[serde(default)]
+    pub sync_views: Option<bool>,
+    /// Creation time, Unix seconds.
+    #[serde(default)]
+    pub creation_time_sec: Option<i64>,
+    /// Who created it.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// Whether synchronisation is paused.
+    #[serde(default)]
+    pub sync_paused: Option<bool>,
+    /// Fields this crate does not model yet.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A new config set (`POST /api/cfg/serverGroups`): a name, and optionally a description and what to sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewConfigSet {
+    server_group_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync_users: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync_user_groups: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync_views: Option<bool>,
+}
+
+impl NewConfigSet {
+    /// A config set with this name.
+    pub fn new(name: impl Into<String>) -> Self {
+        NewConfigSet {
+            server_group_name: name.into(),
+            ..Self::default()
+        }
+    }
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+    /// Synchronise users.
+    pub fn sync_users(mut self, on: bool) -> Self {
+        self.sync_users = Some(on);
+        self
+    }
+    /// Synchronise user groups.
+    pub fn sync_user_groups(mut self, on: bool) -> Self {
+        self.sync_user_groups = Some(on);
+        self
+    }
+    /// Synchronise views.
+    pub fn sync_views(mut self, on: bool) -> Self {
+        self.sync_views = Some(on);
+        self
+    }
+}
+
+/// A partial update of a config set (`PUT /api/cfg/serverGroups/{id}`): only what is set is sent.
+///
+/// ```
+/// use group_membership::entuity::ConfigSetUpdate;
+/// let update = ConfigSetUpdate::new().description("Core routers").sync_views(false);
+/// assert_eq!(serde_json::to_string(&update).unwrap(), r#"{"description":"Core routers","syncViews":false}"#);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigSetUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_group_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync_users: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync_user_groups: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync_views: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync_paused: Option<bool>,
+}
+
+impl ConfigSetUpdate {
+    /// An update that changes nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Renames the config set.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.server_group_name = Some(name.into());
+        self
+    }
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+    /// Synchronise users.
+    pub fn sync_users(mut self, on: bool) -> Self {
+        self.sync_users = Some(on);
+        self
+    }
+    /// Synchronise user groups.
+    pub fn sync_user_groups(mut self, on: bool) -> Self {
+        self.sync_user_groups = Some(on);
+        self
+    }
+    /// Synchronise views.
+    pub fn sync_views(mut self, on: bool) -> Self {
+        self.sync_views = Some(on);
+        self
+    }
+    /// Pauses (`true`) or resumes (`false`) synchronisation.
+    pub fn sync_paused(mut self, paused: bool) -> Self {
+        self.sync_paused = Some(paused);
+        self
+    }
+    fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// What a change to a config set returns: the `data` of `{"errorCode": "SUCCESS", "data": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ChangeResult {
+    /// The configuration change's ID; it increases with every change of the config set.
+    pub configuration_change_id: u64,
+    /// The config set's ID.
+    pub server_group_id: String,
+    /// When the change was made, Unix seconds.
+    pub timestamp_sec: i64,
+    /// Who made it.
+    pub modified_by: String,
+    /// Fields this crate does not model yet.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The confirmation of a member's removal: `{"errorCode": "SUCCESS", "errorDetails": "user 'guy9' removed"}`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MemberRemoval {
+    /// The service's confirmation text.
+    pub details: Option<String>,
+    /// The change result, if the service sends one.
+    pub change: Option<ChangeResult>,
+}
+
+/// A user group of a config set. The field names come from a third-party client, so everything but the name
+/// is optional and unknown fields are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct UserGroup {
+    /// The group's name.
+    pub user_group_name: String,
+    /// The members' usernames.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Tool permissions, as the service sends them.
+    #[serde(default)]
+    pub tools: Option<serde_json::Value>,
+    /// Fields this crate does not model yet (permission flags and the like).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A user to add to a user group (`POST .../members`): a username and, as the vendor's example shows, a
+/// password. The password is never printed.
+#[derive(Clone)]
+pub struct NewMember {
+    username: String,
+    password: Option<SecretString>,
+}
+
+impl NewMember {
+    /// A member by username only.
+    pub fn new(username: impl Into<String>) -> Self {
+        NewMember {
+            username: username.into(),
+            password: None,
+        }
+    }
+    /// Adds the user's password (sent in the body, as the vendor documents).
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(SecretString::from(password.into()));
+        self
+    }
+    /// The username.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+impl fmt::Debug for NewMember {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("NewMember");
+        d.field("username", &self.username);
+        if self.password.is_some() {
+            d.field("password", &REDACTED);
+        }
+        d.finish()
+    }
+}
+
+impl Serialize for NewMember {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("username", &self.username)?;
+        if let Some(p) = &self.password {
+            map.serialize_entry("password", p.expose_secret())?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Deserialize)]
+struct Items<T> {
+    #[serde(default = "Vec::new")]
+    items: Vec<T>,
+}
+
+/// Config sets and their user groups: a cheap borrowed handle from
+/// [`Entuity::config_sets`](super::Entuity::config_sets).
+#[derive(Debug, Clone)]
+pub struct ConfigSets<'c> {
+    api: Entuity<'c>,
+}
+
+impl<'c> ConfigSets<'c> {
+    pub(crate) fn new(api: Entuity<'c>) -> Self {
+        ConfigSets { api }
+    }
+
+    fn server_groups(&self, method: Method, id: Option<&str>) -> Result<RequestBuilder<'c>> {
+        let mut r = self.api.request(method, ["cfg", "serverGroups"]);
+        if let Some(id) = id {
+            check_segment("config set ID", id)?;
+            r = r.segment(id);
+        }
+        Ok(r)
+    }
+
+    fn user_groups_request(
+        &self,
+        method: Method,
+        id: &str,
+        group: Option<&str>,
+    ) -> Result<RequestBuilder<'c>> {
+        check_segment("config set ID", id)?;
+        let mut r = self
+            .api
+            .request(method, ["cfg", "serverGroupConfig", id, "userGroups"]);
+        if let Some(group) = group {
+            check_segment("user group name", group)?;
+            r = r.segment(group);
+        }
+        Ok(r)
+    }
+
+    /// All config sets (`GET /api/cfg/serverGroups`).
+    pub async fn list(&self) -> Result<Vec<ConfigSet>> {
+        let items: Items<ConfigSet> = self.server_groups(Method::GET, None)?.send_json().await?;
+        Ok(items.items)
+    }
+
+    /// Creates a config set (`POST /api/cfg/serverGroups`). Not retried once it may have reached the server.
+    pub async fn create(&self, config_set: &NewConfigSet) -> Result<ConfigSet> {
+        if config_set.server_group_name.trim().is_empty() {
+            return Err(Error::invalid_input("config set name", "must not be empty"));
+        }
+        let response = self
+            .server_groups(Method::POST, None)?
+            .json(config_set)
+            .send()
+            .await?;
+        data_or_body(&response)
+    }
+
+    /// Updates a config set (`PUT /api/cfg/serverGroups/{id}`); an update that sets nothing is refused.
+    pub async fn update(&self, id: &str, update: &ConfigSetUpdate) -> Result<ConfigSet> {
+        if update.is_empty() {
+            return Err(Error::invalid_input(
+                "config set update",
+                "set at least one field",
+            ));
+        }
+        let response = self
+            .server_groups(Method::PUT, Some(id))?
+            .json(update)
+            .send()
+            .await?;
+        data_or_body(&response)
+    }
+
+    /// Pauses synchronisation of a config set (`{"syncPaused": true}`).
+    pub async fn pause_sync(&self, id: &str) -> Result<ConfigSet> {
+        self.update(id, &ConfigSetUpdate::new().sync_paused(true))
+            .await
+    }
+
+    /// Resumes synchronisation of a config set (`{"syncPaused": false}`).
+    pub async fn resume_sync(&self, id: &str) -> Result<ConfigSet> {
+        self.update(id, &ConfigSetUpdate::new().sync_paused(false))
+            .await
+    }
+
+    /// Deletes a config set (`DELETE /api/cfg/serverGroups/{id}`).
+    pub async fn delete(&self, id: &str) -> Result<ChangeResult> {
+        let response = self.server_groups(Method::DELETE, Some(id))?.send().await?;
+        change(&response)
+    }
+
+    /// The user groups of a config set (`GET /api/cfg/serverGroupConfig/{id}/userGroups`).
+    pub async fn user_groups(&self, id: &str) -> Result<Vec<UserGroup>> {
+        let items: Items<UserGroup> = self
+            .user_groups_request(Method::GET, id, None)?
+            .send_json()
+            .await?;
+        Ok(items.items)
+    }
+
+    /// One user group with its members (`GET /api/cfg/serverGroupConfig/{id}/userGroups/{name}`).
+    pub async fn user_group(&self, id: &str, user_group: &str) -> Result<UserGroup> {
+        self.user_groups_request(Method::GET, id, Some(user_group))?
+            .send_json()
+            .await
+    }
+
+    /// **Replaces** the members of a user group (`PUT .../userGroups/{name}` with
+    /// `{"userGroupName", "members"}`): whoever is not listed is removed. An empty list empties the group.
+    pub async fn set_user_group_members<I, S>(
+        &self,
+        id: &str,
+        user_group: &str,
+        members: I,
+    ) -> Result<ChangeResult>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let members: Vec<String> = members.into_iter().map(Into::into).collect();
+        if let Some(bad) = members.iter().find(|m| m.trim().is_empty()) {
+            return Err(Error::invalid_input(
+                "member username",
+                format!("{bad:?} is empty"),
+            ));
+        }
+        let body = serde_json::json!({ "userGroupName": user_group, "members": members });
+        let response = self
+            .user_groups_request(Method::PUT, id, Some(user_group))?
+            .json(&body)
+            .send()
+            .await?;
+        change(&response)
+    }
+
+    /// Adds one member to a user group (`POST .../userGroups/{name}/members` with `{"username", "password"}`).
+    /// Not retried once it may have reached the server.
+    pub async fn add_user_group_member(
+        &self,
+        id: &str,
+        user_group: &str,
+        member: &NewMember,
+    ) -> Result<ChangeResult> {
+        if member.username.trim().is_empty() {
+            return Err(Error::invalid_input("member username", "must not be empty"));
+        }
+        let response = self
+            .user_groups_request(Method::POST, id, Some(user_group))?
+            .segment("members")
+            .json(member)
+            .send()
+            .await?;
+        change(&response)
+    }
+
+    /// Removes one member from a user group (`DELETE .../userGroups/{name}/members/{username}`).
+    pub async fn remove_user_group_member(
+        &self,
+        id: &str,
+        user_group: &str,
+        username: &str,
+    ) -> Result<MemberRemoval> {
+        check_segment("member username", username)?;
+        let response = self
+            .user_groups_request(Method::DELETE, id, Some(user_group))?
+            .segments(["members", username])
+            .send()
+            .await?;
+        let envelope: Envelope<ChangeResult> = response.json()?;
+        let details = match envelope.error_details {
+            Some(serde_json::Value::String(s)) => Some(s),
+            Some(serde_json::Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        };
+        Ok(MemberRemoval {
+            details,
+            change: envelope.data,
+        })
+    }
+}
+
+/// The `data` of a change envelope; a success without it is a decode error.
+fn change(response: &Response) -> Result<ChangeResult> {
+    let envelope: Envelope<ChangeResult> = response.json()?;
+    envelope
+        .data
+        .ok_or_else(|| response.decode_error("the change response has no `data`".into(), None))
+}
+
+/// A body that is either `T` itself or an envelope whose `data` is `T` (create and update answers are not
+/// specified precisely by the vendor).
+fn data_or_body<T: DeserializeOwned>(response: &Response) -> Result<T> {
+    let value: serde_json::Value = response.json()?;
+    let inner = match value {
+        serde_json::Value::Object(mut map)
+            if map.contains_key("errorCode") && map.contains_key("data") =>
+        {
+            map.remove("data").unwrap_or_default()
+        }
+        other => other,
+    };
+    serde_json::from_value(inner).map_err(|e| response.decode_error(e.to_string(), Some(e)))
+}

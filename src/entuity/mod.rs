@@ -1,0 +1,197 @@
+//! Entuity (network monitoring) REST API: config sets and their user-group membership.
+//!
+//! Every request authenticates with HTTP Basic ([`crate::auth::BasicAuth`]) and asks for JSON
+//! twice, as the vendor's examples do: `?media=json` and `Accept: application/json`. Paths live under `/api`.
+//!
+//! Errors come in two shapes, both turned into [`ApiError`](crate::ApiError) with the service's code and
+//! details: a non-2xx `{"code", "reasonPhrase", "description"}` body, and a 2xx body whose `errorCode` is not
+//! `SUCCESS`. A 401 with an HTML page stays an authentication error
+//! ([`Error::is_auth_failure`](crate::Error::is_auth_failure)) with the page kept as the raw body.
+//!
+//! Appliances often run self-signed certificates. Prefer trusting the appliance's CA with
+//! [`ClientBuilder::add_root_certificate_pem`](crate::ClientBuilder::add_root_certificate_pem);
+//! [`ClientBuilder::danger_accept_invalid_certs`](crate::ClientBuilder::danger_accept_invalid_certs) is the
+//! explicit, last-resort opt-in.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> group_membership::Result<()> {
+//! # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
+//! use group_membership::Client;
+//!
+//! // Real appliance: Client::for_entuity("https://entuity.example.net", "admin", "password")?
+//! # let client = sandbox.entuity_client()?;
+//! let config_sets = client.entuity().config_sets();
+//! let change = config_sets
+//!     .set_user_group_members("82e7c418-cd48-4fbf-857b-cddb475841a2", "Administrators", ["kim1", "admin", "super1"])
+//!     .await?;
+//! println!("configuration change {}", change.configuration_change_id);
+//! let group = config_sets.user_group("82e7c418-cd48-4fbf-857b-cddb475841a2", "Administrators").await?;
+//! assert_eq!(group.members, ["kim1", "admin", "super1"]);
+//! # Ok(()) }
+//! ```
+
+mod config_sets;
+
+use http::Method;
+use serde::{Deserialize, Serialize};
+
+pub use self::config_sets::{
+    ChangeResult, ConfigSet, ConfigSetUpdate, ConfigSets, MemberRemoval, NewConfigSet, NewMember,
+    UserGroup,
+};
+use crate::auth::BasicAuth;
+use crate::client::Client;
+use crate::error::{Result, ServiceError};
+use crate::request::{ErrorProfile, RequestBuilder, RequestOptions};
+
+pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
+    parse_error,
+    failure_in_success,
+};
+
+impl Client {
+    /// A client for an Entuity server at `base_url` (scheme, host, optional port) with HTTP Basic auth.
+    ///
+    /// ```
+    /// let client = group_membership::Client::for_entuity("https://entuity.example.net", "admin", "secret")?;
+    /// assert!(!format!("{client:?}").contains("secret"));
+    /// # Ok::<(), group_membership::Error>(())
+    /// ```
+    pub fn for_entuity(
+        base_url: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Result<Client> {
+        Client::builder()
+            .base_url(base_url)
+            .auth(BasicAuth::new(username, password))
+            .build()
+    }
+
+    /// The Entuity REST API on this client's base URL.
+    pub fn entuity(&self) -> Entuity<'_> {
+        Entuity {
+            client: self,
+            options: RequestOptions::default(),
+        }
+    }
+}
+
+/// The Entuity REST API: a cheap borrowed handle; get one with [`Client::entuity`].
+#[derive(Debug, Clone)]
+pub struct Entuity<'c> {
+    client: &'c Client,
+    options: RequestOptions,
+}
+
+impl<'c> Entuity<'c> {
+    /// Every request through this handle uses `timeout` per attempt.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options = self.options.timeout(timeout);
+        self
+    }
+
+    /// Every request through this handle uses `policy`.
+    pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+        self.options = self.options.retry_policy(policy);
+        self
+    }
+
+    /// Config sets (server groups) and their user groups.
+    pub fn config_sets(&self) -> ConfigSets<'c> {
+        ConfigSets::new(self.clone())
+    }
+
+    /// The escape hatch for an endpoint the crate does not model: `segments` follow `/api`; Basic auth,
+    /// `media=json`, retries and Entuity's error shapes apply as for every modelled call.
+    pub fn request<I, S>(&self, method: Method, segments: I) -> RequestBuilder<'c>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.apply(
+            self.client
+                .request_with(method, &PROFILE)
+                .segment("api")
+                .segments(segments)
+                .query("media", "json"),
+        )
+    }
+}
+
+/// The change envelope of a membership or config-set change:
+/// `{"errorCode": "SUCCESS", "errorDetails": null, "data": {...}}`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Envelope<T> {
+    #[serde(default)]
+    pub(crate) error_code: Option<String>,
+    #[serde(default)]
+    pub(crate) error_details: Option<serde_json::Value>,
+    #[serde(default = "Option::default")]
+    pub(crate) data: Option<T>,
+}
+
+/// Reads `{code, reasonPhrase, description}`, or `{errorCode, errorDetails}`.
+fn parse_error(body: &[u8]) -> ServiceError {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return ServiceError::default();
+    };
+    let text = |key: &str| match map.get(key) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let code = text("errorCode").or_else(|| text("code"));
+    let message = text("errorDetails")
+        .or_else(|| text("description"))
+        .or_else(|| text("reasonPhrase"));
+    ServiceError::new(code, message)
+}
+
+/// A 2xx body whose `errorCode` is present and not `SUCCESS`.
+fn failure_in_success(body: &[u8]) -> Option<ServiceError> {
+    let serde_json::Value::Object(map) = serde_json::from_slice::<serde_json::Value>(body).ok()?
+    else {
+        return None;
+    };
+    let code = map.get("errorCode")?.as_str()?;
+    (!code.eq_ignore_ascii_case("SUCCESS")).then(|| {
+        let mut e = parse_error(body);
+        if let Some(details) = map
+            .get("errorDetails")
+            .filter(|d| !d.is_null() && !d.is_string())
+        {
+            e = e.with_details(details.clone());
+        }
+        e
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_error_shapes_are_read() {
+        let e = parse_error(br#"{"code": 412, "reasonPhrase": "Precondition Failed", "description": "Error modifying"}"#);
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_deref()),
+            (Some("412"), Some("Error modifying"))
+        );
+        let e = failure_in_success(
+            br#"{"errorCode": "ERROR_OPERATION_FAILURE", "errorDetails": "no such user"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_deref()),
+            (Some("ERROR_OPERATION_FAILURE"), Some("no such user"))
+        );
+        assert!(failure_in_success(br#"{"errorCode": "SUCCESS", "errorDetails": null}"#).is_none());
+        assert!(failure_in_success(br#"{"errorCode": "Success"}"#).is_none());
+        assert!(failure_in_success(br#"{"items": []}"#).is_none());
+        assert!(failure_in_success(b"<html/>").is_none());
+    }
+}
