@@ -76,19 +76,32 @@ pub enum AfterRejection {
 }
 
 /// A 401 or 403 answer, as shown to [`Auth::on_rejected`].
-#[derive(Debug)]
 pub struct Rejection<'a> {
     pub(crate) status: StatusCode,
+    pub(crate) request_headers: &'a HeaderMap,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a [u8],
     pub(crate) http: &'a reqwest::Client,
     pub(crate) base_url: &'a Url,
 }
 
+impl fmt::Debug for Rejection<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejection")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Rejection<'_> {
     /// 401 or 403.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+    /// The headers the rejected attempt was sent with (to tell whether its credentials are still current).
+    pub fn request_headers(&self) -> &HeaderMap {
+        self.request_headers
     }
     /// The answer's headers.
     pub fn headers(&self) -> &HeaderMap {

@@ -54,6 +54,8 @@ pub(crate) struct ClientInner {
     pub(crate) request_timeout: Duration,
     pub(crate) user_agent: http::HeaderValue,
     pub(crate) max_response_bytes: u64,
+    /// Service settings (e.g. the Traffic Ops API version), keyed by type.
+    pub(crate) settings: http::Extensions,
 }
 
 impl fmt::Debug for Client {
@@ -117,6 +119,11 @@ impl Client {
         RequestBuilder::new(self, method, &crate::request::GENERIC_PROFILE).segments(segments)
     }
 
+    /// A service setting stored by the builder.
+    pub(crate) fn setting<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner.settings.get::<T>()
+    }
+
     pub(crate) fn request_with(
         &self,
         method: Method,
@@ -143,6 +150,7 @@ pub struct ClientBuilder {
     root_certs_pem: Vec<Vec<u8>>,
     http: Option<reqwest::Client>,
     max_response_bytes: u64,
+    settings: http::Extensions,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -181,7 +189,14 @@ impl ClientBuilder {
             root_certs_pem: Vec::new(),
             http: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            settings: http::Extensions::new(),
         }
+    }
+
+    /// Stores a service setting (service modules add typed builder methods on top of this).
+    pub(crate) fn setting<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.settings.insert(value);
+        self
     }
 
     /// The service root: scheme, host, optional port and path prefix (`https://host:8443/prefix`).
@@ -308,6 +323,7 @@ impl ClientBuilder {
                 request_timeout: self.request_timeout,
                 user_agent,
                 max_response_bytes: self.max_response_bytes,
+                settings: self.settings,
             }),
         })
     }

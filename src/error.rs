@@ -11,6 +11,7 @@
 //! | [`Error::Transport`] | the request could not be sent, or its answer could not be read | maybe ([`TransportError::may_have_been_sent`]) |
 //! | [`Error::Decode`] | a success answer was not what the service documents | yes |
 //! | [`Error::Auth`] | credentials could not be obtained (a failed login, a signing failure) | depends |
+//! | [`Error::ApiVersionNotSupported`] | the service refused the API version the client speaks | yes |
 //!
 //! No variant ever holds a secret: URLs are kept without their query (where Uplynk's `msg`/`sig` live),
 //! `Set-Cookie` and credential headers are dropped from kept response headers, and auth implementations
@@ -62,6 +63,14 @@ pub enum Error {
     /// The client could not be configured as asked.
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// The service does not implement the API version this client asked for (e.g. Traffic Ops' 501).
+    #[error("the service does not implement API version {version}: {api}")]
+    ApiVersionNotSupported {
+        /// The version that was refused.
+        version: String,
+        /// The service's answer.
+        api: Box<ApiError>,
+    },
 }
 
 impl Error {
@@ -71,6 +80,7 @@ impl Error {
             Error::Api(e) => Some(e.status),
             Error::Decode(e) => Some(e.status),
             Error::Auth(e) => e.api.as_ref().map(|a| a.status),
+            Error::ApiVersionNotSupported { api, .. } => Some(api.status),
             _ => None,
         }
     }
@@ -80,6 +90,7 @@ impl Error {
         match self {
             Error::Api(e) => Some(e),
             Error::Auth(e) => e.api.as_ref(),
+            Error::ApiVersionNotSupported { api, .. } => Some(api),
             _ => None,
         }
     }

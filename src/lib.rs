@@ -7,8 +7,9 @@
 //! |---|---|---|---|
 //! | Uplynk v4 | failover groups and their allowed owners | [`uplynk`] | [`uplynk::UplynkAuth`] (msg/sig) |
 //! | Entuity REST API | config sets: user-group membership | [`entuity`] | [`auth::BasicAuth`] |
+//! | Traffic Ops API 4.x/5.0 | federations: users | [`traffic_ops`] | [`traffic_ops::TrafficOpsSession`] (cookie login) |
 //!
-//! Danube Cloud user groups and Traffic Ops federation users join as their modules land (see the README).
+//! Danube Cloud user groups join as their module lands (see the README).
 //!
 //! ## A tour
 //!
@@ -77,6 +78,7 @@ mod request;
 pub mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod traffic_ops;
 pub mod uplynk;
 
 pub use client::{

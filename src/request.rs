@@ -78,6 +78,27 @@ pub(crate) fn check_segment(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// `base` with `segments` appended below its path, each percent-encoded as exactly one segment.
+pub(crate) fn url_with_segments<S: AsRef<str>>(
+    base: &Url,
+    segments: &[S],
+    trailing_slash: bool,
+) -> Result<Url> {
+    let mut url = base.clone();
+    let mut path = url.path().trim_end_matches('/').to_string();
+    for segment in segments {
+        let segment = segment.as_ref();
+        check_segment("path segment", segment)?;
+        path.push('/');
+        path.push_str(&encode_segment(segment));
+    }
+    if trailing_slash || path.is_empty() {
+        path.push('/');
+    }
+    url.set_path(&path);
+    Ok(url)
+}
+
 /// Percent-encodes one path segment (everything but `A-Z a-z 0-9 - . _ ~`).
 pub fn encode_segment(segment: &str) -> String {
     utf8_percent_encode(segment, SEGMENT).to_string()
@@ -308,6 +329,8 @@ impl<'c> RequestBuilder<'c> {
                 }))
             };
 
+            // Kept for the auth's rejection hook: which credentials did this attempt carry?
+            let sent_headers = request.headers().clone();
             let response = match inner.http.execute(request).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -331,7 +354,8 @@ impl<'c> RequestBuilder<'c> {
             let response_headers = response.headers().clone();
             inner.auth.observe_response(status, &response_headers);
 
-            if status.is_success() {
+            // 304 answers a conditional request the caller made: not an error, and it has no body.
+            if status.is_success() || status == StatusCode::NOT_MODIFIED {
                 let body = match read_limited(response, inner.max_response_bytes).await {
                     Ok(Ok(b)) => b,
                     Ok(Err(too_large)) => {
@@ -415,6 +439,7 @@ impl<'c> RequestBuilder<'c> {
             if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) && !auth_retried {
                 let rejection = Rejection {
                     status,
+                    request_headers: &sent_headers,
                     headers: &response_headers,
                     body: &kept,
                     http: &inner.http,
@@ -460,17 +485,11 @@ impl<'c> RequestBuilder<'c> {
     }
 
     fn build_url(&self) -> Result<Url> {
-        let mut url = self.client.inner.base_url.clone();
-        let mut path = url.path().trim_end_matches('/').to_string();
-        for segment in &self.segments {
-            check_segment("path segment", segment)?;
-            path.push('/');
-            path.push_str(&encode_segment(segment));
-        }
-        if self.trailing_slash || path.is_empty() {
-            path.push('/');
-        }
-        url.set_path(&path);
+        let mut url = url_with_segments(
+            &self.client.inner.base_url,
+            &self.segments,
+            self.trailing_slash,
+        )?;
         if !self.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &self.query {

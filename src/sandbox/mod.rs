@@ -27,6 +27,7 @@
 
 mod entuity;
 mod server;
+mod traffic_ops;
 mod uplynk;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -86,6 +87,19 @@ impl Sandbox {
     /// `operator`.
     pub const ENTUITY_CONFIG_SET_ID: &'static str = "82e7c418-cd48-4fbf-857b-cddb475841a2";
 
+    /// The Traffic Ops user the sandbox accepts (`admin`, user ID 2, role `admin`).
+    pub const TRAFFIC_OPS_USER: &'static str = "admin";
+    /// The password of every sandbox Traffic Ops user (`admin`, `operator`, `readonly`, `portal`); `readonly`
+    /// lacks `FEDERATION:UPDATE`.
+    pub const TRAFFIC_OPS_PASSWORD: &'static str = "sandbox-traffic-ops-password";
+    /// A Traffic Ops login token (`/user/login/token`) that logs in as `admin`.
+    pub const TRAFFIC_OPS_LOGIN_TOKEN: &'static str = "sandbox-traffic-ops-login-token";
+    /// The seeded federation (the seed's ID 1, cname `test.quest.`, CDN `CDN-in-a-Box`) with user 2 `admin`;
+    /// federation 2 (`fed2.test.`) has no users. Users: 2 `admin`, 3 `operator`, 4 `readonly`, 5 `portal`.
+    pub const TRAFFIC_OPS_FEDERATION_ID: u64 = 1;
+    /// The sandbox's Traffic Ops CDN name.
+    pub const TRAFFIC_OPS_CDN: &'static str = "CDN-in-a-Box";
+
     /// Starts a sandbox on `127.0.0.1` with an ephemeral port.
     pub fn start() -> std::io::Result<Sandbox> {
         let shared = Arc::new(Shared::seeded());
@@ -124,6 +138,15 @@ impl Sandbox {
         )
     }
 
+    /// A [`Client`] for the sandbox's Traffic Ops API, logging in as `admin` with a password session.
+    pub fn traffic_ops_client(&self) -> Result<Client> {
+        Client::for_traffic_ops(
+            self.base_url.as_str(),
+            Self::TRAFFIC_OPS_USER,
+            Self::TRAFFIC_OPS_PASSWORD,
+        )
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.log).clone()
@@ -149,6 +172,23 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// The user IDs assigned to a Traffic Ops federation, read straight from the state.
+    pub fn traffic_ops_federation_users(&self, federation_id: u64) -> Option<Vec<u64>> {
+        lock(&self.shared.traffic_ops).federation_users(federation_id)
+    }
+
+    /// How many Traffic Ops logins (password or token) the sandbox has accepted.
+    pub fn traffic_ops_logins(&self) -> u64 {
+        lock(&self.shared.traffic_ops).logins()
+    }
+
+    /// Ends every Traffic Ops session, as an expiry would: the next request with an old cookie gets 401.
+    pub fn expire_traffic_ops_sessions(&self) {
+        lock(&self.shared.traffic_ops).expire_sessions();
+    }
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -161,6 +201,7 @@ impl Drop for Sandbox {
 pub(crate) struct Shared {
     uplynk: Mutex<uplynk::UplynkFake>,
     entuity: Mutex<entuity::EntuityFake>,
+    traffic_ops: Mutex<traffic_ops::TrafficOpsFake>,
     log: Mutex<Vec<RecordedRequest>>,
 }
 
@@ -175,21 +216,23 @@ impl Shared {
                 Sandbox::ENTUITY_USER,
                 Sandbox::ENTUITY_PASSWORD,
             )),
+            traffic_ops: Mutex::new(traffic_ops::TrafficOpsFake::seeded(
+                Sandbox::TRAFFIC_OPS_PASSWORD,
+                Sandbox::TRAFFIC_OPS_LOGIN_TOKEN,
+            )),
             log: Mutex::new(Vec::new()),
         }
     }
 
     /// Routes one request to the fake that owns its path, and records it.
     pub(crate) fn handle(&self, request: FakeRequest) -> FakeResponse {
-        let response = match request
-            .segments
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
+        let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
+        let response = match segments.as_slice() {
             ["api", "v4", rest @ ..] => lock(&self.uplynk).handle(&request, rest),
             ["api", "cfg", rest @ ..] => lock(&self.entuity).handle(&request, rest),
+            ["api", version, ..] if version.contains('.') => {
+                lock(&self.traffic_ops).handle(&request, &segments[1..])
+            }
             _ => FakeResponse::text(
                 StatusCode::NOT_FOUND,
                 "text/html",

@@ -1,0 +1,658 @@
+//! The fake Traffic Ops API (login, federations and their users), written from the seed and
+//! `api-notes/traffic-ops.md`, whose bodies and status codes were observed on a real Traffic Ops 8.1 server.
+//!
+//! Sessions: `POST /api/{v}/user/login` (`{"u","p"}`) sets `mojolicious` and `access_token` cookies;
+//! `/user/login/token` (`{"t"}`) sets only `mojolicious`; a request authenticates with either cookie or
+//! `Authorization: Bearer <access_token>`; every authenticated answer re-issues `mojolicious` (sliding
+//! session). No or unknown credentials: 401. The `readonly` user lacks `FEDERATION:UPDATE`: 403 on writes.
+//! Versions 3.0, 3.1, 4.0, 4.1 and 5.0 are served; any other is 501.
+
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{FakeRequest, FakeResponse};
+
+const VERSIONS: [&str; 5] = ["3.0", "3.1", "4.0", "4.1", "5.0"];
+
+struct User {
+    id: u64,
+    username: &'static str,
+    role: &'static str,
+    email: Option<&'static str>,
+    full_name: Option<&'static str>,
+    can_update_federations: bool,
+}
+
+const USERS: [User; 4] = [
+    User {
+        id: 2,
+        username: "admin",
+        role: "admin",
+        email: Some("admin@example.test"),
+        full_name: Some("Admin User"),
+        can_update_federations: true,
+    },
+    User {
+        id: 3,
+        username: "operator",
+        role: "operations",
+        email: None,
+        full_name: None,
+        can_update_federations: true,
+    },
+    User {
+        id: 4,
+        username: "readonly",
+        role: "read-only",
+        email: None,
+        full_name: None,
+        can_update_federations: false,
+    },
+    User {
+        id: 5,
+        username: "portal",
+        role: "portal",
+        email: None,
+        full_name: None,
+        can_update_federations: false,
+    },
+];
+
+struct Federation {
+    id: u64,
+    cname: String,
+    ttl: i64,
+    description: Option<String>,
+    last_updated: String,
+    cdn: String,
+    /// (id, xmlId) of the linked delivery service.
+    delivery_service: Option<(u64, String)>,
+    users: Vec<u64>,
+}
+
+struct Session {
+    user_id: u64,
+    /// Every cookie value (the first login's and each renewal) that opens this session.
+    cookies: Vec<String>,
+    access_token: Option<String>,
+}
+
+pub(crate) struct TrafficOpsFake {
+    password: String,
+    login_token: String,
+    federations: Vec<Federation>,
+    sessions: Vec<Session>,
+    next_federation: u64,
+    counter: u64,
+    logins: u64,
+}
+
+impl TrafficOpsFake {
+    /// The seed's federation (ID 1, `test.quest.`, user 2 `admin`), a second federation with no users, and
+    /// the users `admin` (2), `operator` (3), `readonly` (4), `portal` (5).
+    pub(crate) fn seeded(password: &str, login_token: &str) -> Self {
+        TrafficOpsFake {
+            password: password.to_string(),
+            login_token: login_token.to_string(),
+            federations: vec![
+                Federation {
+                    id: 1,
+                    cname: "test.quest.".into(),
+                    ttl: 48,
+                    description: Some("the seed's federation".into()),
+                    last_updated: "2018-12-05 00:31:34+00".into(),
+                    cdn: "CDN-in-a-Box".into(),
+                    delivery_service: Some((1, "demo1".into())),
+                    users: vec![2],
+                },
+                Federation {
+                    id: 2,
+                    cname: "fed2.test.".into(),
+                    ttl: 60,
+                    description: None,
+                    last_updated: "2019-01-01 10:00:00+00".into(),
+                    cdn: "CDN-in-a-Box".into(),
+                    delivery_service: Some((2, "demo2".into())),
+                    users: vec![],
+                },
+            ],
+            sessions: Vec::new(),
+            next_federation: 3,
+            counter: 0,
+            logins: 0,
+        }
+    }
+
+    pub(crate) fn federation_users(&self, id: u64) -> Option<Vec<u64>> {
+        self.federations
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| f.users.clone())
+    }
+
+    pub(crate) fn logins(&self) -> u64 {
+        self.logins
+    }
+
+    pub(crate) fn expire_sessions(&mut self) {
+        self.sessions.clear();
+    }
+
+    /// Answers `/api/{version}/...`; `rest` is the decoded path after `/api`.
+    pub(crate) fn handle(&mut self, req: &FakeRequest, rest: &[&str]) -> FakeResponse {
+        let Some((version, rest)) = rest.split_first() else {
+            return no_such_path(req);
+        };
+        if !VERSIONS.contains(version) {
+            return alert(
+                StatusCode::NOT_IMPLEMENTED,
+                "error",
+                "The requested api version is not implemented by this server. If you are using a newer client with an older server, you will need to use an older client version or upgrade your server.",
+            );
+        }
+        let m = &req.method;
+        match rest {
+            ["ping"] if m == Method::GET => {
+                return FakeResponse::json(StatusCode::OK, &json!({"ping": "pong"}));
+            }
+            ["user", "login"] if m == Method::POST => return self.login_password(req),
+            ["user", "login", "token"] if m == Method::POST => return self.login_token(req),
+            _ => {}
+        }
+        let Some(session) = self.session_of(req) else {
+            return alert(
+                StatusCode::UNAUTHORIZED,
+                "error",
+                "unauthorized, please log in.",
+            );
+        };
+        let user = &USERS[USERS
+            .iter()
+            .position(|u| u.id == self.sessions[session].user_id)
+            .unwrap_or(0)];
+        let mut response = match rest {
+            ["user", "logout"] if m == Method::POST => {
+                self.sessions.remove(session);
+                let mut r = alert(StatusCode::OK, "success", "You are logged out.");
+                r.headers.push((
+                    "set-cookie",
+                    "mojolicious=; Path=/; Max-Age=0; HttpOnly".into(),
+                ));
+                return r;
+            }
+            ["federations", "all"] if m == Method::GET => self.all(),
+            ["federations", id, "users"] if m == Method::GET => self.users(req, id),
+            ["federations", id, "users"] if m == Method::POST => self.assign(req, id, user),
+            ["federations", id, "users", uid] if m == Method::DELETE => self.remove(id, uid, user),
+            ["cdns", cdn, "federations"] if m == Method::GET => self.cdn_federations(cdn),
+            ["cdns", cdn, "federations"] if m == Method::POST => self.create(req, cdn, user),
+            ["cdns", cdn, "federations", id] if m == Method::PUT => self.update(req, cdn, id, user),
+            ["cdns", cdn, "federations", id] if m == Method::DELETE => self.delete(cdn, id, user),
+            _ => no_such_path(req),
+        };
+        // Every authenticated answer renews the session cookie (sliding, one hour).
+        self.counter += 1;
+        let renewed = format!("renewed{:024x}", self.counter);
+        self.sessions[session].cookies.push(renewed.clone());
+        response.headers.push((
+            "set-cookie",
+            format!("mojolicious={renewed}; Path=/; Max-Age=3600; HttpOnly"),
+        ));
+        response
+    }
+
+    fn session_of(&self, req: &FakeRequest) -> Option<usize> {
+        let cookies: Vec<(String, String)> = req
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| {
+                pair.trim()
+                    .split_once('=')
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+            })
+            .collect();
+        let bearer = req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_string);
+        self.sessions.iter().position(|s| {
+            cookies.iter().any(|(n, v)| {
+                (n == "mojolicious" && s.cookies.contains(v))
+                    || (n == "access_token" && s.access_token.as_ref() == Some(v))
+            }) || (bearer.is_some() && s.access_token == bearer)
+        })
+    }
+
+    fn new_session(&mut self, user_id: u64, with_access_token: bool) -> FakeResponse {
+        self.logins += 1;
+        self.counter += 1;
+        let cookie = format!("session{:025x}", self.counter);
+        let token = with_access_token
+            .then(|| format!("eyJhbGciOiJIUzI1NiJ9.sandbox{:020x}.sig", self.counter));
+        let mut r = alert(StatusCode::OK, "success", "Successfully logged in.");
+        r.headers.push((
+            "set-cookie",
+            format!("mojolicious={cookie}; Path=/; Max-Age=21600; HttpOnly"),
+        ));
+        if let Some(t) = &token {
+            r.headers.push((
+                "set-cookie",
+                format!("access_token={t}; Path=/; Max-Age=21600; HttpOnly"),
+            ));
+        }
+        self.sessions.push(Session {
+            user_id,
+            cookies: vec![cookie],
+            access_token: token,
+        });
+        r
+    }
+
+    fn login_password(&mut self, req: &FakeRequest) -> FakeResponse {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let (Some(u), Some(p)) = (
+            body.get("u").and_then(Value::as_str),
+            body.get("p").and_then(Value::as_str),
+        ) else {
+            return alert(
+                StatusCode::BAD_REQUEST,
+                "error",
+                "parse error: validating: p: cannot be blank; u: cannot be blank.",
+            );
+        };
+        match USERS.iter().find(|user| user.username == u) {
+            Some(user) if p == self.password => self.new_session(user.id, true),
+            _ => alert(
+                StatusCode::UNAUTHORIZED,
+                "error",
+                "Invalid username or password.",
+            ),
+        }
+    }
+
+    fn login_token(&mut self, req: &FakeRequest) -> FakeResponse {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        match body.get("t").and_then(Value::as_str) {
+            Some(t) if t == self.login_token => self.new_session(2, false),
+            Some(_) => alert(
+                StatusCode::UNAUTHORIZED,
+                "error",
+                "Invalid token. Please contact your administrator.",
+            ),
+            None => alert(
+                StatusCode::BAD_REQUEST,
+                "error",
+                "parse error: validating: t: cannot be blank.",
+            ),
+        }
+    }
+
+    fn federation(&mut self, id: &str) -> Result<usize, FakeResponse> {
+        let id: u64 = id
+            .parse()
+            .map_err(|_| alert(StatusCode::BAD_REQUEST, "error", "id must be an integer"))?;
+        self.federations
+            .iter()
+            .position(|f| f.id == id)
+            .ok_or_else(|| {
+                alert(
+                    StatusCode::NOT_FOUND,
+                    "error",
+                    &format!("federation {id} not found"),
+                )
+            })
+    }
+
+    fn users(&mut self, req: &FakeRequest, id: &str) -> FakeResponse {
+        let fed = match self.federation(id) {
+            Ok(f) => f,
+            Err(e) => return e,
+        };
+        let int = |key: &str| -> Result<Option<i64>, FakeResponse> {
+            match req.query_value(key) {
+                None => Ok(None),
+                Some(v) => v.parse().map(Some).map_err(|_| {
+                    alert(
+                        StatusCode::BAD_REQUEST,
+                        "error",
+                        &format!("{key} must be an integer"),
+                    )
+                }),
+            }
+        };
+        let (user_id, limit, offset, page) =
+            match (int("userID"), int("limit"), int("offset"), int("page")) {
+                (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+                (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return e,
+            };
+        if limit.is_some_and(|l| l < -1) {
+            return alert(
+                StatusCode::BAD_REQUEST,
+                "error",
+                "limit: must be -1 or greater.",
+            );
+        }
+        if offset.is_some_and(|o| o < 1) {
+            return alert(
+                StatusCode::BAD_REQUEST,
+                "error",
+                "offset: must be 1 or greater.",
+            );
+        }
+        if page.is_some_and(|p| p < 1) {
+            return alert(
+                StatusCode::BAD_REQUEST,
+                "error",
+                "page: must be 1 or greater.",
+            );
+        }
+        let mut users: Vec<&User> = self.federations[fed]
+            .users
+            .iter()
+            .filter_map(|id| USERS.iter().find(|u| u.id == *id))
+            .collect();
+        if let Some(uid) = user_id {
+            users.retain(|u| u.id as i64 == uid);
+        }
+        if let Some(role) = req.query_value("role") {
+            users.retain(|u| u.role == role);
+        }
+        // Only these three keys are honoured; others are silently ignored, as observed.
+        let honoured = match req.query_value("orderby") {
+            Some("userID") | Some("id") => {
+                users.sort_by_key(|u| u.id);
+                true
+            }
+            Some("role") => {
+                users.sort_by_key(|u| u.role);
+                true
+            }
+            _ => false,
+        };
+        if honoured && req.query_value("sortOrder") == Some("desc") {
+            users.reverse();
+        }
+        if let Some(limit) = limit.filter(|l| *l >= 0) {
+            let skip = match (offset, page) {
+                (Some(o), _) => (o - 1) as usize,
+                (None, Some(p)) => ((p - 1) * limit) as usize,
+                _ => 0,
+            };
+            users = users.into_iter().skip(skip).take(limit as usize).collect();
+        }
+        let list: Vec<Value> = users
+            .iter()
+            .map(|u| json!({"company": null, "email": u.email, "fullName": u.full_name, "id": u.id, "role": u.role, "username": u.username}))
+            .collect();
+        FakeResponse::json(StatusCode::OK, &json!({ "response": list }))
+    }
+
+    fn assign(&mut self, req: &FakeRequest, id: &str, user: &User) -> FakeResponse {
+        if !user.can_update_federations {
+            return alert(
+                StatusCode::FORBIDDEN,
+                "error",
+                "missing required Permissions: FEDERATION:UPDATE",
+            );
+        }
+        let fed = match self.federation(id) {
+            Ok(f) => f,
+            Err(e) => return e,
+        };
+        let body: Value = match serde_json::from_slice(&req.body) {
+            Ok(v) => v,
+            Err(_) => {
+                return alert(
+                    StatusCode::BAD_REQUEST,
+                    "error",
+                    "parse error: invalid JSON",
+                );
+            }
+        };
+        let Some(list) = body.get("userIds").and_then(Value::as_array) else {
+            return alert(
+                StatusCode::BAD_REQUEST,
+                "error",
+                "parse error: validating: userIds: is required.",
+            );
+        };
+        let Some(ids) = list.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>() else {
+            return alert(
+                StatusCode::BAD_REQUEST,
+                "error",
+                "parse error: userIds must be integers",
+            );
+        };
+        let replace = body.get("replace").and_then(Value::as_bool);
+        if ids.iter().any(|id| !USERS.iter().any(|u| u.id == *id)) {
+            return alert(StatusCode::NOT_FOUND, "error", "tm_user not found");
+        }
+        let fed_id = self.federations[fed].id;
+        let mut after = if replace == Some(true) {
+            Vec::new()
+        } else {
+            self.federations[fed].users.clone()
+        };
+        for id in &ids {
+            if after.contains(id) {
+                return alert(
+                    StatusCode::BAD_REQUEST,
+                    "error",
+                    &format!(
+                        "federation_tmuser federation, tm_user '{fed_id}, {id}' already exists."
+                    ),
+                );
+            }
+            after.push(*id);
+        }
+        self.federations[fed].users = after;
+        let cname = self.federations[fed].cname.clone();
+        FakeResponse::json(
+            StatusCode::OK,
+            &json!({
+                "alerts": [{"text": format!("{} user(s) were assigned to the {cname} federation", ids.len()), "level": "success"}],
+                "response": {"userIds": ids, "replace": replace},
+            }),
+        )
+    }
+
+    fn remove(&mut self, id: &str, uid: &str, user: &User) -> FakeResponse {
+        if !user.can_update_federations {
+            return alert(
+                StatusCode::FORBIDDEN,
+                "error",
+                "missing required Permissions: FEDERATION:UPDATE",
+            );
+        }
+        let Ok(uid) = uid.parse::<u64>() else {
+            return alert(
+                StatusCode::BAD_REQUEST,
+                "error",
+                "userID must be an integer",
+            );
+        };
+        let found = id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| self.federations.iter_mut().find(|f| f.id == id));
+        match found.and_then(|f| f.users.iter().position(|u| *u == uid).map(|p| (f, p))) {
+            Some((f, pos)) => {
+                f.users.remove(pos);
+                alert(StatusCode::OK, "success", "federation users was deleted.")
+            }
+            None => alert(
+                StatusCode::NOT_FOUND,
+                "error",
+                "no federation users with that key found",
+            ),
+        }
+    }
+
+    fn all(&self) -> FakeResponse {
+        let list: Vec<Value> = self
+            .federations
+            .iter()
+            .filter_map(|f| {
+                f.delivery_service
+                    .as_ref()
+                    .map(|(_, xml)| json!({"deliveryService": xml, "mappings": [{"cname": f.cname, "ttl": f.ttl}]}))
+            })
+            .collect();
+        FakeResponse::json(StatusCode::OK, &json!({ "response": list }))
+    }
+
+    fn cdn_federations(&self, cdn: &str) -> FakeResponse {
+        let list: Vec<Value> = self
+            .federations
+            .iter()
+            .filter(|f| f.cdn == cdn && f.delivery_service.is_some())
+            .map(federation_json)
+            .collect();
+        FakeResponse::json(StatusCode::OK, &json!({ "response": list }))
+    }
+
+    fn create(&mut self, req: &FakeRequest, cdn: &str, user: &User) -> FakeResponse {
+        if !user.can_update_federations {
+            return alert(
+                StatusCode::FORBIDDEN,
+                "error",
+                "missing required Permissions: CDN:UPDATE",
+            );
+        }
+        let (cname, ttl, description) = match federation_fields(req) {
+            Ok(f) => f,
+            Err(e) => return e,
+        };
+        let f = Federation {
+            id: self.next_federation,
+            cname,
+            ttl,
+            description,
+            last_updated: "2026-01-01 00:00:00+00".into(),
+            cdn: cdn.to_string(),
+            delivery_service: None,
+            users: vec![],
+        };
+        self.next_federation += 1;
+        let out = federation_json(&f);
+        self.federations.push(f);
+        FakeResponse::json(
+            StatusCode::OK,
+            &json!({"alerts": [{"text": "cdnfederation was created.", "level": "success"}], "response": out}),
+        )
+    }
+
+    fn update(&mut self, req: &FakeRequest, cdn: &str, id: &str, user: &User) -> FakeResponse {
+        if !user.can_update_federations {
+            return alert(
+                StatusCode::FORBIDDEN,
+                "error",
+                "missing required Permissions: CDN:UPDATE",
+            );
+        }
+        let (cname, ttl, description) = match federation_fields(req) {
+            Ok(f) => f,
+            Err(e) => return e,
+        };
+        let fed = match self.federation(id) {
+            Ok(f) if self.federations[f].cdn == cdn => f,
+            Ok(_) => return alert(StatusCode::NOT_FOUND, "error", "cdnfederation not found"),
+            Err(e) => return e,
+        };
+        let f = &mut self.federations[fed];
+        (f.cname, f.ttl, f.description) = (cname, ttl, description);
+        FakeResponse::json(
+            StatusCode::OK,
+            &json!({"alerts": [{"text": "cdnfederation was updated.", "level": "success"}], "response": federation_json(f)}),
+        )
+    }
+
+    fn delete(&mut self, cdn: &str, id: &str, user: &User) -> FakeResponse {
+        if !user.can_update_federations {
+            return alert(
+                StatusCode::FORBIDDEN,
+                "error",
+                "missing required Permissions: CDN:UPDATE",
+            );
+        }
+        match self.federation(id) {
+            Ok(f) if self.federations[f].cdn == cdn => {
+                self.federations.remove(f);
+                alert(StatusCode::OK, "success", "cdnfederation was deleted.")
+            }
+            Ok(_) => alert(StatusCode::NOT_FOUND, "error", "cdnfederation not found"),
+            Err(e) => e,
+        }
+    }
+}
+
+fn federation_fields(req: &FakeRequest) -> Result<(String, i64, Option<String>), FakeResponse> {
+    let body: Value = serde_json::from_slice(&req.body).map_err(|_| {
+        alert(
+            StatusCode::BAD_REQUEST,
+            "error",
+            "parse error: invalid JSON",
+        )
+    })?;
+    let cname = body
+        .get("cname")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let ttl = body.get("ttl").and_then(Value::as_i64);
+    match ttl {
+        _ if cname.is_empty() => Err(alert(
+            StatusCode::BAD_REQUEST,
+            "error",
+            "cname: cannot be blank.",
+        )),
+        _ if !cname.ends_with('.') => Err(alert(
+            StatusCode::BAD_REQUEST,
+            "error",
+            "cname: must end with a period.",
+        )),
+        None => Err(alert(
+            StatusCode::BAD_REQUEST,
+            "error",
+            "ttl: cannot be blank.",
+        )),
+        Some(ttl) => Ok((
+            cname,
+            ttl,
+            body.get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        )),
+    }
+}
+
+fn federation_json(f: &Federation) -> Value {
+    let mut v = json!({
+        "id": f.id,
+        "cname": f.cname,
+        "ttl": f.ttl,
+        "description": f.description,
+        "lastUpdated": f.last_updated,
+    });
+    if let Some((id, xml)) = &f.delivery_service {
+        v["deliveryService"] = json!({"id": id, "xmlId": xml});
+    }
+    v
+}
+
+fn alert(status: StatusCode, level: &str, text: &str) -> FakeResponse {
+    FakeResponse::json(status, &json!({"alerts": [{"text": text, "level": level}]}))
+}
+
+fn no_such_path(req: &FakeRequest) -> FakeResponse {
+    alert(
+        StatusCode::NOT_FOUND,
+        "error",
+        &format!("The requested path '{}' does not exist.", req.path),
+    )
+}

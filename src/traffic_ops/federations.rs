@@ -1,0 +1,599 @@
+//! Federations: their users (`federations/{id}/users`), and the CDN federations a user must find first
+//! (`cdns/{name}/federations`, `federations/all`).
+
+use std::fmt;
+
+use http::Method;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+use super::{Reply, TrafficOps, reply, reply_or_default};
+use crate::error::{Error, Result};
+use crate::request::check_segment;
+
+/// A user assigned to a federation. `company`, `email` and `fullName` are often null.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct FederationUser {
+    /// The user's integral ID.
+    pub id: u64,
+    /// The short username.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The full name.
+    #[serde(default)]
+    pub full_name: Option<String>,
+    /// The e-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The company.
+    #[serde(default)]
+    pub company: Option<String>,
+    /// The user's highest role.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Fields this crate does not model yet.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The keys Traffic Ops honours for `orderby` on federation users (others are silently ignored by the
+/// server, so the crate does not offer them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FederationUserOrder {
+    /// `userID`
+    UserId,
+    /// `role`
+    Role,
+    /// `id`
+    Id,
+}
+
+impl FederationUserOrder {
+    fn as_str(self) -> &'static str {
+        match self {
+            FederationUserOrder::UserId => "userID",
+            FederationUserOrder::Role => "role",
+            FederationUserOrder::Id => "id",
+        }
+    }
+}
+
+/// `sortOrder`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SortOrder {
+    /// `asc` (the server's default).
+    #[default]
+    Ascending,
+    /// `desc`.
+    Descending,
+}
+
+/// The query of `GET federations/{id}/users`. Values the server would reject are refused before sending.
+///
+/// ```
+/// use group_membership::traffic_ops::{FederationUserOrder, FederationUsersQuery, SortOrder};
+/// let query = FederationUsersQuery::new()
+///     .role("admin")
+///     .orderby(FederationUserOrder::Id)
+///     .sort_order(SortOrder::Descending)
+///     .limit(10)
+///     .page(2);
+/// # let _ = query;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FederationUsersQuery {
+    user_id: Option<u64>,
+    role: Option<String>,
+    orderby: Option<FederationUserOrder>,
+    sort_order: Option<SortOrder>,
+    limit: Option<i64>,
+    offset: Option<u64>,
+    page: Option<u64>,
+    if_modified_since: Option<std::time::SystemTime>,
+}
+
+impl FederationUsersQuery {
+    /// No filter: every user of the federation.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Only the user with this ID (`userID`).
+    pub fn user_id(mut self, id: u64) -> Self {
+        self.user_id = Some(id);
+        self
+    }
+    /// Only users with this exact role name (`role`).
+    pub fn role(mut self, role: impl Into<String>) -> Self {
+        self.role = Some(role.into());
+        self
+    }
+    /// Orders by one of the keys the server honours (`orderby`).
+    pub fn orderby(mut self, key: FederationUserOrder) -> Self {
+        self.orderby = Some(key);
+        self
+    }
+    /// Ascending or descending (`sortOrder`); needs [`orderby`](Self::orderby).
+    pub fn sort_order(mut self, order: SortOrder) -> Self {
+        self.sort_order = Some(order);
+        self
+    }
+    /// At most this many results (`limit`; -1 means no limit).
+    pub fn limit(mut self, limit: i64) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+    /// Skip results (`offset`, from 1 as the server counts); needs [`limit`](Self::limit).
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+    /// The page of `limit`-long pages, from 1 (`page`); needs [`limit`](Self::limit), ignored with an offset.
+    pub fn page(mut self, page: u64) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Sends `If-Modified-Since`; an unchanged list answers 304 ([`Reply::not_modified`]).
+    pub fn if_modified_since(mut self, when: std::time::SystemTime) -> Self {
+        self.if_modified_since = Some(when);
+        self
+    }
+
+    fn pairs(&self) -> Result<Vec<(&'static str, String)>> {
+        let bad = |what: &str, why: &str| Err(Error::invalid_input(what, why));
+        if self.limit.is_some_and(|l| l < -1) {
+            return bad("limit", "must be -1 (no limit) or more");
+        }
+        if self.offset == Some(0) {
+            return bad("offset", "Traffic Ops counts offsets from 1");
+        }
+        if self.page == Some(0) {
+            return bad("page", "pages are numbered from 1");
+        }
+        if (self.offset.is_some() || self.page.is_some()) && self.limit.is_none() {
+            return bad(
+                "offset/page",
+                "Traffic Ops ignores them without a limit; set one",
+            );
+        }
+        if self.sort_order.is_some() && self.orderby.is_none() {
+            return bad(
+                "sortOrder",
+                "Traffic Ops ignores it without an orderby key; set one",
+            );
+        }
+        if self.role.as_deref().is_some_and(|r| r.trim().is_empty()) {
+            return bad("role", "must not be empty");
+        }
+        let mut pairs = Vec::new();
+        if let Some(id) = self.user_id {
+            pairs.push(("userID", id.to_string()));
+        }
+        if let Some(role) = &self.role {
+            pairs.push(("role", role.clone()));
+        }
+        if let Some(key) = self.orderby {
+            pairs.push(("orderby", key.as_str().to_string()));
+        }
+        if let Some(order) = self.sort_order {
+            pairs.push((
+                "sortOrder",
+                if order == SortOrder::Descending {
+                    "desc"
+                } else {
+                    "asc"
+                }
+                .to_string(),
+            ));
+        }
+        if let Some(limit) = self.limit {
+            pairs.push(("limit", limit.to_string()));
+        }
+        if let Some(offset) = self.offset {
+            pairs.push(("offset", offset.to_string()));
+        }
+        if let Some(page) = self.page {
+            pairs.push(("page", page.to_string()));
+        }
+        Ok(pairs)
+    }
+}
+
+/// The echo of an assignment: `{"userIds": [...], "replace": bool | null}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct AssignedUsers {
+    /// The user IDs that were assigned.
+    #[serde(default)]
+    pub user_ids: Vec<u64>,
+    /// `Some(true)` when every previous user was removed first; `None` when the request did not say.
+    #[serde(default)]
+    pub replace: Option<bool>,
+}
+
+/// A Traffic Ops timestamp, as `lastUpdated` carries it: `YYYY-MM-DD hh:mm:ss+ZZ` (RFC 3339 also read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub OffsetDateTime);
+
+const TO_FORMAT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]");
+
+impl Timestamp {
+    /// Parses Traffic Ops' format (`2018-12-05 00:31:34+00`, offsets as `+HH` or `+HH:MM`) or RFC 3339.
+    pub fn parse(text: &str) -> Result<Timestamp> {
+        let bad = || {
+            Error::invalid_input(
+                "timestamp",
+                format!("`{text}` is not a Traffic Ops timestamp"),
+            )
+        };
+        if let Ok(t) = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
+            return Ok(Timestamp(t));
+        }
+        let split = text.rfind(['+', '-']).filter(|&i| i > 10).ok_or_else(bad)?;
+        let (local, offset) = text.split_at(split);
+        let sign: i8 = if offset.starts_with('-') { -1 } else { 1 };
+        let mut parts = offset[1..].split(':');
+        let hours: i8 = parts.next().and_then(|h| h.parse().ok()).ok_or_else(bad)?;
+        let minutes: i8 = parts
+            .next()
+            .map(|m| m.parse().map_err(|_| bad()))
+            .transpose()?
+            .unwrap_or(0);
+        let offset = UtcOffset::from_hms(sign * hours, sign * minutes, 0).map_err(|_| bad())?;
+        let local = PrimitiveDateTime::parse(local, TO_FORMAT).map_err(|_| bad())?;
+        Ok(Timestamp(local.assume_offset(offset)))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        let offset = t.offset();
+        write!(
+            f,
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}{}{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            if offset.is_negative() { '-' } else { '+' },
+            offset.whole_hours().abs()
+        )?;
+        if offset.minutes_past_hour() != 0 {
+            write!(f, ":{:02}", offset.minutes_past_hour().abs())?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Timestamp::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The delivery service a CDN federation is linked to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DeliveryServiceRef {
+    /// Its ID.
+    pub id: u64,
+    /// Its XML ID.
+    #[serde(default)]
+    pub xml_id: Option<String>,
+}
+
+/// A federation of a CDN (`GET /cdns/{name}/federations`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CdnFederation {
+    /// The federation's ID (the `{id}` of `federations/{id}/users`).
+    pub id: u64,
+    /// The CNAME, ending with `.`.
+    pub cname: String,
+    /// The TTL in seconds.
+    pub ttl: i64,
+    /// A description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// When it was last changed.
+    #[serde(default)]
+    pub last_updated: Option<Timestamp>,
+    /// The linked delivery service.
+    #[serde(default, rename = "deliveryService")]
+    pub delivery_service: Option<DeliveryServiceRef>,
+    /// Fields this crate does not model yet.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A federation to create or the new values of one to update: `{"cname", "ttl", "description"?}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewFederation {
+    cname: String,
+    ttl: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+}
+
+impl NewFederation {
+    /// A CNAME (must end with `.`) and a TTL in seconds.
+    pub fn new(cname: impl Into<String>, ttl: i64) -> Self {
+        NewFederation {
+            cname: cname.into(),
+            ttl,
+            description: None,
+        }
+    }
+    /// Adds a description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+    fn validate(&self) -> Result<()> {
+        if self.cname.len() < 2 || !self.cname.ends_with('.') {
+            return Err(Error::invalid_input(
+                "federation cname",
+                format!("`{}` must end with `.`", self.cname),
+            ));
+        }
+        if self.ttl < 0 {
+            return Err(Error::invalid_input(
+                "federation ttl",
+                "must not be negative",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One CNAME mapping of `/federations/all`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FederationMapping {
+    /// The CNAME.
+    pub cname: String,
+    /// The TTL in seconds.
+    pub ttl: i64,
+}
+
+/// One entry of `GET /federations/all`: a delivery service and its federation mappings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct AllFederation {
+    /// The delivery service's XML ID.
+    #[serde(default)]
+    pub delivery_service: Option<String>,
+    /// Its mappings.
+    #[serde(default)]
+    pub mappings: Vec<FederationMapping>,
+    /// Fields this crate does not model yet.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Federation endpoints: a cheap borrowed handle from [`TrafficOps::federations`](super::TrafficOps::federations).
+#[derive(Debug, Clone)]
+pub struct Federations<'c> {
+    api: TrafficOps<'c>,
+}
+
+impl<'c> Federations<'c> {
+    pub(crate) fn new(api: TrafficOps<'c>) -> Self {
+        Federations { api }
+    }
+
+    /// The users assigned to a federation (`GET federations/{id}/users`).
+    pub async fn users(
+        &self,
+        federation_id: u64,
+        query: &FederationUsersQuery,
+    ) -> Result<Reply<Vec<FederationUser>>> {
+        let mut request = self.api.request(
+            Method::GET,
+            [
+                "federations".to_string(),
+                federation_id.to_string(),
+                "users".into(),
+            ],
+        );
+        for (k, v) in query.pairs()? {
+            request = request.query(k, v);
+        }
+        if let Some(when) = query.if_modified_since {
+            let value =
+                http::HeaderValue::from_str(&httpdate::fmt_http_date(when)).map_err(|_| {
+                    Error::invalid_input("if_modified_since", "not representable as an HTTP date")
+                })?;
+            request = request.header(http::header::IF_MODIFIED_SINCE, value);
+        }
+        let response = self.api.send(request).await?;
+        if response.status() == http::StatusCode::NOT_MODIFIED {
+            return reply_or_default(&response);
+        }
+        reply(&response)
+    }
+
+    /// Assigns users to a federation (`POST federations/{id}/users` with `{"userIds", "replace"?}`) and returns
+    /// the server's echo and alerts.
+    ///
+    /// **`replace: true` first removes every user currently assigned to the federation**, then assigns the
+    /// list, in one transaction; with an empty list it leaves the federation with no users. Without replace,
+    /// a user already assigned makes the whole call fail with 400 "already exists" and nothing changes.
+    /// Duplicate IDs are refused before sending (the server rejects them even with replace). Never retried
+    /// once it may have reached the server: a repeated assignment fails with "already exists".
+    pub async fn assign_users(
+        &self,
+        federation_id: u64,
+        user_ids: &[u64],
+        replace: bool,
+    ) -> Result<Reply<AssignedUsers>> {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = user_ids.iter().find(|id| !seen.insert(**id)) {
+            return Err(Error::invalid_input(
+                "user IDs",
+                format!("{dup} is listed twice"),
+            ));
+        }
+        let mut body = serde_json::json!({ "userIds": user_ids });
+        if replace {
+            body["replace"] = serde_json::Value::Bool(true);
+        }
+        let request = self
+            .api
+            .request(
+                Method::POST,
+                [
+                    "federations".to_string(),
+                    federation_id.to_string(),
+                    "users".into(),
+                ],
+            )
+            .json(&body);
+        reply(&self.api.send(request).await?)
+    }
+
+    /// Removes one user from a federation (`DELETE federations/{id}/users/{userID}`). No such assignment (or
+    /// federation) is a 404 "no federation users with that key found".
+    pub async fn remove_user(&self, federation_id: u64, user_id: u64) -> Result<Reply<()>> {
+        let request = self.api.request(
+            Method::DELETE,
+            [
+                "federations".to_string(),
+                federation_id.to_string(),
+                "users".into(),
+                user_id.to_string(),
+            ],
+        );
+        reply_or_default(&self.api.send(request).await?)
+    }
+
+    /// The federations of a CDN that are linked to a delivery service (`GET cdns/{name}/federations`).
+    pub async fn cdn_federations(&self, cdn: &str) -> Result<Reply<Vec<CdnFederation>>> {
+        check_segment("CDN name", cdn)?;
+        let request = self.api.request(Method::GET, ["cdns", cdn, "federations"]);
+        reply(&self.api.send(request).await?)
+    }
+
+    /// Creates a federation in a CDN (`POST cdns/{name}/federations`).
+    pub async fn create_cdn_federation(
+        &self,
+        cdn: &str,
+        federation: &NewFederation,
+    ) -> Result<Reply<CdnFederation>> {
+        check_segment("CDN name", cdn)?;
+        federation.validate()?;
+        let request = self
+            .api
+            .request(Method::POST, ["cdns", cdn, "federations"])
+            .json(federation);
+        reply(&self.api.send(request).await?)
+    }
+
+    /// Replaces a CDN federation's cname, TTL and description (`PUT cdns/{name}/federations/{id}`).
+    pub async fn update_cdn_federation(
+        &self,
+        cdn: &str,
+        federation_id: u64,
+        federation: &NewFederation,
+    ) -> Result<Reply<CdnFederation>> {
+        check_segment("CDN name", cdn)?;
+        federation.validate()?;
+        let id = federation_id.to_string();
+        let request = self
+            .api
+            .request(Method::PUT, ["cdns", cdn, "federations", id.as_str()])
+            .json(federation);
+        reply(&self.api.send(request).await?)
+    }
+
+    /// Deletes a CDN federation (`DELETE cdns/{name}/federations/{id}`).
+    pub async fn delete_cdn_federation(&self, cdn: &str, federation_id: u64) -> Result<Reply<()>> {
+        check_segment("CDN name", cdn)?;
+        let id = federation_id.to_string();
+        let request = self
+            .api
+            .request(Method::DELETE, ["cdns", cdn, "federations", id.as_str()]);
+        reply_or_default(&self.api.send(request).await?)
+    }
+
+    /// Every federation mapping of every delivery service (`GET federations/all`).
+    pub async fn all(&self) -> Result<Reply<Vec<AllFederation>>> {
+        let request = self.api.request(Method::GET, ["federations", "all"]);
+        reply(&self.api.send(request).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_ops_timestamps_parse_and_print() {
+        let t = Timestamp::parse("2018-12-05 00:31:34+00").unwrap();
+        assert_eq!(t.0.unix_timestamp(), 1_543_969_894);
+        assert_eq!(t.to_string(), "2018-12-05 00:31:34+00");
+        let t = Timestamp::parse("2018-12-05 02:31:34.123456+02:30").unwrap();
+        assert_eq!(t.to_string(), "2018-12-05 02:31:34+02:30");
+        assert!(Timestamp::parse("2019-01-01T00:00:00Z").is_ok());
+        for bad in [
+            "",
+            "yesterday",
+            "2018-12-05 00:31:34",
+            "2018-13-05 00:31:34+00",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn queries_the_server_would_reject_are_refused() {
+        let q = FederationUsersQuery::new;
+        assert!(q().offset(0).limit(5).pairs().is_err());
+        assert!(q().limit(-2).pairs().is_err());
+        assert!(q().page(0).limit(5).pairs().is_err());
+        assert!(q().offset(2).pairs().is_err());
+        assert!(q().sort_order(SortOrder::Descending).pairs().is_err());
+        assert!(q().role(" ").pairs().is_err());
+        assert_eq!(
+            q().limit(-1).pairs().unwrap(),
+            [("limit", "-1".to_string())]
+        );
+        let pairs = q()
+            .user_id(2)
+            .role("admin")
+            .orderby(FederationUserOrder::UserId)
+            .sort_order(SortOrder::Descending)
+            .limit(5)
+            .offset(1)
+            .page(1)
+            .pairs()
+            .unwrap();
+        assert_eq!(
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&"),
+            "userID=2&role=admin&orderby=userID&sortOrder=desc&limit=5&offset=1&page=1"
+        );
+    }
+}

@@ -1,0 +1,394 @@
+//! Traffic Ops session authentication: password or token login, the session cookie, re-login once on 401.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use http::{HeaderMap, Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use url::{Origin, Url};
+
+use super::{ApiVersion, Reply};
+use crate::auth::{AfterRejection, Auth, AuthRequest, REDACTED, Rejection};
+use crate::client::Client;
+use crate::error::{
+    ApiError, Error, MAX_KEPT_BODY, RawBody, Result, TransportError, TransportErrorKind,
+};
+use crate::request::url_with_segments;
+
+/// The cookies that carry a Traffic Ops session.
+const SESSION_COOKIES: [&str; 2] = ["mojolicious", "access_token"];
+
+/// Authenticates to Traffic Ops with a session, the way the official Go client does — except that it
+/// never re-logs in on a 403 (a missing permission, which a new login cannot fix).
+///
+/// - [`password`](Self::password): `POST /api/{version}/user/login` with `{"u", "p"}`;
+///   [`token`](Self::token): `POST /api/{version}/user/login/token` with `{"t"}`. The login happens lazily on
+///   first use; many requests arriving together cause one login.
+/// - The session cookies (`mojolicious`, `access_token`) are kept and sent only to the scheme, host and port
+///   they came from; the renewed cookie every answer carries (a sliding session) is picked up.
+/// - On a 401 the session logs in again **once** and the request is retried once; concurrent requests
+///   that were refused with the same expired cookie cause one login, not many.
+/// - [`access_token`](Self::access_token): a ready token sent as `Authorization: Bearer`, no login.
+///
+/// Cheap to clone (clones share the session): keep one to call [`logout`](Self::logout).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> group_membership::Result<()> {
+/// # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
+/// use group_membership::Client;
+/// use group_membership::traffic_ops::TrafficOpsSession;
+///
+/// let session = TrafficOpsSession::password("admin", "twelve12");
+/// # let session = TrafficOpsSession::password(group_membership::sandbox::Sandbox::TRAFFIC_OPS_USER,
+/// #     group_membership::sandbox::Sandbox::TRAFFIC_OPS_PASSWORD);
+/// let client = Client::builder()
+///     .base_url(sandbox.base_url().as_str()) // your Traffic Ops URL
+///     .auth(session.clone())
+///     .build()?;
+/// client.traffic_ops().federations().users(1, &Default::default()).await?; // logs in first
+/// assert_eq!(session.login_count(), 1);
+/// assert!(!format!("{session:?}").contains("twelve12"));
+/// session.logout(&client).await?;
+/// assert!(!session.is_logged_in());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TrafficOpsSession {
+    inner: Arc<Inner>,
+}
+
+enum Credentials {
+    Password {
+        username: String,
+        password: SecretString,
+    },
+    Token(SecretString),
+    AccessToken(SecretString),
+}
+
+struct Inner {
+    credentials: Credentials,
+    api_version: ApiVersion,
+    login_timeout: Duration,
+    session: Mutex<Option<Session>>,
+    login_lock: tokio::sync::Mutex<()>,
+    logins: AtomicU64,
+}
+
+struct Session {
+    origin: Origin,
+    cookies: Vec<(String, SecretString)>,
+}
+
+impl Session {
+    fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={}", v.expose_secret()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+impl TrafficOpsSession {
+    fn new(credentials: Credentials) -> Self {
+        TrafficOpsSession {
+            inner: Arc::new(Inner {
+                credentials,
+                api_version: ApiVersion::default(),
+                login_timeout: crate::client::DEFAULT_REQUEST_TIMEOUT,
+                session: Mutex::new(None),
+                login_lock: tokio::sync::Mutex::new(()),
+                logins: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Logs in with a username and password.
+    pub fn password(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self::new(Credentials::Password {
+            username: username.into(),
+            password: SecretString::from(password.into()),
+        })
+    }
+
+    /// Logs in with a login token (`/user/login/token`).
+    pub fn token(token: impl Into<String>) -> Self {
+        Self::new(Credentials::Token(SecretString::from(token.into())))
+    }
+
+    /// Uses a ready `access_token` as `Authorization: Bearer`; no login, no re-login.
+    pub fn access_token(token: impl Into<String>) -> Self {
+        Self::new(Credentials::AccessToken(SecretString::from(token.into())))
+    }
+
+    /// The API version whose login path is used (4.0 by default; every version logs in alike).
+    pub fn with_api_version(self, version: ApiVersion) -> Self {
+        self.rebuild(|i| i.api_version = version)
+    }
+
+    /// How long a login may take (30 s by default).
+    pub fn with_login_timeout(self, timeout: Duration) -> Self {
+        self.rebuild(|i| i.login_timeout = timeout)
+    }
+
+    fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                change(&mut inner);
+                TrafficOpsSession {
+                    inner: Arc::new(inner),
+                }
+            }
+            // Shared already: settings are fixed once a clone exists; keep the shared session.
+            Err(inner) => TrafficOpsSession { inner },
+        }
+    }
+
+    /// How many logins this session has made (useful in tests and metrics).
+    pub fn login_count(&self) -> u64 {
+        self.inner.logins.load(Ordering::SeqCst)
+    }
+
+    /// True while a session cookie is held.
+    pub fn is_logged_in(&self) -> bool {
+        lock(&self.inner.session).is_some()
+    }
+
+    /// Logs out (`POST /api/{version}/user/logout`) through `client`, and forgets the session whatever the
+    /// server answers. Without a session this sends nothing.
+    pub async fn logout(&self, client: &Client) -> Result<Reply<()>> {
+        if !self.is_logged_in() {
+            return Ok(Reply {
+                response: (),
+                alerts: Vec::new(),
+                not_modified: false,
+            });
+        }
+        let api = client
+            .traffic_ops()
+            .with_api_version(self.inner.api_version.clone());
+        let answer = api
+            .send(
+                api.request(Method::POST, ["user", "logout"])
+                    .retry_policy(crate::RetryPolicy::never()),
+            )
+            .await;
+        *lock(&self.inner.session) = None;
+        super::reply_or_default(&answer?)
+    }
+
+    fn cookie_header_for(&self, origin: &Origin) -> Option<String> {
+        lock(&self.inner.session)
+            .as_ref()
+            .filter(|s| &s.origin == origin)
+            .map(Session::header)
+    }
+
+    /// Logs in unless `stale` no longer matches the current session (someone else already logged in).
+    async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        base_url: &Url,
+        stale: Option<&str>,
+    ) -> Result<()> {
+        let _single_flight = self.inner.login_lock.lock().await;
+        let current = lock(&self.inner.session).as_ref().map(Session::header);
+        if current.is_some() && current.as_deref() != stale {
+            return Ok(());
+        }
+        let session = self.login(http, base_url).await?;
+        *lock(&self.inner.session) = Some(session);
+        Ok(())
+    }
+
+    async fn login(&self, http: &reqwest::Client, base_url: &Url) -> Result<Session> {
+        let version = self.inner.api_version.as_str();
+        let (segments, body) = match &self.inner.credentials {
+            Credentials::Password { username, password } => (
+                vec!["api", version, "user", "login"],
+                serde_json::json!({"u": username, "p": password.expose_secret()}),
+            ),
+            Credentials::Token(token) => (
+                vec!["api", version, "user", "login", "token"],
+                serde_json::json!({"t": token.expose_secret()}),
+            ),
+            Credentials::AccessToken(_) => {
+                return Err(Error::auth("an access token needs no login", None));
+            }
+        };
+        let url = url_with_segments(base_url, &segments, false)?;
+        let path = url.path().to_string();
+        self.inner.logins.fetch_add(1, Ordering::SeqCst);
+        let body =
+            serde_json::to_vec(&body).map_err(|e| Error::auth(format!("login body: {e}"), None))?;
+        let sent = http
+            .post(url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .timeout(self.inner.login_timeout)
+            .body(body)
+            .send()
+            .await;
+        let mut response = sent.map_err(|e| {
+            let (kind, sent) = if e.is_connect() {
+                (TransportErrorKind::Connect, false)
+            } else if e.is_timeout() {
+                (TransportErrorKind::Timeout, true)
+            } else {
+                (TransportErrorKind::Io, true)
+            };
+            Error::Transport(Box::new(TransportError {
+                kind,
+                method: Method::POST,
+                path: path.clone(),
+                message: "the login request failed".into(),
+                may_have_been_sent: sent,
+                attempts: 1,
+                source: Some(e.without_url()),
+            }))
+        })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if !status.is_success() {
+            let mut kept = Vec::new();
+            while kept.len() <= MAX_KEPT_BODY {
+                match response.chunk().await {
+                    Ok(Some(c)) => kept.extend_from_slice(&c),
+                    _ => break,
+                }
+            }
+            let service = super::parse_error(&kept);
+            let message = service.message.clone().unwrap_or_else(|| {
+                status
+                    .canonical_reason()
+                    .unwrap_or("login refused")
+                    .to_string()
+            });
+            let total = kept.len() as u64;
+            let api = ApiError::new(
+                status,
+                Method::POST,
+                path,
+                service,
+                RawBody::new(kept, total),
+                &headers,
+            );
+            return Err(Error::auth(
+                format!("Traffic Ops refused the login: {message}"),
+                Some(api),
+            ));
+        }
+        let cookies = session_cookies(&headers);
+        if cookies.is_empty() {
+            return Err(Error::auth(
+                "Traffic Ops accepted the login but set no session cookie",
+                None,
+            ));
+        }
+        Ok(Session {
+            origin: base_url.origin(),
+            cookies,
+        })
+    }
+}
+
+/// The session cookies a response sets, parsed with the `cookie` crate; expired ones are dropped.
+fn session_cookies(headers: &HeaderMap) -> Vec<(String, SecretString)> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| cookie::Cookie::parse(v.to_string()).ok())
+        .filter(|c| SESSION_COOKIES.contains(&c.name()))
+        .filter(|c| c.max_age().is_none_or(|age| age.whole_seconds() > 0) && !c.value().is_empty())
+        .map(|c| {
+            (
+                c.name().to_string(),
+                SecretString::from(c.value().to_string()),
+            )
+        })
+        .collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl fmt::Debug for TrafficOpsSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("TrafficOpsSession");
+        match &self.inner.credentials {
+            Credentials::Password { username, .. } => {
+                d.field("username", username).field("password", &REDACTED)
+            }
+            Credentials::Token(_) => d.field("token", &REDACTED),
+            Credentials::AccessToken(_) => d.field("access_token", &REDACTED),
+        };
+        d.field("api_version", &self.inner.api_version.as_str())
+            .field("logged_in", &self.is_logged_in())
+            .field("logins", &self.login_count())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Auth for TrafficOpsSession {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        if let Credentials::AccessToken(token) = &self.inner.credentials {
+            return request.insert_header(
+                "authorization",
+                &format!("Bearer {}", token.expose_secret()),
+                true,
+            );
+        }
+        let origin = request.url().origin();
+        if origin != request.base_url().origin() {
+            return Ok(()); // never send the session anywhere but the Traffic Ops host
+        }
+        if self.cookie_header_for(&origin).is_none() {
+            self.refresh(request.http(), request.base_url(), None)
+                .await?;
+        }
+        match self.cookie_header_for(&origin) {
+            Some(cookie) => request.insert_header(COOKIE.as_str(), &cookie, true),
+            None => Err(Error::auth("no Traffic Ops session after logging in", None)),
+        }
+    }
+
+    async fn on_rejected(&self, rejection: &Rejection<'_>) -> Result<AfterRejection> {
+        if rejection.status() != StatusCode::UNAUTHORIZED
+            || matches!(self.inner.credentials, Credentials::AccessToken(_))
+        {
+            return Ok(AfterRejection::GiveUp);
+        }
+        let sent = rejection
+            .request_headers()
+            .get(COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        self.refresh(rejection.http(), rejection.base_url(), sent.as_deref())
+            .await?;
+        Ok(AfterRejection::Retry)
+    }
+
+    fn observe_response(&self, _status: StatusCode, headers: &HeaderMap) {
+        let renewed = session_cookies(headers);
+        if renewed.is_empty() {
+            return;
+        }
+        if let Some(session) = lock(&self.inner.session).as_mut() {
+            for (name, value) in renewed {
+                match session.cookies.iter_mut().find(|(n, _)| *n == name) {
+                    Some(slot) => slot.1 = value,
+                    None => session.cookies.push((name, value)),
+                }
+            }
+        }
+    }
+}
