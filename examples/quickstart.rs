@@ -11,6 +11,9 @@
 //! - Entuity: `ENTUITY_URL`, `ENTUITY_USER`, `ENTUITY_PASSWORD` (`ENTUITY_INSECURE=1`); config set
 //!   `ENTUITY_CONFIG_SET_ID` or the first one listed; group `ENTUITY_USER_GROUP` (default `Administrators`);
 //!   `ENTUITY_GRANT_USER` to add and remove.
+//! - Traffic Ops: `TO_URL`, `TO_USER`, `TO_PASSWORD` (`TO_INSECURE=1`, `TO_API_VERSION`); federation
+//!   `TO_FEDERATION_ID` or the first federation of CDN `TO_CDN` (default `CDN-in-a-Box`);
+//!   `TO_GRANT_USER_ID` to assign and remove.
 //!
 //! Each run leaves the groups as it found them.
 
@@ -19,6 +22,7 @@ mod common;
 use std::process::ExitCode;
 
 use group_membership::entuity::NewMember;
+use group_membership::traffic_ops::FederationUsersQuery;
 use group_membership::uplynk::{AllowedOwnersUpdate, FailoverGroups};
 
 /// The users the sandbox run grants and then revokes (the vendor sample's IDs).
@@ -41,6 +45,13 @@ async fn main() -> ExitCode {
         Err(e) => return common::fail(e.as_ref()),
     };
     if let Err(e) = entuity_tour(&entuity).await {
+        return common::fail(&e);
+    }
+    let traffic_ops = match common::traffic_ops() {
+        Ok(t) => t,
+        Err(e) => return common::fail(e.as_ref()),
+    };
+    if let Err(e) = traffic_ops_tour(&traffic_ops).await {
         return common::fail(&e);
     }
     ExitCode::SUCCESS
@@ -184,6 +195,81 @@ async fn entuity_tour(target: &common::Target) -> group_membership::Result<()> {
     println!("{}", removal.details.as_deref().unwrap_or("removed"));
     let after = sets.user_group(&set_id, &group).await?.members;
     println!("members after removing: {}", after.join(", "));
+    println!(
+        "\nBack to the starting set: {}",
+        if after == before {
+            "yes"
+        } else {
+            "no (someone else changed it meanwhile)"
+        }
+    );
+    Ok(())
+}
+
+/// The user the sandbox run assigns to a Traffic Ops federation and removes again.
+const SANDBOX_TRAFFIC_OPS_USER: u64 = 3;
+
+async fn traffic_ops_tour(target: &common::Target) -> group_membership::Result<()> {
+    let federations = target.client.traffic_ops().federations();
+    let cdn = common::env("TO_CDN").unwrap_or_else(|| "CDN-in-a-Box".to_string());
+
+    println!("\n== Traffic Ops federations of CDN {cdn}");
+    let listed = match federations.cdn_federations(&cdn).await {
+        Ok(reply) => reply.response,
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    for f in &listed {
+        println!("  {}  {} (ttl {})", f.id, f.cname, f.ttl);
+    }
+    let chosen = common::env("TO_FEDERATION_ID").and_then(|id| id.parse::<u64>().ok());
+    let Some(federation) = chosen.or_else(|| listed.first().map(|f| f.id)) else {
+        println!("No federation to show: set TO_FEDERATION_ID or TO_CDN.");
+        return Ok(());
+    };
+    let ids = |users: &[group_membership::traffic_ops::FederationUser]| {
+        users.iter().map(|u| u.id).collect::<Vec<_>>()
+    };
+    let before = ids(&federations
+        .users(federation, &FederationUsersQuery::new())
+        .await?
+        .response);
+    println!("\nusers of federation {federation} before: {before:?}");
+
+    let user = match common::env("TO_GRANT_USER_ID").and_then(|u| u.parse::<u64>().ok()) {
+        Some(user) => user,
+        None if target.is_sandbox() => SANDBOX_TRAFFIC_OPS_USER,
+        None => {
+            println!("Set TO_GRANT_USER_ID to assign and remove a user; stopping after the read.");
+            return Ok(());
+        }
+    };
+    if before.contains(&user) {
+        println!("user {user} is already assigned; nothing to change.");
+        return Ok(());
+    }
+    println!("\n== assign user {user}");
+    let assigned = federations.assign_users(federation, &[user], false).await?;
+    for alert in &assigned.alerts {
+        println!("{}", alert.text);
+    }
+    println!(
+        "users after assigning: {:?}",
+        ids(&federations
+            .users(federation, &FederationUsersQuery::new())
+            .await?
+            .response)
+    );
+
+    println!("\n== remove user {user}");
+    for alert in &federations.remove_user(federation, user).await?.alerts {
+        println!("{}", alert.text);
+    }
+    let after = ids(&federations
+        .users(federation, &FederationUsersQuery::new())
+        .await?
+        .response);
+    println!("users after removing: {after:?}");
     println!(
         "\nBack to the starting set: {}",
         if after == before {

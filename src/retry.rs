@@ -186,10 +186,10 @@ impl RetryPolicy {
             Some(asked) => asked.min(self.max_retry_after),
             None => self.backoff_window(attempt).mul_f64(jitter.clamp(0.0, 1.0)),
         };
-        if let Some(limit) = self.max_elapsed {
-            if elapsed.saturating_add(wait) > limit {
-                return RetryDecision::Stop;
-            }
+        if let Some(limit) = self.max_elapsed
+            && elapsed.saturating_add(wait) > limit
+        {
+            return RetryDecision::Stop;
         }
         RetryDecision::RetryAfter(wait)
     }

@@ -99,6 +99,48 @@ pub fn entuity() -> Result<Target, BoxError> {
     }
 }
 
+/// Traffic Ops: `TO_URL`, `TO_USER`, `TO_PASSWORD` (`TO_INSECURE=1` accepts a self-signed certificate,
+/// `TO_API_VERSION` picks the API version), or the sandbox.
+pub fn traffic_ops() -> Result<Target, BoxError> {
+    use group_membership::traffic_ops::{ApiVersion, TrafficOpsSession};
+    let version = match env("TO_API_VERSION") {
+        Some(v) => ApiVersion::parse(&v)?,
+        None => ApiVersion::default(),
+    };
+    match (env("TO_URL"), env("TO_USER"), env("TO_PASSWORD")) {
+        (Some(url), Some(user), Some(password)) => {
+            eprintln!("Using Traffic Ops at {url} as {user}, API {version}");
+            let client = Client::builder()
+                .base_url(url)
+                .auth(TrafficOpsSession::password(user, password))
+                .traffic_ops_api_version(version)
+                .danger_accept_invalid_certs(env("TO_INSECURE").as_deref() == Some("1"))
+                .build()?;
+            Ok(Target {
+                client,
+                sandbox: false,
+            })
+        }
+        _ => sandbox_target("TO_URL, TO_USER and TO_PASSWORD are", |s| {
+            Client::builder()
+                .base_url(s.base_url().as_str())
+                .auth(TrafficOpsSession::password(
+                    Sandbox::TRAFFIC_OPS_USER,
+                    Sandbox::TRAFFIC_OPS_PASSWORD,
+                ))
+                .traffic_ops_api_version(version)
+                .build()
+        }),
+    }
+}
+
+/// Prints the alerts of a Traffic Ops reply, as the server words them.
+pub fn print_alerts(alerts: &[group_membership::traffic_ops::Alert]) {
+    for a in alerts {
+        println!("{}: {}", String::from(a.level.clone()), a.text);
+    }
+}
+
 /// A non-empty environment variable.
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())

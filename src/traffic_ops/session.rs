@@ -190,7 +190,8 @@ impl TrafficOpsSession {
             .map(Session::header)
     }
 
-    /// Logs in unless `stale` no longer matches the current session (someone else already logged in).
+    /// Logs in to `base_url` unless the session held for its origin is no longer `stale` (someone else
+    /// already logged in meanwhile). A session for another origin is replaced, never sent.
     async fn refresh(
         &self,
         http: &reqwest::Client,
@@ -198,7 +199,7 @@ impl TrafficOpsSession {
         stale: Option<&str>,
     ) -> Result<()> {
         let _single_flight = self.inner.login_lock.lock().await;
-        let current = lock(&self.inner.session).as_ref().map(Session::header);
+        let current = self.cookie_header_for(&base_url.origin());
         if current.is_some() && current.as_deref() != stale {
             return Ok(());
         }

@@ -1,0 +1,59 @@
+//! Mirrors the documented `POST /api/4.0/federations/{ID}/users` (`{"userIds": [...], "replace": bool}`).
+//!
+//! ```text
+//! cargo run --example traffic_ops_assign_federation_users -- FEDERATION_ID USER_ID... [--replace]
+//! ```
+//! `--replace` **removes every user currently assigned** to the federation before assigning the list.
+//! Real server when `TO_URL`, `TO_USER` and `TO_PASSWORD` are set (`TO_INSECURE=1`, `TO_API_VERSION`);
+//! otherwise the embedded sandbox (federation 1 holds user 2; users 3, 4 and 5 exist).
+
+mod common;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "traffic_ops_assign_federation_users FEDERATION_ID USER_ID... [--replace]";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut replace = false;
+    let mut numbers = Vec::new();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--replace" => replace = true,
+            flag if flag.starts_with('-') => {
+                return common::usage(USAGE, &format!("unknown option `{flag}`"));
+            }
+            n => match n.parse::<u64>() {
+                Ok(v) => numbers.push(v),
+                Err(_) => return common::usage(USAGE, &format!("IDs are integers, not `{n}`")),
+            },
+        }
+    }
+    let Some((&federation, users)) = numbers.split_first() else {
+        return common::usage(USAGE, "FEDERATION_ID is required");
+    };
+    if users.is_empty() {
+        return common::usage(USAGE, "name at least one USER_ID");
+    }
+    let target = match common::traffic_ops() {
+        Ok(t) => t,
+        Err(e) => return common::fail(e.as_ref()),
+    };
+    match target
+        .client
+        .traffic_ops()
+        .federations()
+        .assign_users(federation, users, replace)
+        .await
+    {
+        Ok(reply) => {
+            common::print_alerts(&reply.alerts);
+            println!(
+                "userIds: {:?}, replace: {:?}",
+                reply.response.user_ids, reply.response.replace
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => common::fail(&e),
+    }
+}
