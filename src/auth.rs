@@ -367,3 +367,93 @@ impl fmt::Debug for Redacted {
         f.write_str("** redacted **")
     }
 }
+
+/// What a session auth's own login call got back.
+pub(crate) struct LoginAnswer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    pub(crate) path: String,
+}
+
+/// POSTs a JSON login body for a session auth (outside the pipeline: no auth, no retries), reading at most
+/// 64 KiB of the answer. Transport failures keep their cause, never the body (it holds the password).
+pub(crate) async fn post_login(
+    http: &reqwest::Client,
+    url: Url,
+    body: &serde_json::Value,
+    timeout: std::time::Duration,
+) -> Result<LoginAnswer> {
+    use crate::error::{TransportError, TransportErrorKind};
+    let path = url.path().to_string();
+    let bytes =
+        serde_json::to_vec(body).map_err(|e| Error::auth(format!("login body: {e}"), None))?;
+    let sent = http
+        .post(url)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::ACCEPT, "application/json")
+        .timeout(timeout)
+        .body(bytes)
+        .send()
+        .await;
+    let mut response = sent.map_err(|e| {
+        let kind = if e.is_connect() {
+            TransportErrorKind::Connect
+        } else if e.is_timeout() {
+            TransportErrorKind::Timeout
+        } else {
+            TransportErrorKind::Io
+        };
+        Error::Transport(Box::new(TransportError {
+            kind,
+            method: Method::POST,
+            path: path.clone(),
+            message: "the login request failed".into(),
+            may_have_been_sent: !e.is_connect(),
+            attempts: 1,
+            source: Some(e.without_url()),
+        }))
+    })?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    while body.len() <= 64 * 1024 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    Ok(LoginAnswer {
+        status,
+        headers,
+        body,
+        path,
+    })
+}
+
+impl LoginAnswer {
+    /// The login was refused: an [`Error::Auth`] with the service's own words (read by `parse`) and its answer.
+    pub(crate) fn refused(
+        &self,
+        service: &str,
+        parse: fn(&[u8]) -> crate::error::ServiceError,
+    ) -> Error {
+        use crate::error::{ApiError, RawBody};
+        let parsed = parse(&self.body);
+        let reason = parsed.message.clone().unwrap_or_else(|| {
+            self.status
+                .canonical_reason()
+                .unwrap_or("login refused")
+                .to_string()
+        });
+        let api = ApiError::new(
+            self.status,
+            Method::POST,
+            self.path.clone(),
+            parsed,
+            RawBody::new(self.body.clone(), self.body.len() as u64),
+            &self.headers,
+        );
+        Error::auth(format!("{service} refused the login: {reason}"), Some(api))
+    }
+}

@@ -11,6 +11,8 @@
 //! | [`Error::Transport`] | the request could not be sent, or its answer could not be read | maybe ([`TransportError::may_have_been_sent`]) |
 //! | [`Error::Decode`] | a success answer was not what the service documents | yes |
 //! | [`Error::Auth`] | credentials could not be obtained (a failed login, a signing failure) | depends |
+//! | [`Error::AlreadyExists`] | the service refused to create what already exists | yes |
+//! | [`Error::Validation`] | the service refused the input field by field | yes |
 //! | [`Error::ApiVersionNotSupported`] | the service refused the API version the client speaks | yes |
 //!
 //! No variant ever holds a secret: URLs are kept without their query (where Uplynk's `msg`/`sig` live),
@@ -63,6 +65,12 @@ pub enum Error {
     /// The client could not be configured as asked.
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// The service refused to create something because it already exists (e.g. Danube Cloud's 406).
+    #[error("already exists: {0}")]
+    AlreadyExists(Box<ApiError>),
+    /// The service refused the input field by field (e.g. Danube Cloud's `FAILURE` result).
+    #[error(transparent)]
+    Validation(Box<ValidationError>),
     /// The service does not implement the API version this client asked for (e.g. Traffic Ops' 501).
     #[error("the service does not implement API version {version}: {api}")]
     ApiVersionNotSupported {
@@ -81,6 +89,8 @@ impl Error {
             Error::Decode(e) => Some(e.status),
             Error::Auth(e) => e.api.as_ref().map(|a| a.status),
             Error::ApiVersionNotSupported { api, .. } => Some(api.status),
+            Error::AlreadyExists(api) => Some(api.status),
+            Error::Validation(v) => Some(v.api.status),
             _ => None,
         }
     }
@@ -91,6 +101,8 @@ impl Error {
             Error::Api(e) => Some(e),
             Error::Auth(e) => e.api.as_ref(),
             Error::ApiVersionNotSupported { api, .. } => Some(api),
+            Error::AlreadyExists(api) => Some(api),
+            Error::Validation(v) => Some(&v.api),
             _ => None,
         }
     }
@@ -98,6 +110,19 @@ impl Error {
     /// True when the service said the resource does not exist (HTTP 404).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// True when the service said the thing to create already exists.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, Error::AlreadyExists(_))
+    }
+
+    /// The field errors, when the service refused the input field by field.
+    pub fn field_errors(&self) -> Option<&[FieldError]> {
+        match self {
+            Error::Validation(v) => Some(&v.fields),
+            _ => None,
+        }
     }
 
     /// True when the service refused the credentials or a permission (HTTP 401 or 403), or a login failed.
@@ -468,6 +493,38 @@ impl DecodeError {
     /// Why decoding failed.
     pub fn reason(&self) -> &str {
         &self.reason
+    }
+}
+
+/// One field the service refused, with its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldError {
+    /// The field's name (`name`, `users`, `non_field_errors`, ...).
+    pub field: String,
+    /// The service's messages for it.
+    pub messages: Vec<String>,
+}
+
+/// The service refused the input field by field.
+#[derive(Debug, thiserror::Error)]
+#[error("{api}; fields: {}", .fields.iter().map(|f| format!("{}: {}", f.field, f.messages.join(" "))).collect::<Vec<_>>().join("; "))]
+pub struct ValidationError {
+    pub(crate) api: ApiError,
+    pub(crate) fields: Vec<FieldError>,
+}
+
+impl ValidationError {
+    pub(crate) fn new(api: ApiError, fields: Vec<FieldError>) -> Self {
+        ValidationError { api, fields }
+    }
+    /// Each refused field with its messages.
+    pub fn fields(&self) -> &[FieldError] {
+        &self.fields
+    }
+    /// The service's whole answer.
+    pub fn api(&self) -> &ApiError {
+        &self.api
     }
 }
 

@@ -7,9 +7,8 @@
 //! |---|---|---|---|
 //! | Uplynk v4 | failover groups and their allowed owners | [`uplynk`] | [`uplynk::UplynkAuth`] (msg/sig) |
 //! | Entuity REST API | config sets: user-group membership | [`entuity`] | [`auth::BasicAuth`] |
+//! | Danube Cloud API | accounts: user groups | [`danube`] | [`danube::DanubeApiKey`], [`danube::DanubeLogin`] |
 //! | Traffic Ops API 4.x/5.0 | federations: users | [`traffic_ops`] | [`traffic_ops::TrafficOpsSession`] (cookie login) |
-//!
-//! Danube Cloud user groups join as their module lands (see the README).
 //!
 //! ## A tour
 //!
@@ -72,6 +71,7 @@
 
 pub mod auth;
 mod client;
+pub mod danube;
 pub mod entuity;
 pub mod error;
 mod request;
@@ -85,6 +85,6 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,
 };
-pub use error::{ApiError, Error, Result};
+pub use error::{ApiError, Error, FieldError, Result};
 pub use request::{RequestBuilder, RequestOptions, Response, encode_segment};
 pub use retry::{AttemptOutcome, RetryDecision, RetryPolicy};

@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+mod danube;
 mod entuity;
 mod server;
 mod traffic_ops;
@@ -100,6 +101,15 @@ impl Sandbox {
     /// The sandbox's Traffic Ops CDN name.
     pub const TRAFFIC_OPS_CDN: &'static str = "CDN-in-a-Box";
 
+    /// The Danube Cloud API key the sandbox accepts (`ES-API-KEY`; acts as `admin`).
+    pub const DANUBE_API_KEY: &'static str = "sandbox-danube-api-key";
+    /// The Danube Cloud user the sandbox accepts for `/accounts/login/`.
+    pub const DANUBE_USER: &'static str = "admin";
+    /// The password of the sandbox's Danube Cloud users (`admin`, `tester@erigones.com`).
+    pub const DANUBE_PASSWORD: &'static str = "sandbox-danube-password";
+    /// The sandbox's Danube Cloud datacenter. A group `operators` exists; the seed's `testers` does not yet.
+    pub const DANUBE_DC: &'static str = "main";
+
     /// Starts a sandbox on `127.0.0.1` with an ephemeral port.
     pub fn start() -> std::io::Result<Sandbox> {
         let shared = Arc::new(Shared::seeded());
@@ -147,6 +157,11 @@ impl Sandbox {
         )
     }
 
+    /// A [`Client`] for the sandbox's Danube Cloud API with its API key.
+    pub fn danube_client(&self) -> Result<Client> {
+        Client::for_danube_api_key(self.base_url.as_str(), Self::DANUBE_API_KEY)
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.log).clone()
@@ -189,6 +204,30 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// The members of a Danube Cloud group, read straight from the state.
+    pub fn danube_group_users(&self, name: &str) -> Option<Vec<String>> {
+        lock(&self.shared.danube).group_users(name)
+    }
+
+    /// How many Danube Cloud logins the sandbox has accepted.
+    pub fn danube_logins(&self) -> u64 {
+        lock(&self.shared.danube).logins()
+    }
+
+    /// Expires every Danube Cloud login token: the next request with one gets 403 `Invalid token.`.
+    pub fn expire_danube_tokens(&self) {
+        lock(&self.shared.danube).expire_tokens();
+    }
+
+    /// Creates an asynchronous Danube Cloud task that answers `PENDING` (201) to the first `pending_polls`
+    /// status polls, then `SUCCESS` (200) or `FAILURE` (400). Returns its task ID. (Group calls are
+    /// synchronous; this stands in for the asynchronous endpoints.)
+    pub fn danube_task(&self, pending_polls: u32, succeed: bool) -> String {
+        lock(&self.shared.danube).add_task(pending_polls, succeed)
+    }
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -202,6 +241,7 @@ pub(crate) struct Shared {
     uplynk: Mutex<uplynk::UplynkFake>,
     entuity: Mutex<entuity::EntuityFake>,
     traffic_ops: Mutex<traffic_ops::TrafficOpsFake>,
+    danube: Mutex<danube::DanubeFake>,
     log: Mutex<Vec<RecordedRequest>>,
 }
 
@@ -220,6 +260,10 @@ impl Shared {
                 Sandbox::TRAFFIC_OPS_PASSWORD,
                 Sandbox::TRAFFIC_OPS_LOGIN_TOKEN,
             )),
+            danube: Mutex::new(danube::DanubeFake::seeded(
+                Sandbox::DANUBE_API_KEY,
+                Sandbox::DANUBE_PASSWORD,
+            )),
             log: Mutex::new(Vec::new()),
         }
     }
@@ -230,6 +274,7 @@ impl Shared {
         let response = match segments.as_slice() {
             ["api", "v4", rest @ ..] => lock(&self.uplynk).handle(&request, rest),
             ["api", "cfg", rest @ ..] => lock(&self.entuity).handle(&request, rest),
+            ["api", "accounts" | "task", ..] => lock(&self.danube).handle(&request, &segments[1..]),
             ["api", version, ..] if version.contains('.') => {
                 lock(&self.traffic_ops).handle(&request, &segments[1..])
             }

@@ -6,17 +6,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use url::{Origin, Url};
 
 use super::{ApiVersion, Reply};
-use crate::auth::{AfterRejection, Auth, AuthRequest, REDACTED, Rejection};
+use crate::auth::{AfterRejection, Auth, AuthRequest, REDACTED, Rejection, post_login};
 use crate::client::Client;
-use crate::error::{
-    ApiError, Error, MAX_KEPT_BODY, RawBody, Result, TransportError, TransportErrorKind,
-};
+use crate::error::{Error, Result};
 use crate::request::url_with_segments;
 
 /// The cookies that carry a Traffic Ops session.
@@ -224,67 +222,12 @@ impl TrafficOpsSession {
             }
         };
         let url = url_with_segments(base_url, &segments, false)?;
-        let path = url.path().to_string();
         self.inner.logins.fetch_add(1, Ordering::SeqCst);
-        let body =
-            serde_json::to_vec(&body).map_err(|e| Error::auth(format!("login body: {e}"), None))?;
-        let sent = http
-            .post(url.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json")
-            .timeout(self.inner.login_timeout)
-            .body(body)
-            .send()
-            .await;
-        let mut response = sent.map_err(|e| {
-            let (kind, sent) = if e.is_connect() {
-                (TransportErrorKind::Connect, false)
-            } else if e.is_timeout() {
-                (TransportErrorKind::Timeout, true)
-            } else {
-                (TransportErrorKind::Io, true)
-            };
-            Error::Transport(Box::new(TransportError {
-                kind,
-                method: Method::POST,
-                path: path.clone(),
-                message: "the login request failed".into(),
-                may_have_been_sent: sent,
-                attempts: 1,
-                source: Some(e.without_url()),
-            }))
-        })?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        if !status.is_success() {
-            let mut kept = Vec::new();
-            while kept.len() <= MAX_KEPT_BODY {
-                match response.chunk().await {
-                    Ok(Some(c)) => kept.extend_from_slice(&c),
-                    _ => break,
-                }
-            }
-            let service = super::parse_error(&kept);
-            let message = service.message.clone().unwrap_or_else(|| {
-                status
-                    .canonical_reason()
-                    .unwrap_or("login refused")
-                    .to_string()
-            });
-            let total = kept.len() as u64;
-            let api = ApiError::new(
-                status,
-                Method::POST,
-                path,
-                service,
-                RawBody::new(kept, total),
-                &headers,
-            );
-            return Err(Error::auth(
-                format!("Traffic Ops refused the login: {message}"),
-                Some(api),
-            ));
+        let answer = post_login(http, url, &body, self.inner.login_timeout).await?;
+        if !answer.status.is_success() {
+            return Err(answer.refused("Traffic Ops", super::parse_error));
         }
+        let headers = answer.headers;
         let cookies = session_cookies(&headers);
         if cookies.is_empty() {
             return Err(Error::auth(

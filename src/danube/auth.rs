@@ -1,0 +1,251 @@
+//! Danube Cloud authentication: the `ES-API-KEY` header, or a login token renewed before it expires.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http::header::AUTHORIZATION;
+use http::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::auth::{
+    AfterRejection, Auth, AuthRequest, Clock, HeaderAuth, REDACTED, Rejection, SystemClock,
+    post_login,
+};
+use crate::error::{Error, Result};
+use crate::request::url_with_segments;
+
+/// Danube Cloud's API key: `ES-API-KEY: <key>`. It never expires; the best choice for unattended use.
+#[derive(Clone)]
+pub struct DanubeApiKey(HeaderAuth);
+
+impl DanubeApiKey {
+    /// An API key. Fails when the key has characters a header cannot carry.
+    pub fn new(api_key: impl Into<String>) -> Result<Self> {
+        HeaderAuth::new("ES-API-KEY", api_key).map(DanubeApiKey)
+    }
+}
+
+impl fmt::Debug for DanubeApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DanubeApiKey")
+            .field("api_key", &REDACTED)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Auth for DanubeApiKey {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        self.0.authorize(request).await
+    }
+}
+
+/// Logs in with a username and password (`POST /api/accounts/login/`) and sends `Authorization: Token`.
+///
+/// The token lives 3600 s from its creation (not sliding), and **one token per user**: a new login cancels
+/// the previous token, so this auth logs in once for all concurrent requests. It renews the token shortly
+/// before its `expires`, and once after a 403 `Invalid token.` (never in a loop: the pipeline allows one
+/// refresh per request). The clock is injectable for tests.
+///
+/// Cheap to clone (clones share the token): keep one to call [`logout`](Self::logout).
+#[derive(Clone)]
+pub struct DanubeLogin {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    username: String,
+    password: SecretString,
+    clock: Arc<dyn Clock>,
+    renew_before: Duration,
+    token: Mutex<Option<Token>>,
+    login_lock: tokio::sync::Mutex<()>,
+    logins: std::sync::atomic::AtomicU64,
+}
+
+struct Token {
+    value: SecretString,
+    /// Unix seconds.
+    expires: u64,
+}
+
+impl DanubeLogin {
+    /// Credentials for the login endpoint.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        DanubeLogin {
+            inner: Arc::new(Inner {
+                username: username.into(),
+                password: SecretString::from(password.into()),
+                clock: Arc::new(SystemClock),
+                renew_before: Duration::from_secs(60),
+                token: Mutex::new(None),
+                login_lock: tokio::sync::Mutex::new(()),
+                logins: std::sync::atomic::AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Replaces the clock used to decide when the token must be renewed.
+    pub fn with_clock(self, clock: impl Clock + 'static) -> Self {
+        self.rebuild(|i| i.clock = Arc::new(clock))
+    }
+
+    /// How long before `expires` the token is renewed (60 s by default).
+    pub fn with_renew_before(self, margin: Duration) -> Self {
+        self.rebuild(|i| i.renew_before = margin)
+    }
+
+    fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                change(&mut inner);
+                DanubeLogin {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(inner) => DanubeLogin { inner },
+        }
+    }
+
+    /// How many logins this auth has made.
+    pub fn login_count(&self) -> u64 {
+        self.inner.logins.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// True while a token is held.
+    pub fn is_logged_in(&self) -> bool {
+        lock(&self.inner.token).is_some()
+    }
+
+    /// Logs out (`GET /api/accounts/logout/`) through `client` and forgets the token whatever the answer.
+    /// Without a token this sends nothing.
+    pub async fn logout(&self, client: &crate::Client) -> Result<()> {
+        if !self.is_logged_in() {
+            return Ok(());
+        }
+        let api = client.danube();
+        let answer = api
+            .send(api.request(Method::GET, ["accounts", "logout"]), false)
+            .await;
+        *lock(&self.inner.token) = None;
+        answer.map(drop)
+    }
+
+    fn current(&self) -> Option<String> {
+        let now = self.inner.clock.unix_seconds();
+        lock(&self.inner.token)
+            .as_ref()
+            .filter(|t| t.expires > now.saturating_add(self.inner.renew_before.as_secs()))
+            .map(|t| format!("Token {}", t.value.expose_secret()))
+    }
+
+    async fn refresh(
+        &self,
+        http: &reqwest::Client,
+        base_url: &Url,
+        stale: Option<&str>,
+    ) -> Result<()> {
+        let _single_flight = self.inner.login_lock.lock().await;
+        let current = self.current();
+        if current.is_some() && current.as_deref() != stale {
+            return Ok(());
+        }
+        let token = self.login(http, base_url).await?;
+        *lock(&self.inner.token) = Some(token);
+        Ok(())
+    }
+
+    async fn login(&self, http: &reqwest::Client, base_url: &Url) -> Result<Token> {
+        let url = url_with_segments(base_url, &["api", "accounts", "login"], true)?;
+        self.inner
+            .logins
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let body = serde_json::json!({"username": self.inner.username, "password": self.inner.password.expose_secret()});
+        let answer = post_login(http, url, &body, crate::client::DEFAULT_REQUEST_TIMEOUT).await?;
+        if !answer.status.is_success() {
+            return Err(answer.refused("Danube Cloud", super::parse_error));
+        }
+        #[derive(serde::Deserialize)]
+        struct Issued {
+            token: String,
+            #[serde(default)]
+            expires: Option<String>,
+        }
+        let issued: Issued = serde_json::from_slice(&answer.body)
+            .map_err(|_| Error::auth("Danube Cloud's login answer has no token", None))?;
+        let now = self.inner.clock.unix_seconds();
+        let expires = issued
+            .expires
+            .as_deref()
+            .and_then(|e| {
+                time::OffsetDateTime::parse(
+                    e,
+                    &time::format_description::well_known::Iso8601::DEFAULT,
+                )
+                .ok()
+            })
+            .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
+            .unwrap_or(now + 3600); // the documented lifetime, when `expires` cannot be read
+        Ok(Token {
+            value: SecretString::from(issued.token),
+            expires,
+        })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl fmt::Debug for DanubeLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DanubeLogin")
+            .field("username", &self.inner.username)
+            .field("password", &REDACTED)
+            .field("logged_in", &self.is_logged_in())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Auth for DanubeLogin {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        if request.url().origin() != request.base_url().origin() {
+            return Ok(());
+        }
+        if self.current().is_none() {
+            self.refresh(request.http(), request.base_url(), None)
+                .await?;
+        }
+        match self.current() {
+            Some(header) => request.insert_header(AUTHORIZATION.as_str(), &header, true),
+            None => Err(Error::auth(
+                "no Danube Cloud token after logging in (it expires too soon)",
+                None,
+            )),
+        }
+    }
+
+    async fn on_rejected(&self, rejection: &Rejection<'_>) -> Result<AfterRejection> {
+        // Danube answers 403 for an invalid or expired token; other 403s are permissions.
+        let detail = serde_json::from_slice::<serde_json::Value>(rejection.body())
+            .ok()
+            .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string));
+        if rejection.status() != StatusCode::FORBIDDEN
+            || detail.as_deref() != Some("Invalid token.")
+        {
+            return Ok(AfterRejection::GiveUp);
+        }
+        let sent = rejection
+            .request_headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        self.refresh(rejection.http(), rejection.base_url(), sent.as_deref())
+            .await?;
+        Ok(AfterRejection::Retry)
+    }
+}

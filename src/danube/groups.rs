@@ -1,0 +1,404 @@
+//! `/api/accounts/group/`: list, show, create, update and delete user groups. All synchronous.
+
+use http::Method;
+use serde::{Deserialize, Serialize};
+
+use super::{Danube, result};
+use crate::error::{Error, Result};
+use crate::request::RequestBuilder;
+
+/// The longest group name the server routes.
+const MAX_NAME: usize = 32;
+/// The longest alias the server accepts.
+const MAX_ALIAS: usize = 80;
+
+/// A user group. Unknown fields are kept in [`extra`](Self::extra).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Group {
+    /// The group's name (its URL segment).
+    pub name: String,
+    /// Its display alias.
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// Permission names.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Member usernames.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// Whether the group is bound to a datacenter.
+    #[serde(default)]
+    pub dc_bound: Option<bool>,
+    /// When it was created (ISO-8601, as the server sends it); see [`created_at`](Self::created_at).
+    #[serde(default)]
+    pub created: Option<String>,
+    /// The datacenters it is attached to (extended views only).
+    #[serde(default)]
+    pub dcs: Option<Vec<String>>,
+    /// Fields this crate does not model yet.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Group {
+    /// [`created`](Self::created) as a date-time, when the server sent a readable one.
+    pub fn created_at(&self) -> Option<time::OffsetDateTime> {
+        let text = self.created.as_deref()?;
+        time::OffsetDateTime::parse(
+            text,
+            &time::format_description::well_known::Iso8601::DEFAULT,
+        )
+        .ok()
+    }
+}
+
+/// Sort order of a group list (`order_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum GroupOrder {
+    /// `name` (the server's default).
+    #[default]
+    Name,
+    /// `-name`.
+    NameDescending,
+}
+
+impl GroupOrder {
+    fn as_str(self) -> &'static str {
+        match self {
+            GroupOrder::Name => "name",
+            GroupOrder::NameDescending => "-name",
+        }
+    }
+}
+
+/// A group to create (`POST /api/accounts/group/{name}/`).
+///
+/// `dc_bound` defaults to true on the server, and a dc-bound group needs [`dc`](Self::dc): a create without
+/// either `dc` or [`dc_bound(false)`](Self::dc_bound) is refused before sending.
+///
+/// ```
+/// use group_membership::danube::NewGroup;
+/// let group = NewGroup::new("testers")
+///     .alias("Testers User Group")
+///     .permissions(["admin", "image_admin"])
+///     .users(["admin", "tester@erigones.com"])
+///     .dc("main");
+/// assert_eq!(group.name(), "testers");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewGroup {
+    #[serde(skip)]
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alias: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dc_bound: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dc: Option<String>,
+}
+
+impl NewGroup {
+    /// A group named `name` (`[A-Za-z0-9._-]`, at most 32 characters).
+    pub fn new(name: impl Into<String>) -> Self {
+        NewGroup {
+            name: name.into(),
+            alias: None,
+            permissions: None,
+            users: None,
+            dc_bound: None,
+            dc: None,
+        }
+    }
+    /// The group's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// A display alias (at most 80 characters, none of `<>%$&;'"`; defaults to the name).
+    pub fn alias(mut self, alias: impl Into<String>) -> Self {
+        self.alias = Some(alias.into());
+        self
+    }
+    /// Permission names (e.g. `admin`, `image_admin`).
+    pub fn permissions<I, S>(mut self, permissions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.permissions = Some(permissions.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Member usernames (each must exist).
+    pub fn users<I, S>(mut self, users: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.users = Some(users.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Whether the group is bound to a datacenter (server default: true; false needs SuperAdmin).
+    pub fn dc_bound(mut self, bound: bool) -> Self {
+        self.dc_bound = Some(bound);
+        self
+    }
+    /// The datacenter a dc-bound group is attached to.
+    pub fn dc(mut self, dc: impl Into<String>) -> Self {
+        self.dc = Some(dc.into());
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate_name(&self.name)?;
+        if let Some(alias) = &self.alias {
+            validate_alias(alias)?;
+        }
+        if self.dc_bound != Some(false) && self.dc.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            return Err(Error::invalid_input(
+                "group",
+                "a dc-bound group (the default) needs a datacenter: set dc(...), or dc_bound(false)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A partial update (`PUT /api/accounts/group/{name}/`): only what is set is sent.
+///
+/// **`users` and `permissions` replace the whole list** when set: to add one member, send the current
+/// members plus the new one.
+///
+/// ```
+/// use group_membership::danube::GroupUpdate;
+/// let update = GroupUpdate::new().alias("QA").users(["admin"]);
+/// assert_eq!(serde_json::to_string(&update).unwrap(), r#"{"alias":"QA","users":["admin"]}"#);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GroupUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alias: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dc_bound: Option<bool>,
+}
+
+impl GroupUpdate {
+    /// An update that changes nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the alias.
+    pub fn alias(mut self, alias: impl Into<String>) -> Self {
+        self.alias = Some(alias.into());
+        self
+    }
+    /// **Replaces** the permission list.
+    pub fn permissions<I, S>(mut self, permissions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.permissions = Some(permissions.into_iter().map(Into::into).collect());
+        self
+    }
+    /// **Replaces** the member list (an empty list removes every member).
+    pub fn users<I, S>(mut self, users: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.users = Some(users.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Binds the group to a datacenter or not (needs SuperAdmin).
+    pub fn dc_bound(mut self, bound: bool) -> Self {
+        self.dc_bound = Some(bound);
+        self
+    }
+}
+
+/// Checks a group name the way the server routes it: `^[A-Za-z0-9._-]+$`, at most 32 characters.
+fn validate_name(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && name != "."
+        && name != "..";
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            "group name",
+            format!(
+                "{name:?}: Danube Cloud routes only 1 to {MAX_NAME} characters of A-Z a-z 0-9 . _ -"
+            ),
+        ))
+    }
+}
+
+fn validate_alias(alias: &str) -> Result<()> {
+    if alias.chars().count() > MAX_ALIAS {
+        return Err(Error::invalid_input(
+            "group alias",
+            format!("longer than {MAX_ALIAS} characters"),
+        ));
+    }
+    if let Some(c) = alias.chars().find(|c| "<>%$&;'\"".contains(*c)) {
+        return Err(Error::invalid_input(
+            "group alias",
+            format!("{c:?} is not allowed"),
+        ));
+    }
+    Ok(())
+}
+
+/// User groups: a cheap borrowed handle from [`Danube::groups`](super::Danube::groups).
+#[derive(Debug, Clone)]
+pub struct Groups<'c> {
+    api: Danube<'c>,
+}
+
+impl<'c> Groups<'c> {
+    pub(crate) fn new(api: Danube<'c>) -> Self {
+        Groups { api }
+    }
+
+    fn collection(&self, order: GroupOrder) -> RequestBuilder<'c> {
+        self.api
+            .request(Method::GET, ["accounts", "group"])
+            .query("order_by", order.as_str())
+    }
+
+    fn one(&self, method: Method, name: &str) -> Result<RequestBuilder<'c>> {
+        validate_name(name)?;
+        Ok(self.api.request(method, ["accounts", "group", name]))
+    }
+
+    /// The names of all groups (`GET /accounts/group/`).
+    pub async fn list_names(&self, order: GroupOrder) -> Result<Vec<String>> {
+        result(&self.api.send(self.collection(order), false).await?)
+    }
+
+    /// All groups with their details (`full=true`).
+    pub async fn list(&self, order: GroupOrder) -> Result<Vec<Group>> {
+        result(
+            &self
+                .api
+                .send(self.collection(order).query("full", "true"), false)
+                .await?,
+        )
+    }
+
+    /// All groups with extended details, including their datacenters (`extended=true`).
+    pub async fn list_extended(&self, order: GroupOrder) -> Result<Vec<Group>> {
+        result(
+            &self
+                .api
+                .send(self.collection(order).query("extended", "true"), false)
+                .await?,
+        )
+    }
+
+    /// One group (`GET /accounts/group/{name}/`).
+    pub async fn get(&self, name: &str) -> Result<Group> {
+        result(&self.api.send(self.one(Method::GET, name)?, false).await?)
+    }
+
+    /// One group with extended details (`extended=true`).
+    pub async fn get_extended(&self, name: &str) -> Result<Group> {
+        result(
+            &self
+                .api
+                .send(
+                    self.one(Method::GET, name)?.query("extended", "true"),
+                    false,
+                )
+                .await?,
+        )
+    }
+
+    /// Creates a group (`POST /accounts/group/{name}/`, SuperAdmin). An existing name is
+    /// [`Error::AlreadyExists`]; refused fields are [`Error::Validation`]. Never retried once sent.
+    pub async fn create(&self, group: &NewGroup) -> Result<Group> {
+        group.validate()?;
+        let request = self.one(Method::POST, &group.name)?.json(group);
+        result(&self.api.send(request, true).await?)
+    }
+
+    /// Updates a group (`PUT /accounts/group/{name}/`): only what `update` sets changes, and `users` and
+    /// `permissions` replace their whole lists. An update that sets nothing is refused before sending.
+    pub async fn update(&self, name: &str, update: &GroupUpdate) -> Result<Group> {
+        if update == &GroupUpdate::default() {
+            return Err(Error::invalid_input(
+                "group update",
+                "set at least one field",
+            ));
+        }
+        if let Some(alias) = &update.alias {
+            validate_alias(alias)?;
+        }
+        let request = self.one(Method::PUT, name)?.json(update);
+        result(&self.api.send(request, false).await?)
+    }
+
+    /// Deletes a group (`DELETE /accounts/group/{name}/`).
+    pub async fn delete(&self, name: &str) -> Result<()> {
+        let _: Option<serde_json::Value> = result(
+            &self
+                .api
+                .send(self.one(Method::DELETE, name)?, false)
+                .await?,
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_like_the_server_routes_them() {
+        for ok in ["testers", "a.b_c-d", "X", &"a".repeat(32)] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "with space", "a/b", "..", "é", &"a".repeat(33), "a%2F"] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn creates_need_a_dc_unless_not_dc_bound() {
+        assert!(NewGroup::new("g").validate().is_err());
+        assert!(NewGroup::new("g").dc("main").validate().is_ok());
+        assert!(NewGroup::new("g").dc_bound(false).validate().is_ok());
+        assert!(
+            NewGroup::new("g")
+                .dc_bound(true)
+                .dc(" ")
+                .validate()
+                .is_err()
+        );
+        assert!(
+            NewGroup::new("g")
+                .dc("main")
+                .alias("a<b")
+                .validate()
+                .is_err()
+        );
+        assert_eq!(
+            serde_json::to_value(NewGroup::new("g").dc("main").users(["u"])).unwrap(),
+            serde_json::json!({"dc": "main", "users": ["u"]})
+        );
+    }
+}

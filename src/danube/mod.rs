@@ -1,0 +1,277 @@
+//! Danube Cloud (virtualisation) API: user groups (`/api/accounts/group/`) and asynchronous tasks.
+//!
+//! Every URL ends with `/` (the server routes nothing else). Authentication is an API key
+//! ([`DanubeApiKey`], header `ES-API-KEY`) or a login token ([`DanubeLogin`], `Authorization: Token`). The
+//! server never answers 401: missing or bad credentials are **403**.
+//!
+//! Answers come in the envelope `{"status": "SUCCESS" | "FAILURE", "result": ..., "task_id": ...}`, decoded
+//! into the typed result. A `FAILURE` with field errors becomes [`Error::Validation`](crate::Error::Validation)
+//! listing each field's messages; `{"detail": ...}` errors keep their detail as the message; a 406 on create
+//! becomes [`Error::AlreadyExists`](crate::Error::AlreadyExists); a 429 is retried after its `Retry-After`
+//! for reads, updates and deletes (never for a create).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> group_membership::Result<()> {
+//! # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
+//! use group_membership::Client;
+//! use group_membership::danube::{GroupUpdate, NewGroup};
+//!
+//! // Real server: Client::for_danube_api_key("https://danube.example.net", "your API key")?
+//! # let client = sandbox.danube_client()?;
+//! let groups = client.danube().groups();
+//! let created = groups
+//!     .create(&NewGroup::new("testers").alias("Testers User Group").permissions(["admin", "image_admin"])
+//!         .users(["admin", "tester@erigones.com"]).dc("main"))
+//!     .await?;
+//! assert_eq!(created.users, ["admin", "tester@erigones.com"]);
+//! // `users` replaces the whole list:
+//! let updated = groups.update("testers", &GroupUpdate::new().users(["admin"])).await?;
+//! assert_eq!(updated.users, ["admin"]);
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod groups;
+mod tasks;
+
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+pub use self::auth::{DanubeApiKey, DanubeLogin};
+pub use self::groups::{Group, GroupOrder, GroupUpdate, Groups, NewGroup};
+pub use self::tasks::{TaskOutcome, Tasks};
+use crate::client::Client;
+use crate::error::{Error, FieldError, Result, ServiceError, ValidationError};
+use crate::request::{ErrorProfile, RequestBuilder, RequestOptions, Response};
+
+pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
+    parse_error,
+    failure_in_success,
+};
+
+impl Client {
+    /// A client for the Danube Cloud server at `base_url` (scheme and host; `/api` is added) with an API key.
+    ///
+    /// ```
+    /// let client = group_membership::Client::for_danube_api_key("https://danube.example.net", "k-123")?;
+    /// assert!(!format!("{client:?}").contains("k-123"));
+    /// # Ok::<(), group_membership::Error>(())
+    /// ```
+    pub fn for_danube_api_key(
+        base_url: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> Result<Client> {
+        Client::builder()
+            .base_url(base_url)
+            .auth(DanubeApiKey::new(api_key)?)
+            .build()
+    }
+
+    /// A client for the Danube Cloud server at `base_url` that logs in with a username and password.
+    pub fn for_danube_login(
+        base_url: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Result<Client> {
+        Client::builder()
+            .base_url(base_url)
+            .auth(DanubeLogin::new(username, password))
+            .build()
+    }
+
+    /// The Danube Cloud API on this client's base URL.
+    pub fn danube(&self) -> Danube<'_> {
+        Danube {
+            client: self,
+            options: RequestOptions::default(),
+        }
+    }
+}
+
+/// The Danube Cloud API: a cheap borrowed handle; get one with [`Client::danube`].
+#[derive(Debug, Clone)]
+pub struct Danube<'c> {
+    client: &'c Client,
+    options: RequestOptions,
+}
+
+impl<'c> Danube<'c> {
+    /// Every request through this handle uses `timeout` per attempt.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options = self.options.timeout(timeout);
+        self
+    }
+
+    /// Every request through this handle uses `policy`.
+    pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+        self.options = self.options.retry_policy(policy);
+        self
+    }
+
+    /// User groups.
+    pub fn groups(&self) -> Groups<'c> {
+        Groups::new(self.clone())
+    }
+
+    /// Asynchronous tasks (for the endpoints that are asynchronous; group calls are not).
+    pub fn tasks(&self) -> Tasks<'c> {
+        Tasks::new(self.clone())
+    }
+
+    /// The escape hatch for an endpoint the crate does not model: `segments` follow `/api`, the URL ends
+    /// with `/`, and auth, retries and Danube's error forms apply as for every modelled call.
+    pub fn request<I, S>(&self, method: Method, segments: I) -> RequestBuilder<'c>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.apply(
+            self.client
+                .request_with(method, &PROFILE)
+                .segment("api")
+                .segments(segments)
+                .trailing_slash(true),
+        )
+    }
+
+    /// Sends a request, turning `FAILURE` field errors into [`Error::Validation`] and, for a create, a 406
+    /// into [`Error::AlreadyExists`].
+    pub(crate) async fn send(
+        &self,
+        request: RequestBuilder<'c>,
+        is_create: bool,
+    ) -> Result<Response> {
+        request.send().await.map_err(|e| match e {
+            Error::Api(api) if is_create && api.status() == StatusCode::NOT_ACCEPTABLE => {
+                Error::AlreadyExists(api)
+            }
+            Error::Api(api) if api.code() == Some("FAILURE") => match field_errors(api.details()) {
+                Some(fields) => Error::Validation(Box::new(ValidationError::new(*api, fields))),
+                None => Error::Api(api),
+            },
+            other => other,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    status: String,
+    #[serde(default = "Option::default")]
+    result: Option<T>,
+}
+
+/// The `result` of a `SUCCESS` envelope (`null` allowed only where `T` accepts it).
+pub(crate) fn result<T: DeserializeOwned>(response: &Response) -> Result<T> {
+    let envelope: Envelope<serde_json::Value> = response.json()?;
+    if envelope.status != "SUCCESS" {
+        return Err(response.decode_error(
+            format!("status `{}` where SUCCESS was expected", envelope.status),
+            None,
+        ));
+    }
+    serde_json::from_value(envelope.result.unwrap_or(serde_json::Value::Null))
+        .map_err(|e| response.decode_error(e.to_string(), Some(e)))
+}
+
+/// `{"field": ["msg", ...], ...}` as a list of field errors.
+fn field_errors(details: Option<&serde_json::Value>) -> Option<Vec<FieldError>> {
+    let map = details?.as_object()?;
+    let fields: Vec<FieldError> = map
+        .iter()
+        .map(|(field, messages)| FieldError {
+            field: field.clone(),
+            messages: texts(messages),
+        })
+        .collect();
+    (!fields.is_empty()).then_some(fields)
+}
+
+/// Every text in a value (a string, or strings nested in lists and objects).
+fn texts(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(items) => items.iter().flat_map(texts).collect(),
+        serde_json::Value::Object(map) => map.values().flat_map(texts).collect(),
+        serde_json::Value::Null => Vec::new(),
+        other => vec![other.to_string()],
+    }
+}
+
+/// Reads `{"status": "FAILURE", "result": {...}}` or `{"detail": ...}`.
+fn parse_error(body: &[u8]) -> ServiceError {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return ServiceError::default();
+    };
+    if let Some(detail) = map.get("detail") {
+        let message = texts(detail).join(" ");
+        let e = ServiceError::new(None, (!message.is_empty()).then_some(message));
+        return if detail.is_object() {
+            e.with_details(detail.clone())
+        } else {
+            e
+        };
+    }
+    match (
+        map.get("status").and_then(|s| s.as_str()),
+        map.get("result"),
+    ) {
+        (Some(status), Some(result)) => {
+            let message = match result {
+                serde_json::Value::Object(fields) => fields
+                    .iter()
+                    .map(|(f, m)| format!("{f}: {}", texts(m).join(" ")))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => texts(other).join(" "),
+            };
+            ServiceError::new(
+                Some(status.to_string()),
+                (!message.is_empty()).then_some(message),
+            )
+            .with_details(result.clone())
+        }
+        _ => crate::request::generic_error(body),
+    }
+}
+
+/// A 2xx envelope whose status is `FAILURE`.
+fn failure_in_success(body: &[u8]) -> Option<ServiceError> {
+    let serde_json::Value::Object(map) = serde_json::from_slice::<serde_json::Value>(body).ok()?
+    else {
+        return None;
+    };
+    (map.get("status").and_then(|s| s.as_str()) == Some("FAILURE")).then(|| parse_error(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_error_forms_are_read() {
+        let e = parse_error(br#"{"status": "FAILURE", "result": {"dc": ["This field is required."], "users": ["Object with username=x does not exist."]}, "task_id": "t"}"#);
+        assert_eq!(e.code.as_deref(), Some("FAILURE"));
+        assert_eq!(
+            e.message.as_deref(),
+            Some("dc: This field is required.; users: Object with username=x does not exist.")
+        );
+        let fields = field_errors(e.details.as_ref()).unwrap();
+        assert_eq!(
+            (fields[0].field.as_str(), fields[0].messages.as_slice()),
+            ("dc", ["This field is required.".to_string()].as_slice())
+        );
+        let e = parse_error(br#"{"detail": "User Group already exists"}"#);
+        assert_eq!(
+            (e.code, e.message.as_deref()),
+            (None, Some("User Group already exists"))
+        );
+        let e = parse_error(br#"{"detail": {"username": ["This field is required."]}}"#);
+        assert_eq!(e.message.as_deref(), Some("This field is required."));
+        assert!(failure_in_success(br#"{"status": "FAILURE", "result": {}}"#).is_some());
+        assert!(failure_in_success(br#"{"status": "SUCCESS", "result": null}"#).is_none());
+    }
+}

@@ -1,0 +1,534 @@
+//! The fake Danube Cloud API (login, user groups, task status), written from the seed and
+//! `api-notes/danube.md` (which was read from the server's own code, esdc-ce 4.6).
+//!
+//! Every URL ends with `/` (anything else is a non-JSON 404); group names outside `[A-Za-z0-9._-]{1,32}`
+//! match no route. Credentials: `ES-API-KEY`, or `Authorization: Token` from `/accounts/login/` (3600 s, one
+//! token per user: a new login cancels the old one). Missing or bad credentials are 403, never 401.
+//! Answers use the `{status, result, task_id}` envelope; exceptions use `{"detail": ...}`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{FakeRequest, FakeResponse};
+
+const PERMISSIONS: [&str; 8] = [
+    "admin",
+    "network_admin",
+    "image_admin",
+    "template_admin",
+    "iso_admin",
+    "user_admin",
+    "dns_admin",
+    "image_import_admin",
+];
+const TOKEN_LIFETIME: u64 = 3600;
+
+struct Group {
+    name: String,
+    alias: String,
+    permissions: Vec<String>,
+    users: Vec<String>,
+    dc_bound: bool,
+    dc: Option<String>,
+    created: String,
+}
+
+struct Token {
+    value: String,
+    username: String,
+    expires: u64,
+}
+
+struct Task {
+    id: String,
+    pending_polls: u32,
+    succeed: bool,
+}
+
+pub(crate) struct DanubeFake {
+    api_key: String,
+    password: String,
+    users: Vec<String>,
+    datacenters: Vec<String>,
+    groups: Vec<Group>,
+    tokens: Vec<Token>,
+    tasks: Vec<Task>,
+    counter: u64,
+    logins: u64,
+}
+
+impl DanubeFake {
+    /// Datacenter `main`; users `admin` and `tester@erigones.com`; the built-in permissions; one group
+    /// `operators`.
+    pub(crate) fn seeded(api_key: &str, password: &str) -> Self {
+        DanubeFake {
+            api_key: api_key.to_string(),
+            password: password.to_string(),
+            users: vec!["admin".into(), "tester@erigones.com".into()],
+            datacenters: vec!["main".into()],
+            groups: vec![Group {
+                name: "operators".into(),
+                alias: "Operators".into(),
+                permissions: vec!["network_admin".into()],
+                users: vec!["admin".into()],
+                dc_bound: true,
+                dc: Some("main".into()),
+                created: "2026-01-01T00:00:00Z".into(),
+            }],
+            tokens: Vec::new(),
+            tasks: Vec::new(),
+            counter: 0,
+            logins: 0,
+        }
+    }
+
+    pub(crate) fn group_users(&self, name: &str) -> Option<Vec<String>> {
+        self.groups
+            .iter()
+            .find(|g| g.name == name)
+            .map(|g| g.users.clone())
+    }
+
+    pub(crate) fn logins(&self) -> u64 {
+        self.logins
+    }
+
+    pub(crate) fn expire_tokens(&mut self) {
+        for t in &mut self.tokens {
+            t.expires = 0;
+        }
+    }
+
+    pub(crate) fn add_task(&mut self, pending_polls: u32, succeed: bool) -> String {
+        let id = self.task_id();
+        self.tasks.push(Task {
+            id: id.clone(),
+            pending_polls,
+            succeed,
+        });
+        id
+    }
+
+    fn task_id(&mut self) -> String {
+        self.counter += 1;
+        format!("1e1d1-{:08x}-f4e5-4a88-9d7d", self.counter)
+    }
+
+    /// Answers `/api/...`; `rest` is the decoded path after `/api`, its last segment empty when the URL
+    /// ends with `/`.
+    pub(crate) fn handle(&mut self, req: &FakeRequest, rest: &[&str]) -> FakeResponse {
+        let Some((&"", route)) = rest.split_last() else {
+            return html_404(); // Danube routes only URLs that end with '/'
+        };
+        let accept = req
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("*/*");
+        if !(accept.contains("application/json") || accept.contains("*/*")) {
+            return detail(
+                StatusCode::NOT_ACCEPTABLE,
+                "Could not satisfy the request Accept header.",
+            );
+        }
+        let m = &req.method;
+        if route == ["accounts", "login"] && m == Method::POST {
+            return self.login(req);
+        }
+        let user = match self.authenticate(req) {
+            Ok(u) => u,
+            Err(e) => return e,
+        };
+        match route {
+            ["accounts", "logout"] if m == Method::GET => {
+                self.tokens.retain(|t| t.username != user);
+                detail(StatusCode::OK, "Bye.")
+            }
+            ["accounts", "group"] if m == Method::GET => self.list(req),
+            ["accounts", "group", name] if !valid_name(name) => html_404(),
+            ["accounts", "group", name] if m == Method::GET => {
+                match self.groups.iter().find(|g| g.name == *name) {
+                    Some(g) => {
+                        let extended = req.query_value("extended") == Some("true");
+                        self.envelope(StatusCode::OK, group_json(g, extended))
+                    }
+                    None => detail(StatusCode::NOT_FOUND, "User Group not found"),
+                }
+            }
+            ["accounts", "group", name] if m == Method::POST => self.create(req, name),
+            ["accounts", "group", name] if m == Method::PUT => self.update(req, name),
+            ["accounts", "group", name] if m == Method::DELETE => {
+                match self.groups.iter().position(|g| g.name == *name) {
+                    Some(pos) => {
+                        self.groups.remove(pos);
+                        self.envelope(StatusCode::OK, Value::Null)
+                    }
+                    None => detail(StatusCode::NOT_FOUND, "User Group not found"),
+                }
+            }
+            ["task", id, "status"] if m == Method::GET => self.task_status(id),
+            _ => html_404(),
+        }
+    }
+
+    fn authenticate(&self, req: &FakeRequest) -> Result<String, FakeResponse> {
+        if let Some(key) = req.headers.get("es-api-key").and_then(|v| v.to_str().ok()) {
+            return if key == self.api_key {
+                Ok("admin".into())
+            } else {
+                Err(detail(StatusCode::FORBIDDEN, "Invalid API key"))
+            };
+        }
+        let header = req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match header.and_then(|h| h.strip_prefix("Token ")) {
+            Some(token) => match self
+                .tokens
+                .iter()
+                .find(|t| t.value == token && t.expires > now())
+            {
+                Some(t) => Ok(t.username.clone()),
+                None => Err(detail(StatusCode::FORBIDDEN, "Invalid token.")),
+            },
+            None => Err(detail(
+                StatusCode::FORBIDDEN,
+                "Authentication credentials were not provided.",
+            )),
+        }
+    }
+
+    fn login(&mut self, req: &FakeRequest) -> FakeResponse {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let username = body.get("username").and_then(Value::as_str);
+        let password = body.get("password").and_then(Value::as_str);
+        let (Some(username), Some(password)) = (username, password) else {
+            let mut missing = serde_json::Map::new();
+            for field in ["username", "password"] {
+                if body.get(field).and_then(Value::as_str).is_none() {
+                    missing.insert(field.into(), json!(["This field is required."]));
+                }
+            }
+            return FakeResponse::json(StatusCode::BAD_REQUEST, &json!({ "detail": missing }));
+        };
+        if !self.users.iter().any(|u| u == username) || password != self.password {
+            return detail(
+                StatusCode::BAD_REQUEST,
+                "Unable to log in with provided credentials.",
+            );
+        }
+        self.logins += 1;
+        self.counter += 1;
+        let value = format!(
+            "{:040x}",
+            0xd4e6_u64.wrapping_mul(self.counter) ^ (self.counter << 20)
+        );
+        let expires = now() + TOKEN_LIFETIME;
+        // One token per user: a new login cancels the previous token.
+        self.tokens.retain(|t| t.username != username);
+        self.tokens.push(Token {
+            value: value.clone(),
+            username: username.to_string(),
+            expires,
+        });
+        FakeResponse::json(
+            StatusCode::OK,
+            &json!({"token": value, "expires": iso(expires), "detail": "Welcome to Danube Cloud API."}),
+        )
+    }
+
+    fn list(&mut self, req: &FakeRequest) -> FakeResponse {
+        let descending = match req.query_value("order_by") {
+            None | Some("name") => false,
+            Some("-name") => true,
+            Some(_) => {
+                return detail(
+                    StatusCode::PRECONDITION_FAILED,
+                    "Invalid order_by; Possible sort fields are: name",
+                );
+            }
+        };
+        let mut groups: Vec<&Group> = self.groups.iter().collect();
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        if descending {
+            groups.reverse();
+        }
+        let full = req.query_value("full") == Some("true");
+        let extended = req.query_value("extended") == Some("true");
+        let result: Vec<Value> = if full || extended {
+            groups.iter().map(|g| group_json(g, extended)).collect()
+        } else {
+            groups.iter().map(|g| json!(g.name)).collect()
+        };
+        self.envelope(StatusCode::OK, json!(result))
+    }
+
+    fn create(&mut self, req: &FakeRequest, name: &str) -> FakeResponse {
+        let body = match json_body(req) {
+            Ok(b) => b,
+            Err(e) => return e,
+        };
+        if self.groups.iter().any(|g| g.name == name) {
+            return detail(StatusCode::NOT_ACCEPTABLE, "User Group already exists");
+        }
+        let dc_bound = body
+            .get("dc_bound")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let dc = body.get("dc").and_then(Value::as_str).map(str::to_string);
+        if let Some(dc) = &dc
+            && !self.datacenters.contains(dc)
+        {
+            return detail(StatusCode::NOT_FOUND, "Datacenter not found");
+        }
+        let mut errors = serde_json::Map::new();
+        if dc_bound && dc.is_none() {
+            errors.insert(
+                "dc_bound".into(),
+                json!(["A datacenter is required for a datacenter-bound group."]),
+            );
+            errors.insert("dc".into(), json!(["This field is required."]));
+        }
+        let mut group = Group {
+            name: name.to_string(),
+            alias: name.to_string(),
+            permissions: vec![],
+            users: vec![],
+            dc_bound,
+            dc,
+            created: iso(now()),
+        };
+        self.apply(&body, &mut group, &mut errors);
+        if !errors.is_empty() {
+            return self.failure(errors);
+        }
+        let out = group_json(&group, false);
+        self.groups.push(group);
+        self.envelope(StatusCode::CREATED, out)
+    }
+
+    fn update(&mut self, req: &FakeRequest, name: &str) -> FakeResponse {
+        let body = match json_body(req) {
+            Ok(b) => b,
+            Err(e) => return e,
+        };
+        let Some(pos) = self.groups.iter().position(|g| g.name == name) else {
+            return detail(StatusCode::NOT_FOUND, "User Group not found");
+        };
+        let mut group = std::mem::replace(
+            &mut self.groups[pos],
+            Group {
+                name: String::new(),
+                alias: String::new(),
+                permissions: vec![],
+                users: vec![],
+                dc_bound: false,
+                dc: None,
+                created: String::new(),
+            },
+        );
+        let before = (
+            group.alias.clone(),
+            group.permissions.clone(),
+            group.users.clone(),
+            group.dc_bound,
+        );
+        let mut errors = serde_json::Map::new();
+        if let Some(b) = body.get("dc_bound") {
+            match b.as_bool() {
+                Some(b) => group.dc_bound = b,
+                None => {
+                    errors.insert("dc_bound".into(), json!(["Must be a valid boolean."]));
+                }
+            }
+        }
+        self.apply(&body, &mut group, &mut errors);
+        if !errors.is_empty() {
+            (group.alias, group.permissions, group.users, group.dc_bound) = before;
+            self.groups[pos] = group;
+            return self.failure(errors);
+        }
+        let out = group_json(&group, false);
+        self.groups[pos] = group;
+        self.envelope(StatusCode::OK, out)
+    }
+
+    /// Applies `alias`, `permissions` and `users` from a body (lists replace), collecting field errors.
+    fn apply(&self, body: &Value, group: &mut Group, errors: &mut serde_json::Map<String, Value>) {
+        if let Some(alias) = body.get("alias") {
+            match alias.as_str() {
+                Some(a) if a.chars().count() > 80 => {
+                    errors.insert(
+                        "alias".into(),
+                        json!(["Ensure this field has no more than 80 characters."]),
+                    );
+                }
+                Some(a) if a.chars().any(|c| "<>%$&;'\"".contains(c)) => {
+                    errors.insert("alias".into(), json!(["Enter a valid value."]));
+                }
+                Some(a)
+                    if self
+                        .groups
+                        .iter()
+                        .any(|g| g.name != group.name && g.alias.eq_ignore_ascii_case(a)) =>
+                {
+                    errors.insert(
+                        "alias".into(),
+                        json!(["This alias is already in use. Please supply a different alias."]),
+                    );
+                }
+                Some(a) => group.alias = a.to_string(),
+                None => {
+                    errors.insert("alias".into(), json!(["Not a valid string."]));
+                }
+            }
+        }
+        for (field, known, key) in [
+            (
+                "permissions",
+                &PERMISSIONS.map(String::from).to_vec(),
+                "name",
+            ),
+            ("users", &self.users, "username"),
+        ] {
+            let Some(value) = body.get(field) else {
+                continue;
+            };
+            let Some(list) = value.as_array().and_then(|l| {
+                l.iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+            }) else {
+                errors.insert(field.into(), json!(["Expected a list of items."]));
+                continue;
+            };
+            if let Some(unknown) = list.iter().find(|v| !known.contains(v)) {
+                errors.insert(
+                    field.into(),
+                    json!([format!("Object with {key}={unknown} does not exist.")]),
+                );
+                continue;
+            }
+            if field == "users" {
+                group.users = list;
+            } else {
+                group.permissions = list;
+            }
+        }
+    }
+
+    fn task_status(&mut self, id: &str) -> FakeResponse {
+        let Some(task) = self.tasks.iter_mut().find(|t| t.id == id) else {
+            return detail(StatusCode::NOT_FOUND, "Task does not exist");
+        };
+        let (status, body) = if task.pending_polls > 0 {
+            task.pending_polls -= 1;
+            (
+                StatusCode::CREATED,
+                json!({"status": "PENDING", "result": null, "task_id": id}),
+            )
+        } else if task.succeed {
+            (
+                StatusCode::OK,
+                json!({"status": "SUCCESS", "result": {"message": "Task completed"}, "task_id": id}),
+            )
+        } else {
+            (
+                StatusCode::BAD_REQUEST,
+                json!({"status": "FAILURE", "result": {"message": "Task failed", "detail": "disk full"}, "task_id": id}),
+            )
+        };
+        FakeResponse::json(status, &body)
+    }
+
+    fn envelope(&mut self, status: StatusCode, result: Value) -> FakeResponse {
+        let task_id = self.task_id();
+        let status_text = if status.is_success() {
+            "SUCCESS"
+        } else {
+            "FAILURE"
+        };
+        let mut r = FakeResponse::json(
+            status,
+            &json!({"status": status_text, "result": result, "task_id": task_id}),
+        );
+        r.headers.push(("es_task_id", task_id));
+        r.headers.push(("es_version", "4.6".into()));
+        r
+    }
+
+    fn failure(&mut self, errors: serde_json::Map<String, Value>) -> FakeResponse {
+        self.envelope(StatusCode::BAD_REQUEST, Value::Object(errors))
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn group_json(g: &Group, extended: bool) -> Value {
+    let mut v = json!({
+        "name": g.name,
+        "alias": g.alias,
+        "permissions": g.permissions,
+        "users": g.users,
+        "dc_bound": g.dc_bound,
+        "created": g.created,
+    });
+    if extended {
+        v["dcs"] = json!(g.dc.iter().collect::<Vec<_>>());
+    }
+    v
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn iso(unix: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix as i64)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn detail(status: StatusCode, text: &str) -> FakeResponse {
+    FakeResponse::json(status, &json!({ "detail": text }))
+}
+
+fn html_404() -> FakeResponse {
+    FakeResponse::text(
+        StatusCode::NOT_FOUND,
+        "text/html",
+        "<h1>Not Found</h1><p>The requested resource was not found on this server.</p>",
+    )
+}
+
+fn json_body(req: &FakeRequest) -> Result<Value, FakeResponse> {
+    if !req.body.is_empty() && !req.has_json_content_type() {
+        return Err(detail(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type in request.",
+        ));
+    }
+    if req.body.is_empty() {
+        return Ok(json!({}));
+    }
+    match serde_json::from_slice::<Value>(&req.body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        _ => Err(detail(StatusCode::BAD_REQUEST, "JSON parse error")),
+    }
+}
