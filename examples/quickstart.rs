@@ -11,6 +11,8 @@
 //! - Entuity: `ENTUITY_URL`, `ENTUITY_USER`, `ENTUITY_PASSWORD` (`ENTUITY_INSECURE=1`); config set
 //!   `ENTUITY_CONFIG_SET_ID` or the first one listed; group `ENTUITY_USER_GROUP` (default `Administrators`);
 //!   `ENTUITY_GRANT_USER` to add and remove.
+//! - Danube Cloud: `DANUBE_URL` with `ES_API_KEY` or `DANUBE_USER` + `DANUBE_PASSWORD`; group
+//!   `DANUBE_GROUP` (default: the first listed); `DANUBE_GRANT_USER` to add and remove.
 //! - Traffic Ops: `TO_URL`, `TO_USER`, `TO_PASSWORD` (`TO_INSECURE=1`, `TO_API_VERSION`); federation
 //!   `TO_FEDERATION_ID` or the first federation of CDN `TO_CDN` (default `CDN-in-a-Box`);
 //!   `TO_GRANT_USER_ID` to assign and remove.
@@ -21,6 +23,7 @@ mod common;
 
 use std::process::ExitCode;
 
+use group_membership::danube::{GroupOrder, GroupUpdate};
 use group_membership::entuity::NewMember;
 use group_membership::traffic_ops::FederationUsersQuery;
 use group_membership::uplynk::{AllowedOwnersUpdate, FailoverGroups};
@@ -45,6 +48,13 @@ async fn main() -> ExitCode {
         Err(e) => return common::fail(e.as_ref()),
     };
     if let Err(e) = entuity_tour(&entuity).await {
+        return common::fail(&e);
+    }
+    let danube = match common::danube() {
+        Ok(t) => t,
+        Err(e) => return common::fail(e.as_ref()),
+    };
+    if let Err(e) = danube_tour(&danube).await {
         return common::fail(&e);
     }
     let traffic_ops = match common::traffic_ops() {
@@ -277,6 +287,53 @@ async fn traffic_ops_tour(target: &common::Target) -> group_membership::Result<(
         } else {
             "no (someone else changed it meanwhile)"
         }
+    );
+    Ok(())
+}
+
+/// The user the sandbox run adds to a Danube Cloud group and removes again.
+const SANDBOX_DANUBE_USER: &str = "tester@erigones.com";
+
+async fn danube_tour(target: &common::Target) -> group_membership::Result<()> {
+    let groups = target.client.danube().groups();
+
+    println!("\n== Danube Cloud user groups");
+    let names = groups.list_names(GroupOrder::Name).await?;
+    println!("  {}", names.join(", "));
+    let Some(name) = common::env("DANUBE_GROUP").or_else(|| names.first().cloned()) else {
+        println!("No group to show.");
+        return Ok(());
+    };
+    let before = groups.get(&name).await?.users;
+    println!("\nusers of {name} before: {}", before.join(", "));
+    let user = match common::env("DANUBE_GRANT_USER") {
+        Some(user) => user,
+        None if target.is_sandbox() => SANDBOX_DANUBE_USER.to_string(),
+        None => {
+            println!("Set DANUBE_GRANT_USER to add and remove a member; stopping after the read.");
+            return Ok(());
+        }
+    };
+    if before.contains(&user) {
+        println!("{user} is already a member; nothing to change.");
+        return Ok(());
+    }
+    // Danube's `users` replaces the whole list: send the members read just now plus the new one.
+    println!("\n== add {user}");
+    let with_user: Vec<String> = before.iter().cloned().chain([user.clone()]).collect();
+    let added = groups
+        .update(&name, &GroupUpdate::new().users(with_user))
+        .await?;
+    println!("users after adding: {}", added.users.join(", "));
+
+    println!("\n== remove {user}");
+    let removed = groups
+        .update(&name, &GroupUpdate::new().users(before.clone()))
+        .await?;
+    println!("users after removing: {}", removed.users.join(", "));
+    println!(
+        "\nBack to the starting set: {}",
+        if removed.users == before { "yes" } else { "no" }
     );
     Ok(())
 }

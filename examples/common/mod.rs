@@ -134,6 +134,38 @@ pub fn traffic_ops() -> Result<Target, BoxError> {
     }
 }
 
+/// Danube Cloud: `DANUBE_URL` with `ES_API_KEY`, or `DANUBE_USER` + `DANUBE_PASSWORD`; or the sandbox.
+pub fn danube() -> Result<Target, BoxError> {
+    use group_membership::danube::{DanubeApiKey, DanubeLogin};
+    let Some(url) = env("DANUBE_URL") else {
+        return sandbox_target("DANUBE_URL is", Sandbox::danube_client);
+    };
+    let builder = Client::builder().base_url(url.as_str());
+    let client = match (
+        env("ES_API_KEY"),
+        env("DANUBE_USER"),
+        env("DANUBE_PASSWORD"),
+    ) {
+        (Some(key), _, _) => {
+            eprintln!("Using Danube Cloud at {url} with an API key");
+            builder.auth(DanubeApiKey::new(key)?).build()?
+        }
+        (None, Some(user), Some(password)) => {
+            eprintln!("Using Danube Cloud at {url} as {user}");
+            builder.auth(DanubeLogin::new(user, password)).build()?
+        }
+        _ => {
+            return Err(
+                "DANUBE_URL is set: set ES_API_KEY, or DANUBE_USER and DANUBE_PASSWORD".into(),
+            );
+        }
+    };
+    Ok(Target {
+        client,
+        sandbox: false,
+    })
+}
+
 /// Prints the alerts of a Traffic Ops reply, as the server words them.
 pub fn print_alerts(alerts: &[group_membership::traffic_ops::Alert]) {
     for a in alerts {

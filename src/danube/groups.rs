@@ -34,7 +34,7 @@ pub struct Group {
     #[serde(default)]
     pub created: Option<String>,
     /// The datacenters it is attached to (extended views only).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dcs: Option<Vec<String>>,
     /// Fields this crate does not model yet.
     #[serde(flatten)]

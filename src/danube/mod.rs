@@ -5,9 +5,9 @@
 //! server never answers 401: missing or bad credentials are **403**.
 //!
 //! Answers come in the envelope `{"status": "SUCCESS" | "FAILURE", "result": ..., "task_id": ...}`, decoded
-//! into the typed result. A `FAILURE` with field errors becomes [`Error::Validation`](crate::Error::Validation)
+//! into the typed result. A `FAILURE` with field errors becomes [`Error::Validation`]
 //! listing each field's messages; `{"detail": ...}` errors keep their detail as the message; a 406 on create
-//! becomes [`Error::AlreadyExists`](crate::Error::AlreadyExists); a 429 is retried after its `Retry-After`
+//! becomes [`Error::AlreadyExists`]; a 429 is retried after its `Retry-After`
 //! for reads, updates and deletes (never for a create).
 //!
 //! ```

@@ -1,0 +1,91 @@
+//! A walk through Danube Cloud's group calls: list, create a scratch group, show it, update it, delete it.
+//!
+//! ```text
+//! cargo run --example danube_groups
+//! ```
+//! The scratch group `gm-example-<time>` is created (dc-bound to `DANUBE_DC`, or not dc-bound when unset on a
+//! real server — that needs SuperAdmin) and deleted again, so the server ends as it started. Real server when
+//! `DANUBE_URL` and either `ES_API_KEY` or `DANUBE_USER` + `DANUBE_PASSWORD` are set; otherwise the sandbox.
+
+mod common;
+
+use std::process::ExitCode;
+
+use group_membership::danube::{GroupOrder, GroupUpdate, NewGroup};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    if std::env::args().len() > 1 {
+        return common::usage("danube_groups", "takes no arguments");
+    }
+    let target = match common::danube() {
+        Ok(t) => t,
+        Err(e) => return common::fail(e.as_ref()),
+    };
+    match walk(&target).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => common::fail(&e),
+    }
+}
+
+async fn walk(target: &common::Target) -> group_membership::Result<()> {
+    let groups = target.client.danube().groups();
+    println!(
+        "== groups: {}",
+        groups.list_names(GroupOrder::Name).await?.join(", ")
+    );
+    for g in groups.list(GroupOrder::Name).await? {
+        println!(
+            "  {:<20} alias {:<24} users {}",
+            g.name,
+            g.alias.as_deref().unwrap_or("-"),
+            g.users.join(",")
+        );
+    }
+
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = format!("gm-example-{stamp}");
+    let dc = common::env("DANUBE_DC").or_else(|| {
+        target
+            .is_sandbox()
+            .then(|| group_membership::sandbox::Sandbox::DANUBE_DC.to_string())
+    });
+    let new = match dc {
+        Some(dc) => NewGroup::new(name.as_str()).dc(dc),
+        None => NewGroup::new(name.as_str()).dc_bound(false),
+    };
+    println!("\n== create {name}");
+    let created = groups
+        .create(&new.alias(format!("Example {stamp}")).users(["admin"]))
+        .await?;
+    println!("created {} with users {:?}", created.name, created.users);
+
+    println!("\n== show {name} (extended)");
+    let shown = groups.get_extended(&name).await?;
+    println!(
+        "alias {:?}, dc-bound {:?}, datacenters {:?}",
+        shown.alias, shown.dc_bound, shown.dcs
+    );
+
+    println!("\n== update {name}: users replace the whole list");
+    let updated = groups
+        .update(
+            &name,
+            &GroupUpdate::new()
+                .users(Vec::<String>::new())
+                .alias("Example, emptied"),
+        )
+        .await?;
+    println!("users now {:?}, alias {:?}", updated.users, updated.alias);
+
+    println!("\n== delete {name}");
+    groups.delete(&name).await?;
+    println!(
+        "deleted; still there: {}",
+        groups.list_names(GroupOrder::Name).await?.contains(&name)
+    );
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! The sandbox's Danube Cloud fake: both credentials, 403 (never 401), the seed's create, the validation
+//! rules and error bodies of the notes, one token per user.
+
+use group_membership::danube::{
+    DanubeApiKey, DanubeLogin, GroupOrder, GroupUpdate, NewGroup, TaskOutcome,
+};
+use group_membership::sandbox::Sandbox;
+use group_membership::{Client, Error};
+use http::StatusCode;
+use std::time::Duration;
+
+fn with(sandbox: &Sandbox, auth: impl group_membership::auth::Auth + 'static) -> Client {
+    Client::builder()
+        .base_url(sandbox.base_url().as_str())
+        .auth(auth)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_seeds_create_produces_the_seeds_result_fields() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = sandbox.danube_client().unwrap();
+    let groups = client.danube().groups();
+    let created = groups
+        .create(
+            &NewGroup::new("testers")
+                .permissions(["admin", "image_admin"])
+                .users(["admin", "tester@erigones.com"])
+                .alias("Testers User Group")
+                .dc(Sandbox::DANUBE_DC),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.name, "testers");
+    assert_eq!(created.alias.as_deref(), Some("Testers User Group"));
+    assert_eq!(created.permissions, ["admin", "image_admin"]);
+    assert_eq!(created.users, ["admin", "tester@erigones.com"]);
+    assert_eq!(created.dc_bound, Some(true));
+    assert!(created.created_at().is_some());
+    assert_eq!(
+        groups.list_names(GroupOrder::Name).await.unwrap(),
+        ["operators", "testers"]
+    );
+    assert_eq!(
+        groups.list_names(GroupOrder::NameDescending).await.unwrap(),
+        ["testers", "operators"]
+    );
+    assert_eq!(
+        groups.get_extended("testers").await.unwrap().dcs.as_deref(),
+        Some(["main".to_string()].as_slice())
+    );
+
+    let err = groups
+        .create(&NewGroup::new("testers").dc("main"))
+        .await
+        .unwrap_err();
+    assert!(err.is_already_exists());
+
+    // Partial update: users replace the list; the alias stays.
+    let updated = groups
+        .update(
+            "testers",
+            &GroupUpdate::new().users(["tester@erigones.com"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.users.as_slice(), updated.alias.as_deref()),
+        (
+            ["tester@erigones.com".to_string()].as_slice(),
+            Some("Testers User Group")
+        )
+    );
+    groups.delete("testers").await.unwrap();
+    assert!(groups.get("testers").await.unwrap_err().is_not_found());
+    assert_eq!(sandbox.danube_group_users("testers"), None);
+}
+
+#[tokio::test]
+async fn validation_rules_and_error_bodies_follow_the_notes() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = sandbox.danube_client().unwrap();
+    let groups = client.danube().groups();
+
+    let err = groups
+        .create(
+            &NewGroup::new("g1")
+                .dc("main")
+                .users(["ghost"])
+                .permissions(["wizard"]),
+        )
+        .await
+        .unwrap_err();
+    let mut fields: Vec<String> = err
+        .field_errors()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.messages.join(" ")))
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "permissions: Object with name=wizard does not exist.",
+            "users: Object with username=ghost does not exist."
+        ]
+    );
+
+    let err = groups
+        .create(&NewGroup::new("g2").dc("nowhere"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.api().unwrap().message()),
+        (Some(StatusCode::NOT_FOUND), Some("Datacenter not found"))
+    );
+
+    let err = groups
+        .create(&NewGroup::new("g3").dc("main").alias("operators"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.field_errors().unwrap()[0].field,
+        "alias",
+        "aliases are unique case-insensitively"
+    );
+
+    // What the client would refuse, sent through the escape hatch, is refused by the server the same way.
+    let err = client
+        .danube()
+        .request(http::Method::POST, ["accounts", "group", "g4"])
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap_err();
+    let api = err.api().unwrap();
+    assert_eq!(
+        (api.status(), api.code()),
+        (StatusCode::BAD_REQUEST, Some("FAILURE"))
+    );
+    let err = client
+        .request(http::Method::GET, ["api", "accounts", "group"])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(StatusCode::NOT_FOUND),
+        "no trailing slash, no route"
+    );
+    assert!(
+        err.api()
+            .unwrap()
+            .body()
+            .text()
+            .contains("<h1>Not Found</h1>")
+    );
+}
+
+#[tokio::test]
+async fn credentials_are_refused_with_403_never_401() {
+    let sandbox = Sandbox::start().unwrap();
+    let cases: Vec<(Client, &str)> = vec![
+        (
+            Client::builder()
+                .base_url(sandbox.base_url().as_str())
+                .build()
+                .unwrap(),
+            "Authentication credentials were not provided.",
+        ),
+        (
+            with(&sandbox, DanubeApiKey::new("wrong").unwrap()),
+            "Invalid API key",
+        ),
+    ];
+    for (client, detail) in cases {
+        let err = client
+            .danube()
+            .groups()
+            .list_names(GroupOrder::Name)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.status(), err.api().unwrap().message()),
+            (Some(StatusCode::FORBIDDEN), Some(detail))
+        );
+    }
+    let err = with(&sandbox, DanubeLogin::new("admin", "wrong"))
+        .danube()
+        .groups()
+        .list_names(GroupOrder::Name)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Auth(a) if a.message().ends_with("Unable to log in with provided credentials.")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_renewed_once_and_one_token_per_user_holds() {
+    let sandbox = Sandbox::start().unwrap();
+    let login = DanubeLogin::new(Sandbox::DANUBE_USER, Sandbox::DANUBE_PASSWORD);
+    let client = with(&sandbox, login.clone());
+    let groups = client.danube().groups();
+    groups.list_names(GroupOrder::Name).await.unwrap();
+    sandbox.expire_danube_tokens();
+    groups.list_names(GroupOrder::Name).await.unwrap();
+    assert_eq!((login.login_count(), sandbox.danube_logins()), (2, 2));
+
+    // A second login of the same user cancels the first token; the first client recovers with one re-login.
+    let other = DanubeLogin::new(Sandbox::DANUBE_USER, Sandbox::DANUBE_PASSWORD);
+    with(&sandbox, other.clone())
+        .danube()
+        .groups()
+        .list_names(GroupOrder::Name)
+        .await
+        .unwrap();
+    groups.list_names(GroupOrder::Name).await.unwrap();
+    assert_eq!(login.login_count(), 3);
+    login.logout(&client).await.unwrap();
+    assert!(!login.is_logged_in());
+}
+
+#[tokio::test]
+async fn asynchronous_tasks_are_waited_for() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = sandbox.danube_client().unwrap();
+    let tasks = client.danube().tasks();
+    let done = sandbox.danube_task(2, true);
+    let failed = sandbox.danube_task(0, false);
+    assert!(matches!(
+        tasks
+            .wait(&done, Duration::from_secs(5), Duration::from_millis(5))
+            .await
+            .unwrap(),
+        TaskOutcome::Succeeded(_)
+    ));
+    assert!(matches!(
+        tasks.status(&failed).await.unwrap(),
+        TaskOutcome::Failed(_)
+    ));
+    assert!(
+        tasks
+            .status("no-such-task")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}
