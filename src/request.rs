@@ -149,6 +149,25 @@ impl RequestOptions {
     }
 }
 
+/// Adds `with_timeout` and `with_retry_policy` to a service handle that has an `options: RequestOptions`
+/// field: every request made through the handle then carries them.
+macro_rules! handle_options {
+    () => {
+        /// Every request through this handle uses `timeout` per attempt.
+        pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.options = self.options.timeout(timeout);
+            self
+        }
+
+        /// Every request through this handle uses `policy`.
+        pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+            self.options = self.options.retry_policy(policy);
+            self
+        }
+    };
+}
+pub(crate) use handle_options;
+
 /// A request under construction: the escape hatch ([`Client::request`]) and what every service call uses.
 ///
 /// Idempotency defaults from the method (GET, HEAD, PUT, DELETE, OPTIONS are idempotent); only idempotent

@@ -98,17 +98,7 @@ pub struct Danube<'c> {
 }
 
 impl<'c> Danube<'c> {
-    /// Every request through this handle uses `timeout` per attempt.
-    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.options = self.options.timeout(timeout);
-        self
-    }
-
-    /// Every request through this handle uses `policy`.
-    pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
-        self.options = self.options.retry_policy(policy);
-        self
-    }
+    crate::request::handle_options!();
 
     /// User groups.
     pub fn groups(&self) -> Groups<'c> {

@@ -86,17 +86,7 @@ pub struct Entuity<'c> {
 }
 
 impl<'c> Entuity<'c> {
-    /// Every request through this handle uses `timeout` per attempt.
-    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.options = self.options.timeout(timeout);
-        self
-    }
-
-    /// Every request through this handle uses `policy`.
-    pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
-        self.options = self.options.retry_policy(policy);
-        self
-    }
+    crate::request::handle_options!();
 
     /// Config sets (server groups) and their user groups.
     pub fn config_sets(&self) -> ConfigSets<'c> {

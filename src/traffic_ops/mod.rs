@@ -167,17 +167,7 @@ impl<'c> TrafficOps<'c> {
         self
     }
 
-    /// Every request through this handle uses `timeout` per attempt.
-    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.options = self.options.timeout(timeout);
-        self
-    }
-
-    /// Every request through this handle uses `policy`.
-    pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
-        self.options = self.options.retry_policy(policy);
-        self
-    }
+    crate::request::handle_options!();
 
     /// The API version this handle speaks.
     pub fn api_version(&self) -> &ApiVersion {
