@@ -74,6 +74,7 @@ mod client;
 pub mod danube;
 pub mod entuity;
 pub mod error;
+pub mod membership;
 mod request;
 pub mod retry;
 #[cfg(feature = "sandbox")]
