@@ -16,7 +16,8 @@
 //! - the same desired state applied twice makes no write the second time.
 //!
 //! [`reconcile_all`] does this for many groups across services concurrently, with a bound on parallel
-//! groups, and returns one [`GroupReport`] per group, failures included.
+//! groups, and returns one [`GroupReport`] per group, failures included. [`DesiredState`] reads the
+//! documented JSON file format of who should be in which group (`examples/memberships.json`).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -36,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+mod file;
 mod plan;
 mod targets;
 
@@ -45,6 +47,7 @@ use std::hash::Hash;
 
 use async_trait::async_trait;
 
+pub use self::file::{Connection, DesiredGroup, DesiredState, Service};
 pub use self::plan::{
     Desired, Drift, GroupReport, Guards, Outcome, Plan, Reconcile, Step, StepResult, plan,
     reconcile_all, sync, sync_entry,

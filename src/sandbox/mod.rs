@@ -55,6 +55,26 @@ impl std::fmt::Debug for Sandbox {
     }
 }
 
+/// A failure the sandbox injects into matching requests, for testing what your code does when a service
+/// misbehaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status and a short plain-text body, without touching the state.
+    Status(StatusCode),
+    /// Handle the request normally, but answer only after this delay (a write still takes effect).
+    Delay(std::time::Duration),
+    /// Handle the request normally, but send only the first half of the body.
+    TruncatedBody,
+}
+
+struct FaultRule {
+    method: Method,
+    path_prefix: String,
+    fault: Fault,
+    remaining: u32,
+}
+
 /// One request the sandbox received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -167,6 +187,32 @@ impl Sandbox {
         lock(&self.shared.log).clone()
     }
 
+    /// Injects `fault` into the next `times` requests with this method whose raw path starts with
+    /// `path_prefix` (e.g. `/api/v4/failover-groups/`). Rules are tried in the order they were added.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use group_membership::sandbox::{Fault, Sandbox};
+    /// use http::{Method, StatusCode};
+    ///
+    /// let sandbox = Sandbox::start().expect("sandbox");
+    /// sandbox.inject_fault(Method::GET, "/api/v4/", Fault::Status(StatusCode::INTERNAL_SERVER_ERROR), 1);
+    /// let client = sandbox.uplynk_client().unwrap();
+    /// let err = client.uplynk().failover_groups().list().await.unwrap_err();
+    /// assert_eq!(err.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
+    /// assert!(client.uplynk().failover_groups().list().await.is_ok(), "only once");
+    /// # }
+    /// ```
+    pub fn inject_fault(&self, method: Method, path_prefix: &str, fault: Fault, times: u32) {
+        lock(&self.shared.faults).push(FaultRule {
+            method,
+            path_prefix: path_prefix.to_string(),
+            fault,
+            remaining: times,
+        });
+    }
+
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
@@ -243,6 +289,7 @@ pub(crate) struct Shared {
     traffic_ops: Mutex<traffic_ops::TrafficOpsFake>,
     danube: Mutex<danube::DanubeFake>,
     log: Mutex<Vec<RecordedRequest>>,
+    faults: Mutex<Vec<FaultRule>>,
 }
 
 impl Shared {
@@ -265,11 +312,29 @@ impl Shared {
                 Sandbox::DANUBE_PASSWORD,
             )),
             log: Mutex::new(Vec::new()),
+            faults: Mutex::new(Vec::new()),
         }
     }
 
     /// Routes one request to the fake that owns its path, and records it.
     pub(crate) fn handle(&self, request: FakeRequest) -> FakeResponse {
+        let fault = {
+            let mut faults = lock(&self.faults);
+            let rule = faults.iter_mut().find(|r| {
+                r.remaining > 0
+                    && r.method == request.method
+                    && request.path.starts_with(&r.path_prefix)
+            });
+            rule.map(|r| {
+                r.remaining -= 1;
+                r.fault.clone()
+            })
+        };
+        if let Some(Fault::Status(status)) = fault {
+            let response = FakeResponse::text(status, "text/plain", "injected fault");
+            self.record(&request, status);
+            return response;
+        }
         let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
         let response = match segments.as_slice() {
             ["api", "v4", rest @ ..] => lock(&self.uplynk).handle(&request, rest),
@@ -284,14 +349,27 @@ impl Shared {
                 "<html><body><h1>404 Not Found</h1></body></html>",
             ),
         };
+        self.record(&request, response.status);
+        let mut response = response;
+        match fault {
+            Some(Fault::Delay(d)) => response.delay = Some(d),
+            Some(Fault::TruncatedBody) => {
+                let half = response.body.len() / 2;
+                response.body.truncate(half);
+            }
+            _ => {}
+        }
+        response
+    }
+
+    fn record(&self, request: &FakeRequest, status: StatusCode) {
         lock(&self.log).push(RecordedRequest {
             method: request.method.clone(),
             path: request.path.clone(),
             query: request.query.clone(),
             body: request.body.to_vec(),
-            status: response.status,
+            status,
         });
-        response
     }
 }
 
@@ -340,6 +418,8 @@ pub(crate) struct FakeResponse {
     pub(crate) content_type: Option<&'static str>,
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: Vec<u8>,
+    /// Answer only after this delay (an injected fault).
+    pub(crate) delay: Option<std::time::Duration>,
 }
 
 impl FakeResponse {
@@ -349,6 +429,7 @@ impl FakeResponse {
             content_type: Some("application/json"),
             headers: Vec::new(),
             body: serde_json::to_vec(value).unwrap_or_default(),
+            delay: None,
         }
     }
     pub(crate) fn empty(status: StatusCode) -> Self {
@@ -357,6 +438,7 @@ impl FakeResponse {
             content_type: None,
             headers: Vec::new(),
             body: Vec::new(),
+            delay: None,
         }
     }
     pub(crate) fn text(status: StatusCode, content_type: &'static str, body: &str) -> Self {
@@ -365,6 +447,7 @@ impl FakeResponse {
             content_type: Some(content_type),
             headers: Vec::new(),
             body: body.as_bytes().to_vec(),
+            delay: None,
         }
     }
 }

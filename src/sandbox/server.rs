@@ -103,6 +103,9 @@ async fn answer(
             "request body too large",
         ),
     };
+    if let Some(delay) = response.delay {
+        tokio::time::sleep(delay).await;
+    }
     let mut builder = hyper::Response::builder().status(response.status);
     if let Some(ct) = response.content_type {
         builder = builder.header(http::header::CONTENT_TYPE, ct);

@@ -1,0 +1,459 @@
+//! The desired-state file: who should be in which group, per service, as JSON.
+//!
+//! ```json
+//! {
+//!   "connections": {
+//!     "video":   {"service": "uplynk", "base_url": "https://services.uplynk.com",
+//!                 "user_id_env": "UPLYNK_USER_ID", "api_key_env": "UPLYNK_API_KEY"},
+//!     "netmon":  {"service": "entuity", "base_url_env": "ENTUITY_URL",
+//!                 "username_env": "ENTUITY_USER", "password_env": "ENTUITY_PASSWORD", "insecure_env": "ENTUITY_INSECURE"},
+//!     "cloud":   {"service": "danube", "base_url_env": "DANUBE_URL", "api_key_env": "ES_API_KEY"},
+//!     "cdn":     {"service": "traffic_ops", "base_url_env": "TO_URL", "username_env": "TO_USER",
+//!                 "password_env": "TO_PASSWORD", "insecure_env": "TO_INSECURE", "api_version": "4.0"}
+//!   },
+//!   "groups": [
+//!     {"service": "uplynk", "connection": "video", "failover_group_id": "e8d6b5cb940c40cc9ec6ad081a38f3f0",
+//!      "members": ["t345643dn409198f523flniu1234n34i"]},
+//!     {"service": "entuity", "connection": "netmon", "config_set_id": "82e7c418-cd48-4fbf-857b-cddb475841a2",
+//!      "user_group": "Administrators", "members": ["admin", "kim1"]},
+//!     {"service": "danube", "connection": "cloud", "group": "operators", "members": ["admin"]},
+//!     {"service": "traffic_ops", "connection": "cdn", "federation_id": 1, "members": [2, 3]}
+//!   ]
+//! }
+//! ```
+//!
+//! A connection names **environment variables** for everything secret (`*_env`), never the secrets: unknown
+//! keys such as `password` are refused, so a secret cannot slip into the file. The base URL may be given
+//! literally (`base_url`) or through a variable (`base_url_env`; for Uplynk it defaults to the production host). Danube Cloud takes `api_key_env`, or
+//! `username_env` + `password_env`. `insecure_env` names a variable that, set to `1`, accepts invalid
+//! certificates. Traffic Ops members are integer user IDs; the others are strings.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use super::{
+    DanubeGroupUsers, Desired, EntuityUserGroup, Reconcile, TrafficOpsFederationUsers,
+    UplynkAllowedOwners,
+};
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+/// A service a connection talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Service {
+    /// Uplynk v4.
+    Uplynk,
+    /// Entuity.
+    Entuity,
+    /// Danube Cloud.
+    Danube,
+    /// Traffic Ops.
+    TrafficOps,
+}
+
+impl Service {
+    /// The name used in files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Uplynk => "uplynk",
+            Service::Entuity => "entuity",
+            Service::Danube => "danube",
+            Service::TrafficOps => "traffic_ops",
+        }
+    }
+}
+
+/// How to reach one service account: a base URL and the names of the environment variables holding its
+/// credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Connection {
+    /// The service.
+    pub service: Service,
+    /// The base URL, literally.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The variable holding the base URL.
+    #[serde(default)]
+    pub base_url_env: Option<String>,
+    /// Uplynk: the variable holding the user ID.
+    #[serde(default)]
+    pub user_id_env: Option<String>,
+    /// Uplynk, Danube Cloud: the variable holding the API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Entuity, Danube Cloud, Traffic Ops: the variable holding the username.
+    #[serde(default)]
+    pub username_env: Option<String>,
+    /// Entuity, Danube Cloud, Traffic Ops: the variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// The variable that, set to `1`, accepts invalid certificates.
+    #[serde(default)]
+    pub insecure_env: Option<String>,
+    /// Traffic Ops: the API version (4.0 by default).
+    #[serde(default)]
+    pub api_version: Option<String>,
+}
+
+/// One group and who should be in it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "service", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DesiredGroup {
+    /// An Uplynk failover group's allowed owners.
+    Uplynk {
+        /// The connection's name.
+        connection: String,
+        /// The failover group.
+        failover_group_id: String,
+        /// User IDs.
+        members: Vec<String>,
+    },
+    /// An Entuity user group on a config set.
+    Entuity {
+        /// The connection's name.
+        connection: String,
+        /// The config set.
+        config_set_id: String,
+        /// The user group.
+        user_group: String,
+        /// Usernames.
+        members: Vec<String>,
+    },
+    /// A Danube Cloud group's users.
+    Danube {
+        /// The connection's name.
+        connection: String,
+        /// The group.
+        group: String,
+        /// Usernames.
+        members: Vec<String>,
+    },
+    /// A Traffic Ops federation's users.
+    TrafficOps {
+        /// The connection's name.
+        connection: String,
+        /// The federation.
+        federation_id: u64,
+        /// User IDs.
+        members: Vec<u64>,
+    },
+}
+
+impl DesiredGroup {
+    /// The connection this group uses.
+    pub fn connection(&self) -> &str {
+        match self {
+            DesiredGroup::Uplynk { connection, .. }
+            | DesiredGroup::Entuity { connection, .. }
+            | DesiredGroup::Danube { connection, .. }
+            | DesiredGroup::TrafficOps { connection, .. } => connection,
+        }
+    }
+    /// The service of this group.
+    pub fn service(&self) -> Service {
+        match self {
+            DesiredGroup::Uplynk { .. } => Service::Uplynk,
+            DesiredGroup::Entuity { .. } => Service::Entuity,
+            DesiredGroup::Danube { .. } => Service::Danube,
+            DesiredGroup::TrafficOps { .. } => Service::TrafficOps,
+        }
+    }
+    fn key(&self) -> String {
+        match self {
+            DesiredGroup::Uplynk {
+                connection,
+                failover_group_id,
+                ..
+            } => format!("{connection}/{failover_group_id}"),
+            DesiredGroup::Entuity {
+                connection,
+                config_set_id,
+                user_group,
+                ..
+            } => {
+                format!("{connection}/{config_set_id}/{user_group}")
+            }
+            DesiredGroup::Danube {
+                connection, group, ..
+            } => format!("{connection}/{group}"),
+            DesiredGroup::TrafficOps {
+                connection,
+                federation_id,
+                ..
+            } => format!("{connection}/{federation_id}"),
+        }
+    }
+}
+
+/// A whole desired-state file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DesiredState {
+    /// Named connections.
+    pub connections: BTreeMap<String, Connection>,
+    /// The groups and their members.
+    pub groups: Vec<DesiredGroup>,
+}
+
+impl DesiredState {
+    /// Parses and checks a file's text: every group names a connection of its own service, no group appears
+    /// twice, no member is empty or listed twice.
+    pub fn from_json(text: &str) -> Result<DesiredState> {
+        let state: DesiredState = serde_json::from_str(text)
+            .map_err(|e| Error::invalid_input("desired-state file", e.to_string()))?;
+        let mut seen = BTreeSet::new();
+        for group in &state.groups {
+            let what = format!("group {}", group.key());
+            match state.connections.get(group.connection()) {
+                None => {
+                    return Err(Error::invalid_input(
+                        what,
+                        format!("no connection named `{}`", group.connection()),
+                    ));
+                }
+                Some(c) if c.service != group.service() => {
+                    return Err(Error::invalid_input(
+                        what,
+                        format!(
+                            "connection `{}` is for {}",
+                            group.connection(),
+                            c.service.as_str()
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+            if !seen.insert(group.key()) {
+                return Err(Error::invalid_input(what, "listed twice"));
+            }
+            let members: Vec<String> = match group {
+                DesiredGroup::TrafficOps { members, .. } => {
+                    members.iter().map(u64::to_string).collect()
+                }
+                DesiredGroup::Uplynk { members, .. }
+                | DesiredGroup::Entuity { members, .. }
+                | DesiredGroup::Danube { members, .. } => members.clone(),
+            };
+            if members.iter().any(|m| m.trim().is_empty()) {
+                return Err(Error::invalid_input(what, "a member is empty"));
+            }
+            if members.iter().collect::<BTreeSet<_>>().len() != members.len() {
+                return Err(Error::invalid_input(what, "a member is listed twice"));
+            }
+        }
+        Ok(state)
+    }
+
+    /// The environment variables a connection needs that `env` does not provide (empty when it can connect).
+    pub fn missing_variables(
+        &self,
+        name: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Vec<String> {
+        let Some(c) = self.connections.get(name) else {
+            return vec![];
+        };
+        let mut needed: Vec<&String> = Vec::new();
+        // Uplynk has a default host, so its base URL variable is optional.
+        if c.base_url.is_none() && c.service != Service::Uplynk {
+            needed.extend(&c.base_url_env);
+        }
+        match c.service {
+            Service::Uplynk => needed.extend(c.user_id_env.iter().chain(&c.api_key_env)),
+            Service::Danube if c.api_key_env.is_some() => needed.extend(&c.api_key_env),
+            _ => needed.extend(c.username_env.iter().chain(&c.password_env)),
+        }
+        needed
+            .into_iter()
+            .filter(|v| env(v).is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// Builds the client of connection `name` from the environment (`env` looks a variable up).
+    pub fn client(&self, name: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Client> {
+        let c = self.connections.get(name).ok_or_else(|| {
+            Error::invalid_input("connection", format!("no connection named `{name}`"))
+        })?;
+        let missing = self.missing_variables(name, env);
+        if !missing.is_empty() {
+            return Err(Error::Config(format!(
+                "connection `{name}` needs {}",
+                missing.join(", ")
+            )));
+        }
+        let var = |v: &Option<String>, what: &str| -> Result<String> {
+            v.as_deref().and_then(env).ok_or_else(|| {
+                Error::Config(format!(
+                    "connection `{name}` names no variable for the {what}"
+                ))
+            })
+        };
+        let from_env = c.base_url_env.as_deref().and_then(env);
+        let base_url = match (&c.base_url, from_env, c.service) {
+            (Some(url), _, _) => url.clone(),
+            (None, Some(url), _) => url,
+            (None, None, Service::Uplynk) => crate::uplynk::DEFAULT_BASE_URL.to_string(),
+            (None, None, _) => {
+                return Err(Error::Config(format!(
+                    "connection `{name}` has no base URL"
+                )));
+            }
+        };
+        let insecure = c.insecure_env.as_deref().and_then(env).as_deref() == Some("1");
+        let builder = Client::builder()
+            .base_url(base_url)
+            .danger_accept_invalid_certs(insecure);
+        match c.service {
+            Service::Uplynk => builder
+                .auth(crate::uplynk::UplynkAuth::new(
+                    var(&c.user_id_env, "user ID")?,
+                    var(&c.api_key_env, "API key")?,
+                ))
+                .build(),
+            Service::Entuity => builder
+                .auth(crate::auth::BasicAuth::new(
+                    var(&c.username_env, "username")?,
+                    var(&c.password_env, "password")?,
+                ))
+                .build(),
+            Service::Danube if c.api_key_env.is_some() => builder
+                .auth(crate::danube::DanubeApiKey::new(var(
+                    &c.api_key_env,
+                    "API key",
+                )?)?)
+                .build(),
+            Service::Danube => builder
+                .auth(crate::danube::DanubeLogin::new(
+                    var(&c.username_env, "username")?,
+                    var(&c.password_env, "password")?,
+                ))
+                .build(),
+            Service::TrafficOps => {
+                let version = match &c.api_version {
+                    Some(v) => crate::traffic_ops::ApiVersion::parse(v)?,
+                    None => crate::traffic_ops::ApiVersion::default(),
+                };
+                builder
+                    .auth(crate::traffic_ops::TrafficOpsSession::password(
+                        var(&c.username_env, "username")?,
+                        var(&c.password_env, "password")?,
+                    ))
+                    .traffic_ops_api_version(version)
+                    .build()
+            }
+        }
+    }
+
+    /// The groups as reconcilable entries, each with the client of its connection from `clients`.
+    pub fn entries(&self, clients: &BTreeMap<String, Client>) -> Result<Vec<Box<dyn Reconcile>>> {
+        self.groups
+            .iter()
+            .map(|g| {
+                let client = clients.get(g.connection()).cloned().ok_or_else(|| {
+                    Error::invalid_input(
+                        "connection",
+                        format!("no client for `{}`", g.connection()),
+                    )
+                })?;
+                let entry: Box<dyn Reconcile> = match g {
+                    DesiredGroup::Uplynk {
+                        failover_group_id,
+                        members,
+                        ..
+                    } => Box::new(Desired::new(
+                        UplynkAllowedOwners::new(client, failover_group_id),
+                        members.clone(),
+                    )),
+                    DesiredGroup::Entuity {
+                        config_set_id,
+                        user_group,
+                        members,
+                        ..
+                    } => Box::new(Desired::new(
+                        EntuityUserGroup::new(client, config_set_id, user_group),
+                        members.clone(),
+                    )),
+                    DesiredGroup::Danube { group, members, .. } => Box::new(Desired::new(
+                        DanubeGroupUsers::new(client, group),
+                        members.clone(),
+                    )),
+                    DesiredGroup::TrafficOps {
+                        federation_id,
+                        members,
+                        ..
+                    } => Box::new(Desired::new(
+                        TrafficOpsFederationUsers::new(client, *federation_id),
+                        members.clone(),
+                    )),
+                };
+                Ok(entry)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = include_str!("../../examples/memberships.json");
+
+    #[test]
+    fn the_shipped_sample_parses() {
+        let state = DesiredState::from_json(SAMPLE).unwrap();
+        assert_eq!(state.groups.len(), 4);
+        assert_eq!(
+            state
+                .groups
+                .iter()
+                .map(|g| g.service())
+                .collect::<BTreeSet<_>>()
+                .len(),
+            4
+        );
+    }
+
+    #[test]
+    fn secrets_and_mistakes_are_refused() {
+        let with_secret = r#"{"connections": {"c": {"service": "entuity", "base_url": "https://h", "password": "hunter2"}}, "groups": []}"#;
+        let err = DesiredState::from_json(with_secret).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `password`"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("hunter2"));
+        let wrong_service = r#"{"connections": {"c": {"service": "danube", "base_url": "https://h"}}, "groups": [{"service": "traffic_ops", "connection": "c", "federation_id": 1, "members": [2]}]}"#;
+        assert!(DesiredState::from_json(wrong_service).is_err());
+        let twice = r#"{"connections": {"c": {"service": "danube", "base_url": "https://h"}}, "groups": [{"service": "danube", "connection": "c", "group": "g", "members": ["a", "a"]}]}"#;
+        assert!(DesiredState::from_json(twice).is_err());
+        let missing = r#"{"connections": {}, "groups": [{"service": "danube", "connection": "nope", "group": "g", "members": []}]}"#;
+        assert!(DesiredState::from_json(missing).is_err());
+    }
+
+    #[test]
+    fn clients_come_from_the_named_variables() {
+        let state = DesiredState::from_json(SAMPLE).unwrap();
+        let none = |_: &str| None;
+        let name = state.connections.keys().next().unwrap().clone();
+        assert!(!state.missing_variables(&name, &none).is_empty());
+        assert!(matches!(state.client(&name, &none), Err(Error::Config(_))));
+        let all = |v: &str| {
+            Some(if v.contains("URL") {
+                "https://example.test".to_string()
+            } else {
+                "x".to_string()
+            })
+        };
+        for name in state.connections.keys() {
+            assert!(state.client(name, &all).is_ok(), "{name}");
+        }
+    }
+}
