@@ -1,0 +1,380 @@
+//! The membership interface against the sandbox, for each service: plan, apply, idempotence; a failed read
+//! (500, timeout, truncated body) leads to no write; a write failing part-way is reported exactly; guards.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use group_membership::membership::{
+    DanubeGroupUsers, Desired, DesiredState, EntuityUserGroup, GroupMembers, Guards, Outcome,
+    Reconcile, StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, plan, reconcile_all,
+    sync,
+};
+use group_membership::sandbox::{Fault, RecordedRequest, Sandbox};
+use group_membership::{Client, RetryPolicy};
+use http::{Method, StatusCode};
+
+/// Requests that change something (a login is not a change to a group).
+fn writes(sandbox: &Sandbox) -> Vec<RecordedRequest> {
+    sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != Method::GET && !r.path.contains("/login"))
+        .collect()
+}
+
+/// Plan, apply, read back, apply again (no write), for any service: the same code for all four.
+async fn converges<G: GroupMembers>(
+    sandbox: &Sandbox,
+    group: G,
+    desired: Vec<G::Member>,
+    expect_add: usize,
+    expect_remove: usize,
+) {
+    sandbox.clear_requests();
+    let preview = plan(&group, desired.clone()).await.unwrap();
+    assert_eq!(
+        (preview.to_add().len(), preview.to_remove().len()),
+        (expect_add, expect_remove),
+        "{}",
+        group.describe()
+    );
+    assert!(
+        writes(sandbox).is_empty(),
+        "planning writes nothing: {:?}",
+        writes(sandbox)
+    );
+
+    let report = sync(&group, desired.clone(), &Guards::default()).await;
+    assert!(report.is_success(), "{report}");
+    let Outcome::Applied { steps, drift } = &report.outcome else {
+        panic!("{report}")
+    };
+    assert!(steps.iter().all(|(_, r)| matches!(r, StepResult::Applied)));
+    assert!(drift.as_ref().unwrap().is_none());
+    assert_eq!(
+        group.members().await.unwrap(),
+        desired.iter().cloned().collect()
+    );
+
+    sandbox.clear_requests();
+    let again = sync(&group, desired, &Guards::default()).await;
+    assert!(again.made_no_change(), "{again}");
+    assert!(writes(sandbox).is_empty(), "the second run writes nothing");
+}
+
+#[tokio::test]
+async fn every_service_converges_and_the_second_run_writes_nothing() {
+    let sandbox = Sandbox::start().unwrap();
+    let uplynk = UplynkAllowedOwners::new(
+        sandbox.uplynk_client().unwrap(),
+        Sandbox::UPLYNK_FAILOVER_GROUP_ID,
+    );
+    converges(
+        &sandbox,
+        uplynk,
+        vec![
+            "t345643dn409198f523flniu1234n34i".into(),
+            "new-owner".into(),
+        ],
+        1,
+        1,
+    )
+    .await;
+    let entuity = EntuityUserGroup::new(
+        sandbox.entuity_client().unwrap(),
+        Sandbox::ENTUITY_CONFIG_SET_ID,
+        "Administrators",
+    );
+    converges(
+        &sandbox,
+        entuity,
+        vec!["kim1".into(), "super1".into()],
+        2,
+        1,
+    )
+    .await;
+    let danube = DanubeGroupUsers::new(sandbox.danube_client().unwrap(), "operators");
+    converges(&sandbox, danube, vec!["tester@erigones.com".into()], 1, 1).await;
+    let traffic_ops = TrafficOpsFederationUsers::new(
+        sandbox.traffic_ops_client().unwrap(),
+        Sandbox::TRAFFIC_OPS_FEDERATION_ID,
+    );
+    converges(&sandbox, traffic_ops, vec![3, 4], 2, 1).await;
+}
+
+#[tokio::test]
+async fn a_failed_or_incomplete_read_never_leads_to_a_write() {
+    for fault in [
+        Fault::Status(StatusCode::INTERNAL_SERVER_ERROR),
+        Fault::Delay(Duration::from_secs(2)),
+        Fault::TruncatedBody,
+    ] {
+        let sandbox = Sandbox::start().unwrap();
+        let fast = |b: group_membership::ClientBuilder| {
+            b.retry_policy(RetryPolicy::never())
+                .request_timeout(Duration::from_millis(300))
+                .build()
+                .unwrap()
+        };
+        let base = sandbox.base_url().as_str().to_string();
+        let groups: Vec<(&str, Box<dyn Reconcile>)> = vec![
+            (
+                "/api/v4/",
+                Box::new(Desired::new(
+                    UplynkAllowedOwners::new(
+                        fast(Client::builder().base_url(&base).auth(
+                            group_membership::uplynk::UplynkAuth::new(
+                                Sandbox::UPLYNK_USER_ID,
+                                Sandbox::UPLYNK_API_KEY,
+                            ),
+                        )),
+                        Sandbox::UPLYNK_FAILOVER_GROUP_ID,
+                    ),
+                    ["someone".to_string()],
+                )),
+            ),
+            (
+                "/api/cfg/",
+                Box::new(Desired::new(
+                    EntuityUserGroup::new(
+                        fast(Client::builder().base_url(&base).auth(
+                            group_membership::auth::BasicAuth::new(
+                                Sandbox::ENTUITY_USER,
+                                Sandbox::ENTUITY_PASSWORD,
+                            ),
+                        )),
+                        Sandbox::ENTUITY_CONFIG_SET_ID,
+                        "Administrators",
+                    ),
+                    ["kim1".to_string()],
+                )),
+            ),
+            (
+                "/api/accounts/",
+                Box::new(Desired::new(
+                    DanubeGroupUsers::new(
+                        fast(
+                            Client::builder().base_url(&base).auth(
+                                group_membership::danube::DanubeApiKey::new(
+                                    Sandbox::DANUBE_API_KEY,
+                                )
+                                .unwrap(),
+                            ),
+                        ),
+                        "operators",
+                    ),
+                    ["tester@erigones.com".to_string()],
+                )),
+            ),
+            (
+                "/api/4.0/federations/",
+                Box::new(Desired::new(
+                    TrafficOpsFederationUsers::new(
+                        fast(Client::builder().base_url(&base).auth(
+                            group_membership::traffic_ops::TrafficOpsSession::password(
+                                Sandbox::TRAFFIC_OPS_USER,
+                                Sandbox::TRAFFIC_OPS_PASSWORD,
+                            ),
+                        )),
+                        Sandbox::TRAFFIC_OPS_FEDERATION_ID,
+                    ),
+                    [5u64],
+                )),
+            ),
+        ];
+        for (prefix, group) in &groups {
+            sandbox.inject_fault(Method::GET, prefix, fault.clone(), 1);
+            let report = group.reconcile(&Guards::default(), true).await;
+            assert!(
+                matches!(report.outcome, Outcome::ReadFailed(_)),
+                "{fault:?} {prefix}: {report}"
+            );
+            assert!(report.plan.is_none());
+            assert!(!report.is_success());
+        }
+        assert!(
+            writes(&sandbox).is_empty(),
+            "{fault:?}: {:?}",
+            writes(&sandbox)
+        );
+        assert_eq!(
+            sandbox
+                .uplynk_allowed_owners(Sandbox::UPLYNK_FAILOVER_GROUP_ID)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            sandbox
+                .entuity_members(Sandbox::ENTUITY_CONFIG_SET_ID, "Administrators")
+                .unwrap(),
+            ["admin"]
+        );
+        assert_eq!(sandbox.danube_group_users("operators").unwrap(), ["admin"]);
+        assert_eq!(sandbox.traffic_ops_federation_users(1).unwrap(), [2]);
+    }
+}
+
+#[tokio::test]
+async fn a_write_failing_part_way_is_reported_exactly() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = sandbox.traffic_ops_client().unwrap();
+    let f = client.traffic_ops().federations();
+    f.assign_users(1, &[3, 4], false).await.unwrap(); // now 2, 3, 4
+    let group = TrafficOpsFederationUsers::new(client.clone(), 1);
+    sandbox.inject_fault(
+        Method::DELETE,
+        "/api/4.0/federations/1/users/3",
+        Fault::Status(StatusCode::INTERNAL_SERVER_ERROR),
+        1,
+    );
+
+    // Desired {2, 5}: add 5, remove 3 (fails), remove 4 (not attempted).
+    let report = sync(&group, [2, 5], &Guards::default()).await;
+    let Outcome::Applied { steps, drift } = &report.outcome else {
+        panic!("{report}")
+    };
+    let summary: Vec<(String, &str)> = steps
+        .iter()
+        .map(|(s, r)| {
+            (
+                s.clone(),
+                match r {
+                    StepResult::Applied => "applied",
+                    StepResult::Failed {
+                        may_have_applied: false,
+                        ..
+                    } => "failed",
+                    StepResult::Failed { .. } => "maybe",
+                    StepResult::NotAttempted => "not attempted",
+                    _ => "unknown",
+                },
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("add [5]".to_string(), "applied"),
+            ("remove 3".to_string(), "failed"),
+            ("remove 4".to_string(), "not attempted"),
+        ]
+    );
+    let StepResult::Failed { error, .. } = &steps[1].1 else {
+        unreachable!()
+    };
+    assert_eq!(error.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
+    let drift = drift.as_ref().unwrap();
+    assert_eq!(
+        drift.unexpected,
+        ["3", "4"],
+        "the read-back shows what is left"
+    );
+    assert!(drift.missing.is_empty());
+    assert!(!report.is_success());
+    let text = report.to_string();
+    assert!(
+        text.contains("FAILED:        remove 3") && text.contains("not attempted: remove 4"),
+        "{text}"
+    );
+
+    // Running again finishes the job.
+    assert!(sync(&group, [2, 5], &Guards::default()).await.is_success());
+    assert_eq!(sandbox.traffic_ops_federation_users(1).unwrap(), [2, 5]);
+}
+
+#[tokio::test]
+async fn guards_refuse_emptying_and_large_removals_without_writing() {
+    let sandbox = Sandbox::start().unwrap();
+    let group = DanubeGroupUsers::new(sandbox.danube_client().unwrap(), "operators");
+    let report = sync(&group, Vec::<String>::new(), &Guards::default()).await;
+    assert!(
+        matches!(&report.outcome, Outcome::Refused(why) if why.contains("remove all 1 members")),
+        "{report}"
+    );
+
+    let owners = UplynkAllowedOwners::new(
+        sandbox.uplynk_client().unwrap(),
+        Sandbox::UPLYNK_FAILOVER_GROUP_ID,
+    );
+    let report = sync(
+        &owners,
+        ["only-one".to_string()],
+        &Guards {
+            max_removals: Some(1),
+            ..Guards::default()
+        },
+    )
+    .await;
+    assert!(
+        matches!(&report.outcome, Outcome::Refused(why) if why.contains("remove 2 members: the limit is 1")),
+        "{report}"
+    );
+    assert!(writes(&sandbox).is_empty());
+
+    let allowed = sync(
+        &group,
+        Vec::<String>::new(),
+        &Guards {
+            allow_empty: true,
+            ..Guards::default()
+        },
+    )
+    .await;
+    assert!(allowed.is_success(), "{allowed}");
+    assert!(sandbox.danube_group_users("operators").unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn many_groups_reconcile_concurrently_and_failures_stay_visible() {
+    let sandbox = Sandbox::start().unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/memberships.json"
+    ))
+    .unwrap();
+    let state = DesiredState::from_json(&text).unwrap();
+    let mut clients = BTreeMap::new();
+    clients.insert("video".to_string(), sandbox.uplynk_client().unwrap());
+    clients.insert("netmon".to_string(), sandbox.entuity_client().unwrap());
+    clients.insert("cloud".to_string(), sandbox.danube_client().unwrap());
+    clients.insert("cdn".to_string(), sandbox.traffic_ops_client().unwrap());
+    let entries = state.entries(&clients).unwrap();
+
+    sandbox.inject_fault(
+        Method::GET,
+        "/api/cfg/",
+        Fault::Status(StatusCode::SERVICE_UNAVAILABLE),
+        3,
+    );
+    let dry = reconcile_all(&entries, &Guards::default(), false, 2).await;
+    assert_eq!(
+        dry.iter().map(|r| r.service).collect::<Vec<_>>(),
+        ["uplynk", "entuity", "danube", "traffic_ops"],
+        "input order"
+    );
+    assert!(
+        matches!(dry[1].outcome, Outcome::ReadFailed(_)),
+        "{}",
+        dry[1]
+    );
+    assert!(
+        dry.iter()
+            .filter(|r| r.service != "entuity")
+            .all(|r| r.has_pending_changes())
+    );
+    assert!(writes(&sandbox).is_empty(), "a dry run writes nothing");
+
+    let applied = reconcile_all(&entries, &Guards::default(), true, 2).await;
+    assert!(
+        applied.iter().all(|r| r.is_success()),
+        "{}",
+        applied
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let again = reconcile_all(&entries, &Guards::default(), true, 4).await;
+    assert!(again.iter().all(|r| r.made_no_change()));
+}
