@@ -10,7 +10,7 @@
 //! [`BearerAuth`]. Service-specific schemes live with their service, e.g.
 //! [`uplynk::UplynkAuth`](crate::uplynk::UplynkAuth).
 //!
-//! Every scheme keeps its secret in a [`SecretString`], prints `** redacted **` in `Debug`, and marks the
+//! Every scheme keeps its secret in a [`SecretString`] or a header value marked sensitive, prints `** redacted **` in `Debug`, and marks the
 //! headers it sets as sensitive.
 //!
 //! # Writing your own
@@ -99,7 +99,8 @@ impl Rejection<'_> {
     pub fn status(&self) -> StatusCode {
         self.status
     }
-    /// The headers the rejected attempt was sent with (to tell whether its credentials are still current).
+    /// The credential headers (those an auth marked sensitive) the rejected attempt carried, to tell
+    /// whether its credentials are still the current ones.
     pub fn request_headers(&self) -> &HeaderMap {
         self.request_headers
     }
@@ -236,7 +237,8 @@ impl Auth for NoAuth {
 #[derive(Clone)]
 pub struct BasicAuth {
     username: String,
-    header: SecretString,
+    /// `Basic base64(user:password)`, validated once and marked sensitive.
+    header: HeaderValue,
 }
 
 impl BasicAuth {
@@ -246,10 +248,11 @@ impl BasicAuth {
         let password: String = password.into();
         let encoded =
             base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
-        BasicAuth {
-            username,
-            header: SecretString::from(format!("Basic {encoded}")),
-        }
+        // base64 output is always a valid header value.
+        let mut header = HeaderValue::from_str(&format!("Basic {encoded}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+        header.set_sensitive(true);
+        BasicAuth { username, header }
     }
     /// The user name (not secret).
     pub fn username(&self) -> &str {
@@ -269,7 +272,8 @@ impl fmt::Debug for BasicAuth {
 #[async_trait]
 impl Auth for BasicAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
-        request.insert_header(AUTHORIZATION.as_str(), self.header.expose_secret(), true)
+        request.insert_header_value(AUTHORIZATION, self.header.clone());
+        Ok(())
     }
 }
 
@@ -284,7 +288,8 @@ impl Auth for BasicAuth {
 #[derive(Clone)]
 pub struct HeaderAuth {
     name: HeaderName,
-    value: SecretString,
+    /// Validated once and marked sensitive.
+    value: HeaderValue,
 }
 
 impl HeaderAuth {
@@ -297,16 +302,14 @@ impl HeaderAuth {
             )
         })?;
         let value: String = value.into();
-        if HeaderValue::from_str(&value).is_err() {
-            return Err(Error::invalid_input(
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            Error::invalid_input(
                 "header value",
                 "it has characters an HTTP header cannot carry",
-            ));
-        }
-        Ok(HeaderAuth {
-            name,
-            value: SecretString::from(value),
-        })
+            )
+        })?;
+        value.set_sensitive(true);
+        Ok(HeaderAuth { name, value })
     }
 }
 
@@ -322,22 +325,29 @@ impl fmt::Debug for HeaderAuth {
 #[async_trait]
 impl Auth for HeaderAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
-        request.insert_header(self.name.as_str(), self.value.expose_secret(), true)
+        request.insert_header_value(self.name.clone(), self.value.clone());
+        Ok(())
     }
 }
 
 /// `Authorization: Bearer <token>` (e.g. a Traffic Ops `access_token`).
 #[derive(Clone)]
 pub struct BearerAuth {
-    header: SecretString,
+    /// `Bearer <token>`, validated once and marked sensitive (an invalid token is sent as nothing and
+    /// reported when the request is made).
+    header: Option<HeaderValue>,
 }
 
 impl BearerAuth {
     /// A bearer token.
     pub fn new(token: impl Into<String>) -> Self {
-        BearerAuth {
-            header: SecretString::from(format!("Bearer {}", token.into())),
-        }
+        let header = HeaderValue::from_str(&format!("Bearer {}", token.into()))
+            .ok()
+            .map(|mut v| {
+                v.set_sensitive(true);
+                v
+            });
+        BearerAuth { header }
     }
 }
 
@@ -352,7 +362,16 @@ impl fmt::Debug for BearerAuth {
 #[async_trait]
 impl Auth for BearerAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
-        request.insert_header(AUTHORIZATION.as_str(), self.header.expose_secret(), true)
+        match &self.header {
+            Some(value) => {
+                request.insert_header_value(AUTHORIZATION, value.clone());
+                Ok(())
+            }
+            None => Err(Error::auth(
+                "the bearer token has characters an HTTP header cannot carry",
+                None,
+            )),
+        }
     }
 }
 

@@ -75,6 +75,8 @@ pub mod danube;
 pub mod entuity;
 pub mod error;
 pub mod membership;
+#[cfg(test)]
+mod properties;
 mod request;
 pub mod retry;
 #[cfg(feature = "sandbox")]

@@ -90,7 +90,7 @@ pub(crate) fn url_with_segments<S: AsRef<str>>(
         let segment = segment.as_ref();
         check_segment("path segment", segment)?;
         path.push('/');
-        path.push_str(&encode_segment(segment));
+        path.extend(utf8_percent_encode(segment, SEGMENT));
     }
     if trailing_slash || path.is_empty() {
         path.push('/');
@@ -176,7 +176,7 @@ pub(crate) use handle_options;
 pub struct RequestBuilder<'c> {
     client: &'c Client,
     method: Method,
-    segments: Vec<String>,
+    segments: Vec<std::borrow::Cow<'static, str>>,
     trailing_slash: bool,
     query: Vec<(String, String)>,
     headers: HeaderMap,
@@ -223,7 +223,7 @@ impl<'c> RequestBuilder<'c> {
 
     /// Appends one path segment (percent-encoded as exactly one segment).
     pub fn segment(mut self, segment: impl Into<String>) -> Self {
-        self.segments.push(segment.into());
+        self.segments.push(std::borrow::Cow::Owned(segment.into()));
         self
     }
 
@@ -233,7 +233,18 @@ impl<'c> RequestBuilder<'c> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.segments.extend(segments.into_iter().map(Into::into));
+        self.segments.extend(
+            segments
+                .into_iter()
+                .map(|s| std::borrow::Cow::Owned(s.into())),
+        );
+        self
+    }
+
+    /// Appends fixed path segments without copying them (service modules' literal paths).
+    pub(crate) fn literal(mut self, segments: &[&'static str]) -> Self {
+        self.segments
+            .extend(segments.iter().map(|s| std::borrow::Cow::Borrowed(*s)));
         self
     }
 
@@ -348,8 +359,13 @@ impl<'c> RequestBuilder<'c> {
                 }))
             };
 
-            // Kept for the auth's rejection hook: which credentials did this attempt carry?
-            let sent_headers = request.headers().clone();
+            // Kept for the auth's rejection hook: which credentials (the sensitive headers) did this attempt carry?
+            let sent_headers: HeaderMap = request
+                .headers()
+                .iter()
+                .filter(|(_, v)| v.is_sensitive())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             let response = match inner.http.execute(request).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -370,7 +386,8 @@ impl<'c> RequestBuilder<'c> {
                 }
             };
             let status = response.status();
-            let response_headers = response.headers().clone();
+            let mut response = response;
+            let response_headers = std::mem::take(response.headers_mut());
             inner.auth.observe_response(status, &response_headers);
 
             // 304 answers a conditional request the caller made: not an error, and it has no body.
@@ -541,6 +558,18 @@ impl fmt::Debug for Response {
 }
 
 impl Response {
+    /// A response for the crate's own tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(status: StatusCode, body: Vec<u8>) -> Response {
+        Response {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::from(body),
+            method: Method::GET,
+            path: "/test".into(),
+        }
+    }
+
     /// The status code (2xx).
     pub fn status(&self) -> StatusCode {
         self.status
@@ -614,8 +643,11 @@ async fn read_limited(
     mut response: reqwest::Response,
     limit: u64,
 ) -> reqwest::Result<std::result::Result<Bytes, u64>> {
-    if response.content_length().is_some_and(|n| n > limit) {
-        return Ok(Err(limit));
+    match response.content_length() {
+        Some(n) if n > limit => return Ok(Err(limit)),
+        // A declared length within the limit: hyper stops at it, so one collect is safe.
+        Some(_) => return response.bytes().await.map(Ok),
+        None => {}
     }
     let mut buf = Vec::with_capacity(response.content_length().unwrap_or(0).min(limit) as usize);
     while let Some(chunk) = response.chunk().await? {

@@ -230,6 +230,8 @@ fn parse_error(body: &[u8]) -> ServiceError {
 
 /// A 2xx envelope whose status is `FAILURE`.
 fn failure_in_success(body: &[u8]) -> Option<ServiceError> {
+    // Success bodies are parsed again by the caller: only parse here when a failure is possible.
+    memchr::memmem::find(body, b"FAILURE")?;
     let serde_json::Value::Object(map) = serde_json::from_slice::<serde_json::Value>(body).ok()?
     else {
         return None;

@@ -8,7 +8,7 @@ use std::fmt;
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use super::{API_PREFIX, Collection, PROFILE};
+use super::{Collection, PROFILE};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::request::{RequestBuilder, RequestOptions, check_segment};
@@ -288,19 +288,18 @@ impl<'c> FailoverGroups<'c> {
         &self,
         method: Method,
         id: Option<&str>,
-        tail: Option<&str>,
+        tail: Option<&'static str>,
     ) -> Result<RequestBuilder<'c>> {
-        let mut request = self
-            .client
-            .request_with(method, &PROFILE)
-            .segments(API_PREFIX)
-            .segment("failover-groups");
+        let mut request =
+            self.client
+                .request_with(method, &PROFILE)
+                .literal(&["api", "v4", "failover-groups"]);
         if let Some(id) = id {
             check_segment("failover group ID", id)?;
             request = request.segment(id);
         }
         if let Some(tail) = tail {
-            request = request.segment(tail);
+            request = request.literal(&[tail]);
         }
         Ok(self.options.apply(request))
     }

@@ -112,7 +112,7 @@ impl<'c> Uplynk<'c> {
         self.options.apply(
             self.client
                 .request_with(method, &PROFILE)
-                .segments(API_PREFIX)
+                .literal(&API_PREFIX)
                 .segments(segments),
         )
     }
@@ -179,6 +179,12 @@ fn parse_error(body: &[u8]) -> ServiceError {
 
 /// A 2xx body that is nonetheless an error: `"@type": "Error"`, or the older `{"error": 1, "msg": ...}`.
 fn failure_in_success(body: &[u8]) -> Option<ServiceError> {
+    // Success bodies are parsed again by the caller: only parse here when a failure is possible.
+    if memchr::memmem::find(body, b"\"Error\"").is_none()
+        && memchr::memmem::find(body, b"\"error\"").is_none()
+    {
+        return None;
+    }
     let serde_json::Value::Object(map) = serde_json::from_slice::<serde_json::Value>(body).ok()?
     else {
         return None;
