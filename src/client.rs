@@ -53,6 +53,9 @@ pub(crate) struct ClientInner {
     pub(crate) retry: RetryPolicy,
     pub(crate) request_timeout: Duration,
     pub(crate) user_agent: http::HeaderValue,
+    /// True when the reqwest client is the caller's own: then `User-Agent` and `Accept` go on every request,
+    /// instead of being the built client's default headers.
+    pub(crate) per_request_defaults: bool,
     pub(crate) max_response_bytes: u64,
     /// Service settings (e.g. the Traffic Ops API version), keyed by type.
     pub(crate) settings: http::Extensions,
@@ -280,13 +283,20 @@ impl ClientBuilder {
         let user_agent = http::HeaderValue::from_str(&self.user_agent).map_err(|_| {
             Error::Config("the user agent has characters a header cannot carry".into())
         })?;
+        let per_request_defaults = self.http.is_some();
         let http = match self.http {
             Some(http) => http,
             None => {
+                let mut defaults = http::HeaderMap::new();
+                defaults.insert(
+                    http::header::ACCEPT,
+                    http::HeaderValue::from_static("application/json"),
+                );
                 let mut b = reqwest::Client::builder()
                     .connect_timeout(self.connect_timeout)
                     .redirect(reqwest::redirect::Policy::none())
-                    .user_agent(self.user_agent.clone());
+                    .user_agent(self.user_agent.clone())
+                    .default_headers(defaults);
                 #[cfg(feature = "native-tls")]
                 {
                     b = b.tls_backend_native();
@@ -322,6 +332,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 request_timeout: self.request_timeout,
                 user_agent,
+                per_request_defaults,
                 max_response_bytes: self.max_response_bytes,
                 settings: self.settings,
             }),

@@ -107,6 +107,14 @@ impl Error {
         }
     }
 
+    /// How many attempts were made, when the request was sent at all.
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Error::Transport(t) => Some(t.attempts),
+            _ => self.api().map(|a| a.attempts),
+        }
+    }
+
     /// True when the service said the resource does not exist (HTTP 404).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(StatusCode::NOT_FOUND)

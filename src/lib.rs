@@ -57,14 +57,17 @@
 //!   whose connection never opened), exponential backoff with full jitter, `Retry-After` honoured and clamped.
 //! - [`error`]: one [`Error`] type; [`ApiError`] keeps the status, the service's code and message, a bounded
 //!   raw body and the response headers. No secret is ever in an error, a `Debug` or a `Display`.
+//! - [`membership`]: one interface for "the members of a group" on all four services, with plans, safe
+//!   sync (guards, exact reports, read-back), many groups at once and a desired-state file format.
 //! - `sandbox` (cargo feature `sandbox`): an in-process fake of the services for examples, doc-tests and your
-//!   own tests.
+//!   own tests, with fault injection.
 //!
 //! ## Cargo features
 //!
 //! - `rustls` (default): TLS in pure Rust; nothing to install.
 //! - `native-tls`: the platform's TLS library instead.
 //! - `sandbox`: the in-process fake services.
+//! - `tracing`: one span per request (service, method, path template, status, attempts, duration), no secrets.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -30,6 +30,9 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// How a service words its errors: parsed from non-2xx bodies, and looked for in 2xx bodies that say they
 /// failed. One per service module; the generic one is used by [`Client::request`].
 pub(crate) struct ErrorProfile {
+    /// The service's name, for tracing (`uplynk`, `entuity`, `danube`, `traffic_ops`, `generic`).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) service: &'static str,
     /// Reads the service's code and message from an error body (never fails; may find nothing).
     pub(crate) parse_error: fn(&[u8]) -> ServiceError,
     /// Finds a failure reported inside a 2xx body (`None` means the body is a success).
@@ -38,6 +41,7 @@ pub(crate) struct ErrorProfile {
 
 /// The profile of the escape hatch: common JSON keys, no 2xx failures.
 pub(crate) static GENERIC_PROFILE: ErrorProfile = ErrorProfile {
+    service: "generic",
     parse_error: generic_error,
     failure_in_success: |_| None,
 };
@@ -308,7 +312,64 @@ impl<'c> RequestBuilder<'c> {
     }
 
     /// Sends the request through auth, retries and error handling, and returns the success answer.
+    ///
+    /// With the `tracing` feature, each call is one `group_membership.request` span carrying the service,
+    /// method, path template (fixed segments as they are, caller-supplied ones as `{}`), and at the end the
+    /// status, attempt count and duration. No query string, header, body or secret is ever recorded.
     pub async fn send(self) -> Result<Response> {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument;
+            let span = tracing::info_span!(
+                "group_membership.request",
+                service = self.profile.service,
+                method = %self.method,
+                path = %self.path_template(),
+                status = tracing::field::Empty,
+                attempts = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+            );
+            let started = Instant::now();
+            let result = self.send_untraced().instrument(span.clone()).await;
+            let (status, attempts) = match &result {
+                Ok(r) => (Some(r.status), Some(r.attempts)),
+                Err(e) => (e.status(), e.attempts()),
+            };
+            if let Some(s) = status {
+                span.record("status", s.as_u16());
+            }
+            if let Some(a) = attempts {
+                span.record("attempts", a);
+            }
+            span.record("duration_ms", started.elapsed().as_millis() as u64);
+            match &result {
+                Ok(_) => tracing::debug!(parent: &span, "request succeeded"),
+                Err(e) => tracing::debug!(parent: &span, error = %e, "request failed"),
+            }
+            result
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.send_untraced().await
+    }
+
+    /// The path with caller-supplied segments replaced by `{}` (for tracing).
+    #[cfg(feature = "tracing")]
+    fn path_template(&self) -> String {
+        let mut t = String::new();
+        for s in &self.segments {
+            t.push('/');
+            t.push_str(match s {
+                std::borrow::Cow::Borrowed(b) => b,
+                std::borrow::Cow::Owned(_) => "{}",
+            });
+        }
+        if self.trailing_slash || t.is_empty() {
+            t.push('/');
+        }
+        t
+    }
+
+    async fn send_untraced(self) -> Result<Response> {
         let inner = &self.client.inner;
         let url = self.build_url()?;
         let path = url.path().to_string();
@@ -320,10 +381,13 @@ impl<'c> RequestBuilder<'c> {
         let policy = self.retry.as_ref().unwrap_or(&inner.retry);
         let timeout = self.timeout.unwrap_or(inner.request_timeout);
         let mut headers = self.headers;
-        headers.insert(USER_AGENT, inner.user_agent.clone());
-        headers
-            .entry(ACCEPT)
-            .or_insert(HeaderValue::from_static("application/json"));
+        if inner.per_request_defaults {
+            // The caller's own reqwest client has no defaults of ours: send them on each request.
+            headers.insert(USER_AGENT, inner.user_agent.clone());
+            headers
+                .entry(ACCEPT)
+                .or_insert(HeaderValue::from_static("application/json"));
+        }
 
         let started = Instant::now();
         let mut attempt: u32 = 0; // attempts counted against the retry policy
@@ -360,12 +424,7 @@ impl<'c> RequestBuilder<'c> {
             };
 
             // Kept for the auth's rejection hook: which credentials (the sensitive headers) did this attempt carry?
-            let sent_headers: HeaderMap = request
-                .headers()
-                .iter()
-                .filter(|(_, v)| v.is_sensitive())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+            let sent_credentials = SentCredentials::of(request.headers());
             let response = match inner.http.execute(request).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -378,6 +437,7 @@ impl<'c> RequestBuilder<'c> {
                         fastrand::f64(),
                     ) {
                         RetryDecision::RetryAfter(wait) => {
+                            trace_retry(attempt, wait);
                             tokio::time::sleep(wait).await;
                             continue;
                         }
@@ -421,6 +481,7 @@ impl<'c> RequestBuilder<'c> {
                             fastrand::f64(),
                         ) {
                             RetryDecision::RetryAfter(wait) => {
+                                trace_retry(attempt, wait);
                                 tokio::time::sleep(wait).await;
                                 continue;
                             }
@@ -459,6 +520,7 @@ impl<'c> RequestBuilder<'c> {
                     body,
                     method: self.method,
                     path,
+                    attempts: sends,
                 });
             }
 
@@ -473,6 +535,7 @@ impl<'c> RequestBuilder<'c> {
                 .max(kept.len() as u64);
 
             if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) && !auth_retried {
+                let sent_headers = sent_credentials.to_header_map();
                 let rejection = Rejection {
                     status,
                     request_headers: &sent_headers,
@@ -503,6 +566,7 @@ impl<'c> RequestBuilder<'c> {
                 started.elapsed(),
                 fastrand::f64(),
             ) {
+                trace_retry(attempt, wait);
                 tokio::time::sleep(wait).await;
                 continue;
             }
@@ -544,6 +608,7 @@ pub struct Response {
     body: Bytes,
     method: Method,
     path: String,
+    attempts: u32,
 }
 
 impl fmt::Debug for Response {
@@ -568,6 +633,11 @@ impl Response {
             method: Method::GET,
             path: "/test".into(),
         }
+    }
+
+    /// How many attempts it took (1 unless retried or re-authenticated).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 
     /// The status code (2xx).
@@ -598,6 +668,44 @@ impl Response {
             source,
         )))
     }
+}
+
+/// The credential headers (those marked sensitive) of one attempt, kept without allocating in the usual case
+/// of one or two, and turned into a map only when the service refuses them.
+#[derive(Default)]
+struct SentCredentials {
+    inline: [Option<(HeaderName, HeaderValue)>; 2],
+    more: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl SentCredentials {
+    fn of(headers: &HeaderMap) -> Self {
+        let mut sent = SentCredentials::default();
+        for (name, value) in headers.iter().filter(|(_, v)| v.is_sensitive()) {
+            let pair = Some((name.clone(), value.clone()));
+            match sent.inline.iter_mut().find(|slot| slot.is_none()) {
+                Some(slot) => *slot = pair,
+                None => sent.more.extend(pair),
+            }
+        }
+        sent
+    }
+
+    fn to_header_map(&self) -> HeaderMap {
+        self.inline
+            .iter()
+            .flatten()
+            .chain(&self.more)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// Notes a retry in the request's span (with the `tracing` feature).
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+fn trace_retry(attempt: u32, wait: Duration) {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
 }
 
 /// Sorts a reqwest failure into the retry outcome, error kind, "may have been sent" and a short message.

@@ -47,6 +47,7 @@ use crate::error::{Error, FieldError, Result, ServiceError, ValidationError};
 use crate::request::{ErrorProfile, RequestBuilder, RequestOptions, Response};
 
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
+    service: "danube",
     parse_error,
     failure_in_success,
 };

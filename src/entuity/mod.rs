@@ -46,6 +46,7 @@ use crate::error::{Result, ServiceError};
 use crate::request::{ErrorProfile, RequestBuilder, RequestOptions};
 
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
+    service: "entuity",
     parse_error,
     failure_in_success,
 };

@@ -48,6 +48,7 @@ use crate::error::{Error, Result, ServiceError};
 use crate::request::{ErrorProfile, RequestBuilder, RequestOptions, Response};
 
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
+    service: "traffic_ops",
     parse_error,
     failure_in_success: |_| None,
 };

@@ -47,6 +47,7 @@ pub const DEFAULT_BASE_URL: &str = "https://services.uplynk.com";
 const API_PREFIX: [&str; 2] = ["api", "v4"];
 
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
+    service: "uplynk",
     parse_error,
     failure_in_success,
 };
