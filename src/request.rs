@@ -632,6 +632,7 @@ impl Response {
             body: Bytes::from(body),
             method: Method::GET,
             path: "/test".into(),
+            attempts: 1,
         }
     }
 
