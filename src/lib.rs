@@ -87,6 +87,11 @@ pub mod sandbox;
 pub mod traffic_ops;
 pub mod uplynk;
 
+/// The README's Rust examples, compiled as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,
