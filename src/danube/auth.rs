@@ -53,14 +53,16 @@ impl Auth for DanubeApiKey {
 /// Cheap to clone (clones share the token): keep one to call [`logout`](Self::logout).
 #[derive(Clone)]
 pub struct DanubeLogin {
+    /// Credentials and the token, shared by clones.
     inner: Arc<Inner>,
+    /// Settings, per clone.
+    clock: Arc<dyn Clock>,
+    renew_before: Duration,
 }
 
 struct Inner {
     username: String,
     password: SecretString,
-    clock: Arc<dyn Clock>,
-    renew_before: Duration,
     token: Mutex<Option<Token>>,
     login_lock: tokio::sync::Mutex<()>,
     logins: std::sync::atomic::AtomicU64,
@@ -79,35 +81,25 @@ impl DanubeLogin {
             inner: Arc::new(Inner {
                 username: username.into(),
                 password: SecretString::from(password.into()),
-                clock: Arc::new(SystemClock),
-                renew_before: Duration::from_secs(60),
                 token: Mutex::new(None),
                 login_lock: tokio::sync::Mutex::new(()),
                 logins: std::sync::atomic::AtomicU64::new(0),
             }),
+            clock: Arc::new(SystemClock),
+            renew_before: Duration::from_secs(60),
         }
     }
 
     /// Replaces the clock used to decide when the token must be renewed.
-    pub fn with_clock(self, clock: impl Clock + 'static) -> Self {
-        self.rebuild(|i| i.clock = Arc::new(clock))
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
     }
 
     /// How long before `expires` the token is renewed (60 s by default).
-    pub fn with_renew_before(self, margin: Duration) -> Self {
-        self.rebuild(|i| i.renew_before = margin)
-    }
-
-    fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                change(&mut inner);
-                DanubeLogin {
-                    inner: Arc::new(inner),
-                }
-            }
-            Err(inner) => DanubeLogin { inner },
-        }
+    pub fn with_renew_before(mut self, margin: Duration) -> Self {
+        self.renew_before = margin;
+        self
     }
 
     /// How many logins this auth has made.
@@ -135,10 +127,10 @@ impl DanubeLogin {
     }
 
     fn current(&self) -> Option<String> {
-        let now = self.inner.clock.unix_seconds();
+        let now = self.clock.unix_seconds();
         lock(&self.inner.token)
             .as_ref()
-            .filter(|t| t.expires > now.saturating_add(self.inner.renew_before.as_secs()))
+            .filter(|t| t.expires > now.saturating_add(self.renew_before.as_secs()))
             .map(|t| format!("Token {}", t.value.expose_secret()))
     }
 
@@ -176,7 +168,7 @@ impl DanubeLogin {
         }
         let issued: Issued = serde_json::from_slice(&answer.body)
             .map_err(|_| Error::auth("Danube Cloud's login answer has no token", None))?;
-        let now = self.inner.clock.unix_seconds();
+        let now = self.clock.unix_seconds();
         let expires = issued
             .expires
             .as_deref()

@@ -57,7 +57,11 @@ const SESSION_COOKIES: [&str; 2] = ["mojolicious", "access_token"];
 /// ```
 #[derive(Clone)]
 pub struct TrafficOpsSession {
+    /// Credentials and session state, shared by clones.
     inner: Arc<Inner>,
+    /// Settings, per clone.
+    api_version: ApiVersion,
+    login_timeout: Duration,
 }
 
 enum Credentials {
@@ -71,8 +75,6 @@ enum Credentials {
 
 struct Inner {
     credentials: Credentials,
-    api_version: ApiVersion,
-    login_timeout: Duration,
     session: Mutex<Option<Session>>,
     login_lock: tokio::sync::Mutex<()>,
     logins: AtomicU64,
@@ -98,12 +100,12 @@ impl TrafficOpsSession {
         TrafficOpsSession {
             inner: Arc::new(Inner {
                 credentials,
-                api_version: ApiVersion::default(),
-                login_timeout: crate::client::DEFAULT_REQUEST_TIMEOUT,
                 session: Mutex::new(None),
                 login_lock: tokio::sync::Mutex::new(()),
                 logins: AtomicU64::new(0),
             }),
+            api_version: ApiVersion::default(),
+            login_timeout: crate::client::DEFAULT_REQUEST_TIMEOUT,
         }
     }
 
@@ -126,26 +128,15 @@ impl TrafficOpsSession {
     }
 
     /// The API version whose login path is used (4.0 by default; every version logs in alike).
-    pub fn with_api_version(self, version: ApiVersion) -> Self {
-        self.rebuild(|i| i.api_version = version)
+    pub fn with_api_version(mut self, version: ApiVersion) -> Self {
+        self.api_version = version;
+        self
     }
 
     /// How long a login may take (30 s by default).
-    pub fn with_login_timeout(self, timeout: Duration) -> Self {
-        self.rebuild(|i| i.login_timeout = timeout)
-    }
-
-    fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                change(&mut inner);
-                TrafficOpsSession {
-                    inner: Arc::new(inner),
-                }
-            }
-            // Shared already: settings are fixed once a clone exists; keep the shared session.
-            Err(inner) => TrafficOpsSession { inner },
-        }
+    pub fn with_login_timeout(mut self, timeout: Duration) -> Self {
+        self.login_timeout = timeout;
+        self
     }
 
     /// How many logins this session has made (useful in tests and metrics).
@@ -170,7 +161,7 @@ impl TrafficOpsSession {
         }
         let api = client
             .traffic_ops()
-            .with_api_version(self.inner.api_version.clone());
+            .with_api_version(self.api_version.clone());
         let answer = api
             .send(
                 api.request(Method::POST, ["user", "logout"])
@@ -207,7 +198,7 @@ impl TrafficOpsSession {
     }
 
     async fn login(&self, http: &reqwest::Client, base_url: &Url) -> Result<Session> {
-        let version = self.inner.api_version.as_str();
+        let version = self.api_version.as_str();
         let (segments, body) = match &self.inner.credentials {
             Credentials::Password { username, password } => (
                 vec!["api", version, "user", "login"],
@@ -223,7 +214,7 @@ impl TrafficOpsSession {
         };
         let url = url_with_segments(base_url, &segments, false)?;
         self.inner.logins.fetch_add(1, Ordering::SeqCst);
-        let answer = post_login(http, url, &body, self.inner.login_timeout).await?;
+        let answer = post_login(http, url, &body, self.login_timeout).await?;
         if !answer.status.is_success() {
             return Err(answer.refused("Traffic Ops", super::parse_error));
         }
@@ -274,7 +265,7 @@ impl fmt::Debug for TrafficOpsSession {
             Credentials::Token(_) => d.field("token", &REDACTED),
             Credentials::AccessToken(_) => d.field("access_token", &REDACTED),
         };
-        d.field("api_version", &self.inner.api_version.as_str())
+        d.field("api_version", &self.api_version.as_str())
             .field("logged_in", &self.is_logged_in())
             .field("logins", &self.login_count())
             .finish()
