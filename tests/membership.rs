@@ -378,3 +378,87 @@ async fn many_groups_reconcile_concurrently_and_failures_stay_visible() {
     let again = reconcile_all(&entries, &Guards::default(), true, 4).await;
     assert!(again.iter().all(|r| r.made_no_change()));
 }
+
+/// A group whose reads return the given sets in turn, and that counts its writes.
+#[derive(Debug)]
+struct Shifting {
+    reads: std::sync::Mutex<Vec<Vec<&'static str>>>,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl GroupMembers for Shifting {
+    type Member = String;
+    fn service(&self) -> &'static str {
+        "test"
+    }
+    fn describe(&self) -> String {
+        "a group someone else edits".into()
+    }
+    async fn members(&self) -> group_membership::Result<std::collections::BTreeSet<String>> {
+        let mut reads = self.reads.lock().unwrap();
+        let next = if reads.len() > 1 {
+            reads.remove(0)
+        } else {
+            reads[0].clone()
+        };
+        Ok(next.into_iter().map(String::from).collect())
+    }
+    fn steps(
+        &self,
+        plan: &group_membership::membership::Plan<String>,
+    ) -> Vec<group_membership::membership::Step<String>> {
+        vec![group_membership::membership::Step::Replace {
+            members: plan.desired().iter().cloned().collect(),
+        }]
+    }
+    async fn perform(
+        &self,
+        _: &group_membership::membership::Step<String>,
+    ) -> group_membership::Result<()> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_overwrite_is_refused_when_the_group_changed_since_the_read() {
+    let group = Shifting {
+        // planned from [a], but before the write someone added `x`.
+        reads: std::sync::Mutex::new(vec![vec!["a"], vec!["a", "x"]]),
+        writes: Default::default(),
+    };
+    let report = sync(
+        &group,
+        ["a".to_string(), "b".to_string()],
+        &Guards::default(),
+    )
+    .await;
+    assert!(
+        matches!(&report.outcome, Outcome::Refused(why) if why.contains("appeared [x]")),
+        "{report}"
+    );
+    assert_eq!(
+        group.writes.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "x is not silently removed"
+    );
+
+    // Unchanged between the two reads: the write goes ahead.
+    let steady = Shifting {
+        reads: std::sync::Mutex::new(vec![vec!["a"]]),
+        writes: Default::default(),
+    };
+    let report = sync(
+        &steady,
+        ["a".to_string(), "b".to_string()],
+        &Guards::default(),
+    )
+    .await;
+    assert!(
+        matches!(report.outcome, Outcome::Applied { .. }),
+        "{report}"
+    );
+    assert_eq!(steady.writes.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -10,6 +10,8 @@
 //!
 //! - no write ever follows a failed or incomplete read;
 //! - emptying a group, or removing more than [`Guards::max_removals`] members, is refused unless allowed;
+//! - before an overwrite (Entuity, Danube Cloud), the group is read again and the write refused if it changed
+//!   since the plan, so a member someone added meanwhile is never silently removed;
 //! - a write that fails part-way is reported exactly: each step applied, failed (and whether it may have
 //!   reached the server) or not attempted;
 //! - after writing, the members are read back and any drift (someone else's change meanwhile) reported;

@@ -346,9 +346,41 @@ async fn run<G: GroupMembers>(
         report.outcome = Outcome::Planned;
         return report;
     }
+    let planned_steps = group.steps(&plan);
+    // An overwrite would silently undo a change someone made since the read: read again right before it,
+    // and refuse to write if the group moved.
+    if planned_steps
+        .iter()
+        .any(|s| matches!(s, Step::Replace { .. }))
+    {
+        match group.members().await {
+            Ok(now) if &now == plan.current() => {}
+            Ok(now) => {
+                let appeared: Vec<String> = now
+                    .difference(plan.current())
+                    .map(ToString::to_string)
+                    .collect();
+                let vanished: Vec<String> = plan
+                    .current()
+                    .difference(&now)
+                    .map(ToString::to_string)
+                    .collect();
+                report.outcome = Outcome::Refused(format!(
+                    "the group changed since it was read (appeared [{}], vanished [{}]): plan again",
+                    appeared.join(", "),
+                    vanished.join(", ")
+                ));
+                return report;
+            }
+            Err(e) => {
+                report.outcome = Outcome::ReadFailed(e);
+                return report;
+            }
+        }
+    }
     let mut steps = Vec::new();
     let mut failed = false;
-    for step in group.steps(&plan) {
+    for step in planned_steps {
         let label = step.to_string();
         if failed {
             steps.push((label, StepResult::NotAttempted));

@@ -78,8 +78,8 @@ impl GroupMembers for UplynkAllowedOwners {
 }
 
 /// The members of a user group on an Entuity config set. One overwrite `PUT` carries a whole plan (the
-/// desired list); a concurrent change by someone else between the read and the write is overwritten, and
-/// shows as no drift — use the read-back in the report to audit.
+/// desired list). Because an overwrite would undo a change made by someone else since the read, `sync`
+/// reads the group again right before writing and refuses if it moved; the window left is one round trip.
 #[derive(Debug, Clone)]
 pub struct EntuityUserGroup {
     client: Client,
@@ -147,7 +147,8 @@ impl GroupMembers for EntuityUserGroup {
 }
 
 /// The users of a Danube Cloud group. One partial `PUT` with `users` (which replaces the list) carries a
-/// whole plan.
+/// whole plan; like Entuity's, the group is read again right before the write and the write refused if it
+/// changed since the plan.
 #[derive(Debug, Clone)]
 pub struct DanubeGroupUsers {
     client: Client,
