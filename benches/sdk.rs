@@ -2,8 +2,8 @@
 //!
 //! - one Uplynk signature (zlib + base64 + HMAC);
 //! - building and decoding each service's typical request and response;
-//! - a full call through the SDK against a loopback HTTP server versus the same call with bare reqwest, at
-//!   concurrency 1 and 32 (criterion's figures, then a ratio summary printed at the end; `RATIO_ONLY=1`
+//! - a full call through the SDK against a loopback HTTP server versus the same call with bare reqwest (with
+//!   no timeout, and with the same per-request timeout the SDK always arms), at concurrency 1 and 32 (criterion's figures, then a ratio summary printed at the end; `RATIO_ONLY=1`
 //!   prints only the summary);
 //! - reconciling 1,000 members across two groups on the sandbox.
 
@@ -153,6 +153,17 @@ fn signing_and_codecs(c: &mut Criterion) {
     g.finish();
 }
 
+/// Who makes the call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// Through the SDK (which always arms its request timeout, 30 s by default).
+    Sdk,
+    /// Bare reqwest, no timeout at all.
+    Bare,
+    /// Bare reqwest with the same 30 s per-request timeout the SDK arms.
+    BareWithTimeout,
+}
+
 struct Pair {
     sdk: Client,
     bare: reqwest::Client,
@@ -184,12 +195,16 @@ impl Pair {
             .expect("sdk call");
         owners.items.len()
     }
-    async fn bare_call(&self) -> usize {
-        let body = self
+    async fn bare_call(&self, timeout: Option<Duration>) -> usize {
+        let mut request = self
             .bare
             .get(&self.url)
             .header("authorization", "Basic YmVuY2g6YmVuY2g=")
-            .header("accept", "application/json")
+            .header("accept", "application/json");
+        if let Some(t) = timeout {
+            request = request.timeout(t);
+        }
+        let body = request
             .send()
             .await
             .expect("bare call")
@@ -203,12 +218,15 @@ impl Pair {
     }
 }
 
-async fn batch(pair: &Pair, sdk: bool, n: usize) -> usize {
+async fn batch(pair: &Pair, caller: Caller, n: usize) -> usize {
     let calls = (0..n).map(|_| async {
-        if sdk {
-            pair.sdk_call().await
-        } else {
-            pair.bare_call().await
+        match caller {
+            Caller::Sdk => pair.sdk_call().await,
+            Caller::Bare => pair.bare_call(None).await,
+            Caller::BareWithTimeout => {
+                pair.bare_call(Some(group_membership::DEFAULT_REQUEST_TIMEOUT))
+                    .await
+            }
         }
     });
     futures_util::future::join_all(calls)
@@ -224,16 +242,17 @@ fn full_calls(c: &mut Criterion) {
     let mut g = c.benchmark_group("loopback call");
     for concurrency in [1usize, 32] {
         g.throughput(Throughput::Elements(concurrency as u64));
-        g.bench_with_input(
-            BenchmarkId::new("sdk", concurrency),
-            &concurrency,
-            |b, &n| b.to_async(&rt).iter(|| batch(&pair, true, n)),
-        );
-        g.bench_with_input(
-            BenchmarkId::new("bare reqwest", concurrency),
-            &concurrency,
-            |b, &n| b.to_async(&rt).iter(|| batch(&pair, false, n)),
-        );
+        for (name, caller) in [
+            ("sdk", Caller::Sdk),
+            ("bare reqwest", Caller::Bare),
+            ("bare reqwest + timeout", Caller::BareWithTimeout),
+        ] {
+            g.bench_with_input(
+                BenchmarkId::new(name, concurrency),
+                &concurrency,
+                |b, &n| b.to_async(&rt).iter(|| batch(&pair, caller, n)),
+            );
+        }
     }
     g.finish();
 }
@@ -297,46 +316,53 @@ fn ratio_report() {
         .enable_all()
         .build()
         .expect("runtime");
-    let counted = |sdk: bool| {
+    let counted = |caller: Caller| {
         local.block_on(async {
             let pair = Pair::new(addr);
-            batch(&pair, sdk, 1).await; // warm the pool
+            batch(&pair, caller, 1).await; // warm the pool
             let before = allocations();
             for _ in 0..100 {
-                batch(&pair, sdk, 1).await;
+                batch(&pair, caller, 1).await;
             }
             (allocations() - before) as f64 / 100.0
         })
     };
     println!(
-        "heap allocations per call: sdk {:.0}, bare {:.0}",
-        counted(true),
-        counted(false)
+        "heap allocations per call: sdk {:.0}, bare {:.0}, bare + timeout {:.0}",
+        counted(Caller::Sdk),
+        counted(Caller::Bare),
+        counted(Caller::BareWithTimeout)
     );
-    for (concurrency, batches) in [(1usize, 4_000usize), (32, 250)] {
+    let callers = [Caller::Sdk, Caller::Bare, Caller::BareWithTimeout];
+    for (concurrency, batches) in [(1usize, 3_000usize), (32, 200)] {
         rt.block_on(async {
             for _ in 0..50 {
-                batch(&pair, true, concurrency).await;
-                batch(&pair, false, concurrency).await;
+                for caller in callers {
+                    batch(&pair, caller, concurrency).await;
+                }
             }
-            let (mut sdk, mut bare) = (Duration::ZERO, Duration::ZERO);
+            let mut spent = [Duration::ZERO; 3];
             for round in 0..batches {
-                // Alternate which goes first in each round.
-                for first_sdk in [round % 2 == 0, round % 2 != 0] {
+                // Rotate which caller goes first in each round.
+                for i in 0..3 {
+                    let which = (round + i) % 3;
                     let t = Instant::now();
-                    black_box(batch(&pair, first_sdk, concurrency).await);
-                    if first_sdk { sdk += t.elapsed() } else { bare += t.elapsed() }
+                    black_box(batch(&pair, callers[which], concurrency).await);
+                    spent[which] += t.elapsed();
                 }
             }
             let calls = (batches * concurrency) as f64;
             let per = |d: Duration| d.as_secs_f64() * 1e6 / calls;
+            let [sdk, bare, bare_timeout] = spent;
             println!(
-                "concurrency {concurrency:>2}: sdk {:>7.1} µs/call ({:>8.0} calls/s), bare {:>7.1} µs/call ({:>8.0} calls/s), sdk/bare time ratio {:.3}",
+                "concurrency {concurrency:>2}: sdk {:>6.1} µs/call ({:>6.0}/s), bare {:>6.1} µs/call ({:>6.0}/s), bare + timeout {:>6.1} µs/call; sdk/bare {:.3}, sdk/(bare + timeout) {:.3}",
                 per(sdk),
                 calls / sdk.as_secs_f64(),
                 per(bare),
                 calls / bare.as_secs_f64(),
-                sdk.as_secs_f64() / bare.as_secs_f64()
+                per(bare_timeout),
+                sdk.as_secs_f64() / bare.as_secs_f64(),
+                sdk.as_secs_f64() / bare_timeout.as_secs_f64(),
             );
         });
     }

@@ -89,7 +89,10 @@ pub(crate) fn url_with_segments<S: AsRef<str>>(
     trailing_slash: bool,
 ) -> Result<Url> {
     let mut url = base.clone();
-    let mut path = url.path().trim_end_matches('/').to_string();
+    let base_path = url.path().trim_end_matches('/');
+    let encoded_len: usize = segments.iter().map(|s| s.as_ref().len() + 1).sum();
+    let mut path = String::with_capacity(base_path.len() + encoded_len + 16);
+    path.push_str(base_path);
     for segment in segments {
         let segment = segment.as_ref();
         check_segment("path segment", segment)?;
@@ -213,7 +216,7 @@ impl<'c> RequestBuilder<'c> {
         RequestBuilder {
             client,
             method,
-            segments: Vec::new(),
+            segments: Vec::with_capacity(6),
             trailing_slash: false,
             query: Vec::new(),
             headers: HeaderMap::new(),
