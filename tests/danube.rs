@@ -18,12 +18,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const KEY: &str = "danube-Key-Heron-77";
 
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    forbid_unexpected(&server).await;
-    server
-}
-
 fn client(server: &MockServer) -> Client {
     Client::builder()
         .base_url(server.uri())
@@ -45,7 +39,7 @@ fn testers() -> serde_json::Value {
 
 #[tokio::test]
 async fn create_sends_the_seeds_call_and_decodes_the_seeds_result() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/api/accounts/group/testers/"))
         .and(header("es-api-key", KEY))
@@ -80,7 +74,7 @@ async fn create_sends_the_seeds_call_and_decodes_the_seeds_result() {
 
 #[tokio::test]
 async fn list_show_update_delete_use_trailing_slashes_and_query_booleans() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path("/api/accounts/group/"))
         .and(query_param("order_by", "name"))
@@ -165,7 +159,7 @@ async fn list_show_update_delete_use_trailing_slashes_and_query_booleans() {
 
 #[tokio::test]
 async fn unroutable_names_and_incomplete_creates_are_refused_before_sending() {
-    let server = server().await;
+    let server = strict_server().await;
     let client = client(&server);
     let groups = client.danube().groups();
     for (what, err) in [
@@ -204,7 +198,7 @@ async fn unroutable_names_and_incomplete_creates_are_refused_before_sending() {
 
 #[tokio::test]
 async fn every_error_form_is_typed() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/api/accounts/group/testers/"))
         .respond_with(
@@ -313,7 +307,7 @@ async fn every_error_form_is_typed() {
 
 #[tokio::test]
 async fn throttling_honours_retry_after_for_reads_and_never_repeats_a_create() {
-    let server = server().await;
+    let server = strict_server().await;
     let throttled = ResponseTemplate::new(429)
         .insert_header("retry-after", "1")
         .set_body_json(
@@ -383,7 +377,7 @@ fn login_answer(token: &str, expires: &str) -> ResponseTemplate {
 
 #[tokio::test]
 async fn login_tokens_are_sent_renewed_before_expiry_and_refreshed_once_on_invalid_token() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/api/accounts/login/"))
         .and(body_json(
@@ -471,7 +465,7 @@ async fn login_tokens_are_sent_renewed_before_expiry_and_refreshed_once_on_inval
 
 #[tokio::test]
 async fn a_refused_login_keeps_the_detail() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/api/accounts/login/"))
         .respond_with(
@@ -504,7 +498,7 @@ async fn a_refused_login_keeps_the_detail() {
 
 #[tokio::test]
 async fn tasks_are_polled_until_done_with_a_deadline() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path("/api/task/t-1/status/"))
         .respond_with(

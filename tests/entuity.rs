@@ -16,12 +16,6 @@ const PASSWORD: &str = "admin-Pass-5521";
 // base64("admin:admin-Pass-5521")
 const BASIC: &str = "Basic YWRtaW46YWRtaW4tUGFzcy01NTIx";
 
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    forbid_unexpected(&server).await;
-    server
-}
-
 fn client(server: &MockServer) -> Client {
     Client::builder()
         .base_url(server.uri())
@@ -42,7 +36,7 @@ fn entuity(verb: &str, p: &str) -> MockBuilder {
 
 #[tokio::test]
 async fn set_members_sends_the_seeds_put_and_returns_the_change() {
-    let server = server().await;
+    let server = strict_server().await;
     entuity(
         "PUT",
         &format!("/api/cfg/serverGroupConfig/{SET}/userGroups/Administrators"),
@@ -71,7 +65,7 @@ async fn set_members_sends_the_seeds_put_and_returns_the_change() {
 
 #[tokio::test]
 async fn add_member_sends_username_and_password_and_is_not_retried() {
-    let server = server().await;
+    let server = strict_server().await;
     entuity(
         "POST",
         &format!("/api/cfg/serverGroupConfig/{SET}/userGroups/usergroup1/members"),
@@ -114,7 +108,7 @@ async fn add_member_sends_username_and_password_and_is_not_retried() {
 
 #[tokio::test]
 async fn remove_member_sends_the_seeds_delete_and_returns_the_confirmation() {
-    let server = server().await;
+    let server = strict_server().await;
     entuity(
         "DELETE",
         &format!("/api/cfg/serverGroupConfig/{SET}/userGroups/userGroup1/members/guy9"),
@@ -139,7 +133,7 @@ async fn remove_member_sends_the_seeds_delete_and_returns_the_confirmation() {
 
 #[tokio::test]
 async fn names_with_spaces_and_reserved_characters_are_one_segment_each() {
-    let server = server().await;
+    let server = strict_server().await;
     entuity("DELETE", &format!("/api/cfg/serverGroupConfig/{SET}/userGroups/Network%20Ops%2FEU%20%2350%25/members/j.doe%40corp%3Bx"))
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("entuity/delete_member_response.json")))
         .expect(1)
@@ -203,7 +197,7 @@ async fn names_with_spaces_and_reserved_characters_are_one_segment_each() {
 
 #[tokio::test]
 async fn config_set_endpoints_send_and_decode_their_documented_bodies() {
-    let server = server().await;
+    let server = strict_server().await;
     let listed = fixture("entuity/server_groups.json");
     let one = listed["items"][0].clone();
     entuity("GET", "/api/cfg/serverGroups")
@@ -285,7 +279,7 @@ async fn config_set_endpoints_send_and_decode_their_documented_bodies() {
 
 #[tokio::test]
 async fn both_error_shapes_become_typed_api_errors() {
-    let server = server().await;
+    let server = strict_server().await;
     entuity(
         "PUT",
         &format!("/api/cfg/serverGroupConfig/{SET}/userGroups/G412"),

@@ -17,12 +17,6 @@ use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    forbid_unexpected(&server).await;
-    server
-}
-
 fn client(server: &MockServer) -> Client {
     Client::builder()
         .base_url(server.uri())
@@ -33,7 +27,7 @@ fn client(server: &MockServer) -> Client {
 
 #[tokio::test]
 async fn escape_hatch_builds_the_exact_request() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/api/custom/name%20with%20space"))
         .and(query_param("filter", "a&b=c"))
@@ -64,7 +58,7 @@ async fn escape_hatch_builds_the_exact_request() {
 
 #[tokio::test]
 async fn trailing_slash_is_added_on_request() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path("/api/accounts/group/"))
         .respond_with(ResponseTemplate::new(200))
@@ -81,7 +75,7 @@ async fn trailing_slash_is_added_on_request() {
 
 #[tokio::test]
 async fn post_is_never_repeated_after_it_may_have_reached_the_server() {
-    let server = server().await;
+    let server = strict_server().await;
     for status in [429u16, 502, 503, 504] {
         Mock::given(method("POST"))
             .and(path(format!("/s{status}")))
@@ -125,7 +119,7 @@ async fn post_is_never_repeated_after_it_may_have_reached_the_server() {
 
 #[tokio::test]
 async fn get_put_delete_retry_on_each_retryable_status_up_to_the_limit() {
-    let server = server().await;
+    let server = strict_server().await;
     for (verb, status) in [("GET", 429u16), ("PUT", 502), ("DELETE", 503), ("GET", 504)] {
         let p = format!("/{verb}-{status}");
         Mock::given(method(verb))
@@ -165,7 +159,7 @@ async fn get_put_delete_retry_on_each_retryable_status_up_to_the_limit() {
 
 #[tokio::test]
 async fn retry_after_as_an_http_date_is_honoured() {
-    let server = server().await;
+    let server = strict_server().await;
     let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
     Mock::given(method("GET"))
         .and(path("/busy"))
@@ -227,7 +221,7 @@ async fn a_connect_failure_is_retried_even_for_post_because_nothing_was_sent() {
 
 #[tokio::test]
 async fn error_bodies_are_kept_bounded_and_success_bodies_are_limited() {
-    let server = server().await;
+    let server = strict_server().await;
     let huge = "x".repeat(1024 * 1024);
     Mock::given(method("GET"))
         .and(path("/huge-error"))
@@ -279,7 +273,7 @@ async fn error_bodies_are_kept_bounded_and_success_bodies_are_limited() {
 
 #[tokio::test]
 async fn redirects_are_not_followed_so_credentials_never_leave_the_host() {
-    let origin = server().await;
+    let origin = strict_server().await;
     let elsewhere = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/moved"))
@@ -329,7 +323,7 @@ impl Auth for Refreshing {
 
 #[tokio::test]
 async fn an_auth_may_refresh_once_after_a_rejection_and_never_loops() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/ok-after-refresh"))
         .and(header("x-token", "token-1"))
@@ -383,7 +377,7 @@ async fn an_auth_may_refresh_once_after_a_rejection_and_never_loops() {
 
 #[tokio::test]
 async fn generic_error_bodies_keep_code_and_message() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path("/e"))
         .respond_with(ResponseTemplate::new(412).set_body_json(json!({"code": 412, "reasonPhrase": "Precondition Failed", "description": "Error modifying"})))
@@ -408,7 +402,7 @@ async fn generic_error_bodies_keep_code_and_message() {
 
 #[tokio::test]
 async fn invalid_path_segments_are_refused_without_a_request() {
-    let server = server().await;
+    let server = strict_server().await;
     for bad in ["", ".", ".."] {
         let err = client(&server)
             .request(Method::DELETE, ["api", bad])

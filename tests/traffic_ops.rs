@@ -18,12 +18,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PASSWORD: &str = "to-Pass-Quokka-3";
 
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    forbid_unexpected(&server).await;
-    server
-}
-
 fn login_ok(cookie: &str) -> ResponseTemplate {
     ResponseTemplate::new(200)
         .set_body_json(json!({"alerts": [{"text": "Successfully logged in.", "level": "success"}]}))
@@ -65,7 +59,7 @@ fn users_body() -> serde_json::Value {
 
 #[tokio::test]
 async fn logs_in_lazily_then_sends_the_cookie_and_the_exact_query() {
-    let server = server().await;
+    let server = strict_server().await;
     mount_login(&server, "s1", 1).await;
     Mock::given(method("GET"))
         .and(path("/api/4.0/federations/1/users"))
@@ -116,7 +110,7 @@ async fn logs_in_lazily_then_sends_the_cookie_and_the_exact_query() {
 
 #[tokio::test]
 async fn assign_sends_user_ids_and_replace_and_returns_echo_and_alerts() {
-    let server = server().await;
+    let server = strict_server().await;
     mount_login(&server, "s1", 1).await;
     Mock::given(method("POST"))
         .and(path("/api/4.0/federations/1/users"))
@@ -176,7 +170,7 @@ async fn assign_sends_user_ids_and_replace_and_returns_echo_and_alerts() {
 
 #[tokio::test]
 async fn every_documented_error_keeps_the_servers_words() {
-    let server = server().await;
+    let server = strict_server().await;
     mount_login(&server, "s1", 1).await;
     let cases = [
         (
@@ -251,7 +245,7 @@ async fn every_documented_error_keeps_the_servers_words() {
 
 #[tokio::test]
 async fn a_401_logs_in_again_once_and_retries_once() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/api/4.0/user/login"))
         .respond_with(login_ok("old"))
@@ -295,7 +289,7 @@ async fn a_401_logs_in_again_once_and_retries_once() {
 
 #[tokio::test]
 async fn a_persistent_401_is_returned_after_one_relogin() {
-    let server = server().await;
+    let server = strict_server().await;
     mount_login(&server, "s1", 2).await;
     Mock::given(method("GET"))
         .and(path("/api/4.0/federations/1/users"))
@@ -322,7 +316,7 @@ async fn a_persistent_401_is_returned_after_one_relogin() {
 
 #[tokio::test]
 async fn a_refused_login_is_a_typed_auth_error_with_the_alert_text() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/api/4.0/user/login"))
         .respond_with(ResponseTemplate::new(401).set_body_json(
@@ -352,7 +346,7 @@ async fn a_refused_login_is_a_typed_auth_error_with_the_alert_text() {
 
 #[tokio::test]
 async fn the_sliding_renewal_is_picked_up() {
-    let server = server().await;
+    let server = strict_server().await;
     mount_login(&server, "s1", 1).await;
     Mock::given(method("GET"))
         .and(path("/api/4.0/federations/1/users"))
@@ -389,7 +383,7 @@ async fn the_sliding_renewal_is_picked_up() {
 
 #[tokio::test]
 async fn token_login_and_access_token_authenticate_as_documented() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/api/4.0/user/login/token"))
         .and(body_json(json!({"t": "login-token-1"})))
@@ -452,7 +446,7 @@ async fn token_login_and_access_token_authenticate_as_documented() {
 
 #[tokio::test]
 async fn an_unimplemented_version_is_a_clear_typed_error() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("POST"))
         .and(path("/api/4.0/user/login"))
         .respond_with(login_ok("s1"))
@@ -504,7 +498,7 @@ async fn an_unimplemented_version_is_a_clear_typed_error() {
 
 #[tokio::test]
 async fn a_304_with_an_empty_body_is_not_modified() {
-    let server = server().await;
+    let server = strict_server().await;
     mount_login(&server, "s1", 1).await;
     Mock::given(method("GET"))
         .and(path("/api/4.0/federations/1/users"))
@@ -532,7 +526,7 @@ async fn a_304_with_an_empty_body_is_not_modified() {
 
 #[tokio::test]
 async fn cdn_federations_are_listed_created_updated_and_deleted() {
-    let server = server().await;
+    let server = strict_server().await;
     mount_login(&server, "s1", 1).await;
     let fed = json!({"id": 1, "cname": "test.quest.", "ttl": 48, "description": "the seed", "lastUpdated": "2018-12-05 00:31:34+00", "deliveryService": {"id": 1, "xmlId": "demo1"}});
     Mock::given(method("GET"))
@@ -609,7 +603,7 @@ async fn cdn_federations_are_listed_created_updated_and_deleted() {
 
 #[tokio::test]
 async fn the_session_cookie_never_goes_to_another_host() {
-    let server = server().await;
+    let server = strict_server().await;
     let other = MockServer::start().await;
     mount_login(&server, "s1", 1).await;
     Mock::given(method("GET"))

@@ -16,20 +16,14 @@ use group_membership::uplynk::{
 use group_membership::{Client, Error};
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 const ALLOWED_OWNERS_PATH: &str =
     "/api/v4/failover-groups/e8d6b5cb940c40cc9ec6ad081a38f3f0/allowed-owners";
 
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    forbid_unexpected(&server).await;
-    server
-}
-
 #[tokio::test]
 async fn get_allowed_owners_sends_a_signed_get_and_decodes_the_sample() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path(ALLOWED_OWNERS_PATH))
         .and(signed_at(FIXED_TS))
@@ -73,7 +67,7 @@ async fn get_allowed_owners_sends_a_signed_get_and_decodes_the_sample() {
 
 #[tokio::test]
 async fn grant_deny_sends_the_samples_body_as_json_and_accepts_204() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("PUT"))
         .and(path(ALLOWED_OWNERS_PATH))
         .and(signed_at(FIXED_TS))
@@ -103,7 +97,7 @@ async fn grant_deny_sends_the_samples_body_as_json_and_accepts_204() {
 
 #[tokio::test]
 async fn list_and_get_failover_groups_decode_every_documented_field() {
-    let server = server().await;
+    let server = strict_server().await;
     let listed = fixture("uplynk/failover_groups.json");
     Mock::given(method("GET"))
         .and(path("/api/v4/failover-groups"))
@@ -145,7 +139,7 @@ async fn list_and_get_failover_groups_decode_every_documented_field() {
 
 #[tokio::test]
 async fn configuration_endpoints_send_their_documented_bodies() {
-    let server = server().await;
+    let server = strict_server().await;
     let base = format!("/api/v4/failover-groups/{GROUP_ID}");
     for (verb, suffix, body) in [
         ("PATCH", "", json!({"mode": "flat", "auto_failback": false})),
@@ -206,7 +200,7 @@ async fn configuration_endpoints_send_their_documented_bodies() {
 
 #[tokio::test]
 async fn bad_input_is_refused_before_anything_is_sent() {
-    let server = server().await; // any request would fail the test
+    let server = strict_server().await; // any request would fail the test
     let client = uplynk_client(&server);
     let groups = client.uplynk().failover_groups();
     let cases: Vec<(&str, Error)> = vec![
@@ -261,7 +255,7 @@ async fn bad_input_is_refused_before_anything_is_sent() {
 
 #[tokio::test]
 async fn hostile_ids_stay_one_path_segment() {
-    let server = server().await;
+    let server = strict_server().await;
     for (id, encoded) in [
         ("a/../b", "a%2F..%2Fb"),
         ("x?y=1#z", "x%3Fy%3D1%23z"),
@@ -322,7 +316,7 @@ async fn every_error_status_and_body_shape_becomes_a_typed_api_error() {
     ];
     for status in [401u16, 403, 404, 409, 500] {
         for (shape, content_type, body) in bodies {
-            let server = server().await;
+            let server = strict_server().await;
             let mut template =
                 ResponseTemplate::new(status).insert_header("x-request-id", "req-42");
             if let Some(ct) = content_type {
@@ -377,7 +371,7 @@ async fn malformed_truncated_and_failed_2xx_bodies_are_errors_not_panics() {
             true,
         ),
     ] {
-        let server = server().await;
+        let server = strict_server().await;
         Mock::given(method("GET"))
             .and(path(ALLOWED_OWNERS_PATH))
             .respond_with(
@@ -408,7 +402,7 @@ async fn malformed_truncated_and_failed_2xx_bodies_are_errors_not_panics() {
 
 #[tokio::test]
 async fn idempotent_calls_are_retried_and_each_attempt_is_signed_afresh() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path(ALLOWED_OWNERS_PATH))
         .respond_with(ResponseTemplate::new(503))
@@ -455,7 +449,7 @@ async fn idempotent_calls_are_retried_and_each_attempt_is_signed_afresh() {
 
 #[tokio::test]
 async fn puts_retry_but_patch_and_channel_changes_never_repeat_after_reaching_the_server() {
-    let server = server().await;
+    let server = strict_server().await;
     let base = format!("/api/v4/failover-groups/{GROUP_ID}");
     Mock::given(method("PUT"))
         .and(path(format!("{base}/allowed-owners")))
@@ -504,7 +498,7 @@ async fn puts_retry_but_patch_and_channel_changes_never_repeat_after_reaching_th
 
 #[tokio::test]
 async fn retry_after_is_honoured_in_seconds_and_clamped() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path(ALLOWED_OWNERS_PATH))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
@@ -565,7 +559,7 @@ async fn retry_after_is_honoured_in_seconds_and_clamped() {
 
 #[tokio::test]
 async fn timeouts_are_typed_and_overridable_per_handle() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path(ALLOWED_OWNERS_PATH))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
@@ -597,7 +591,7 @@ async fn timeouts_are_typed_and_overridable_per_handle() {
 
 #[tokio::test]
 async fn a_client_with_a_path_prefix_keeps_it() {
-    let server = server().await;
+    let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path(format!("/proxy/uplynk{ALLOWED_OWNERS_PATH}")))
         .and(query_param_is_missing("token"))

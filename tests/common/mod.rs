@@ -44,6 +44,13 @@ pub fn uplynk_client(server: &MockServer) -> Client {
         .expect("client")
 }
 
+/// A wiremock server that fails the test on any request no mock expected.
+pub async fn strict_server() -> MockServer {
+    let server = MockServer::start().await;
+    forbid_unexpected(&server).await;
+    server
+}
+
 /// Fails the test (when the server drops) if any request reaches no other mock.
 pub async fn forbid_unexpected(server: &MockServer) {
     Mock::given(wiremock::matchers::any())
