@@ -605,6 +605,15 @@ mod tests {
     }
 
     #[test]
+    fn errors_cross_threads_and_box_as_std_errors() {
+        fn assert_error<E: std::error::Error + Send + Sync + 'static>() {}
+        assert_error::<Error>();
+        assert_error::<ApiError>();
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Error::invalid_input("x", "y"));
+        assert_eq!(boxed.to_string(), "invalid x: y");
+    }
+
+    #[test]
     fn snippet_cuts_on_char_boundaries() {
         assert_eq!(snippet("héllo", 2), "hé…");
         assert_eq!(snippet("hi", 5), "hi");
