@@ -609,7 +609,8 @@ mod tests {
         fn assert_error<E: std::error::Error + Send + Sync + 'static>() {}
         assert_error::<Error>();
         assert_error::<ApiError>();
-        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Error::invalid_input("x", "y"));
+        let boxed: Box<dyn std::error::Error + Send + Sync> =
+            Box::new(Error::invalid_input("x", "y"));
         assert_eq!(boxed.to_string(), "invalid x: y");
     }
 
