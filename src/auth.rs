@@ -83,6 +83,7 @@ pub struct Rejection<'a> {
     pub(crate) body: &'a [u8],
     pub(crate) http: &'a reqwest::Client,
     pub(crate) base_url: &'a Url,
+    pub(crate) timeout: std::time::Duration,
 }
 
 impl fmt::Debug for Rejection<'_> {
@@ -120,6 +121,11 @@ impl Rejection<'_> {
     pub fn base_url(&self) -> &Url {
         self.base_url
     }
+    /// How long a login made now may take: the client's request timeout, bounded by what is left of the
+    /// call's overall time limit.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
+    }
 }
 
 /// One attempt of a request, open to an [`Auth`] for adding headers or query parameters.
@@ -127,6 +133,7 @@ pub struct AuthRequest<'a> {
     pub(crate) request: &'a mut reqwest::Request,
     pub(crate) http: &'a reqwest::Client,
     pub(crate) base_url: &'a Url,
+    pub(crate) timeout: std::time::Duration,
 }
 
 impl fmt::Debug for AuthRequest<'_> {
@@ -184,6 +191,12 @@ impl AuthRequest<'_> {
     /// The client's base URL (the service root).
     pub fn base_url(&self) -> &Url {
         self.base_url
+    }
+    /// How long a login made for this attempt may take: the client's request timeout (or the request's
+    /// own), bounded by what is left of the call's overall time limit. Waiting for another call's login
+    /// counts against it too.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
     }
 }
 
@@ -455,10 +468,17 @@ impl LoginAnswer {
     pub(crate) fn refused(
         &self,
         service: &str,
-        parse: fn(&[u8]) -> crate::error::ServiceError,
+        parse: fn(&serde_json::Value) -> crate::error::ServiceError,
     ) -> Error {
         use crate::error::{ApiError, RawBody};
-        let parsed = parse(&self.body);
+        let parsed = match crate::json::bounded(&self.body) {
+            Some(b) => {
+                let mut e = parse(&b.value);
+                e.truncated = b.cut;
+                e
+            }
+            None => crate::error::ServiceError::default(),
+        };
         let reason = parsed.message.clone().unwrap_or_else(|| {
             self.status
                 .canonical_reason()

@@ -11,6 +11,7 @@ use crate::auth::{Auth, NoAuth};
 use crate::error::{Error, Result};
 use crate::request::{ErrorProfile, RequestBuilder};
 use crate::retry::RetryPolicy;
+use crate::transport::ClientInner;
 
 /// The default `User-Agent`: `group-membership/<version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("group-membership/", env!("CARGO_PKG_VERSION"));
@@ -46,21 +47,6 @@ pub struct Client {
     pub(crate) inner: Arc<ClientInner>,
 }
 
-pub(crate) struct ClientInner {
-    pub(crate) http: reqwest::Client,
-    pub(crate) base_url: Url,
-    pub(crate) auth: Arc<dyn Auth>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) request_timeout: Duration,
-    pub(crate) user_agent: http::HeaderValue,
-    /// True when the reqwest client is the caller's own: then `User-Agent` and `Accept` go on every request,
-    /// instead of being the built client's default headers.
-    pub(crate) per_request_defaults: bool,
-    pub(crate) max_response_bytes: u64,
-    /// Service settings (e.g. the Traffic Ops API version), keyed by type.
-    pub(crate) settings: http::Extensions,
-}
-
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
@@ -90,7 +76,7 @@ impl Client {
         &self.inner.retry
     }
 
-    /// The underlying `reqwest::Client` (shares the connection pool).
+    /// The underlying `reqwest::Client` (shares the connection pool). It follows no redirects.
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
@@ -119,7 +105,8 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        RequestBuilder::new(self, method, &crate::request::GENERIC_PROFILE).segments(segments)
+        RequestBuilder::new(&self.inner, method, &crate::request::GENERIC_PROFILE)
+            .segments(segments)
     }
 
     /// A service setting stored by the builder.
@@ -132,7 +119,7 @@ impl Client {
         method: Method,
         profile: &'static ErrorProfile,
     ) -> RequestBuilder<'_> {
-        RequestBuilder::new(self, method, profile)
+        RequestBuilder::new(&self.inner, method, profile)
     }
 }
 
@@ -151,7 +138,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     accept_invalid_certs: bool,
     root_certs_pem: Vec<Vec<u8>>,
-    http: Option<reqwest::Client>,
+    http: Option<reqwest::ClientBuilder>,
     max_response_bytes: u64,
     settings: http::Extensions,
 }
@@ -159,7 +146,10 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self.base_url.as_deref().map(redact_url_credentials),
+            )
             .field("auth", &self.auth)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
@@ -221,7 +211,7 @@ impl ClientBuilder {
         self
     }
 
-    /// How long to wait for a connection (ignored with [`http_client`](Self::http_client)).
+    /// How long to wait for a connection (ignored with [`http_client_builder`](Self::http_client_builder)).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -259,10 +249,27 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses your own `reqwest::Client` (proxies, pools, TLS backend and roots are then yours; the connect
-    /// timeout, certificate and redirect settings of this builder do not apply to it).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
+    /// Builds the HTTP client from your own `reqwest::ClientBuilder` (proxies, pools, TLS backend, roots
+    /// and connect timeout are then yours; this builder's connect-timeout and certificate settings do not
+    /// apply to it).
+    ///
+    /// The crate's mandatory settings are applied on top before building, whatever yours say: **no
+    /// redirect is ever followed** (so no credential can travel to another host), `Accept:
+    /// application/json` and this builder's user agent. As a second line of defence, every answer whose
+    /// URL is not the one requested is refused
+    /// ([`TransportErrorKind::Redirected`](crate::error::TransportErrorKind::Redirected)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = group_membership::Client::builder()
+    ///     .base_url("https://danube.example.net")
+    ///     .http_client_builder(reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(30)))
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), group_membership::Error>(())
+    /// ```
+    pub fn http_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.http = Some(builder);
         self
     }
 
@@ -283,20 +290,15 @@ impl ClientBuilder {
         let user_agent = http::HeaderValue::from_str(&self.user_agent).map_err(|_| {
             Error::Config("the user agent has characters a header cannot carry".into())
         })?;
-        let per_request_defaults = self.http.is_some();
-        let http = match self.http {
-            Some(http) => http,
+        let mut defaults = http::HeaderMap::new();
+        defaults.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let builder = match self.http {
+            Some(own) => own,
             None => {
-                let mut defaults = http::HeaderMap::new();
-                defaults.insert(
-                    http::header::ACCEPT,
-                    http::HeaderValue::from_static("application/json"),
-                );
-                let mut b = reqwest::Client::builder()
-                    .connect_timeout(self.connect_timeout)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .user_agent(self.user_agent.clone())
-                    .default_headers(defaults);
+                let mut b = reqwest::Client::builder().connect_timeout(self.connect_timeout);
                 #[cfg(feature = "native-tls")]
                 {
                     b = b.tls_backend_native();
@@ -320,10 +322,16 @@ impl ClientBuilder {
                         b = b.add_root_certificate(cert);
                     }
                 }
-                b.build()
-                    .map_err(|e| Error::Config(format!("HTTP client could not start: {e}")))?
+                b
             }
         };
+        // The crate's mandatory settings, applied last so that no caller's builder can undo them.
+        let http = builder
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(self.user_agent.clone())
+            .default_headers(defaults)
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client could not start: {e}")))?;
         Ok(Client {
             inner: Arc::new(ClientInner {
                 http,
@@ -332,7 +340,6 @@ impl ClientBuilder {
                 retry: self.retry,
                 request_timeout: self.request_timeout,
                 user_agent,
-                per_request_defaults,
                 max_response_bytes: self.max_response_bytes,
                 settings: self.settings,
             }),
@@ -340,28 +347,46 @@ impl ClientBuilder {
     }
 }
 
+/// Parses the base URL. Credentials in it are refused first, and every message names the URL with its
+/// credentials removed, so a password never reaches an error.
 fn parse_base_url(raw: &str) -> Result<Url> {
+    let shown = redact_url_credentials(raw);
     let url = Url::parse(raw)
-        .map_err(|e| Error::Config(format!("base URL `{raw}` is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::Config(format!(
-            "base URL `{raw}` must use http or https"
-        )));
-    }
-    if url.host().is_none() {
-        return Err(Error::Config(format!("base URL `{raw}` has no host")));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Config(format!(
-            "base URL `{raw}` must not have a query or fragment"
-        )));
-    }
+        .map_err(|e| Error::Config(format!("base URL `{shown}` is not a URL: {e}")))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::Config(
             "base URL must not carry credentials; use an auth scheme".into(),
         ));
     }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!(
+            "base URL `{shown}` must use http or https"
+        )));
+    }
+    if url.host().is_none() {
+        return Err(Error::Config(format!("base URL `{shown}` has no host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "base URL `{shown}` must not have a query or fragment"
+        )));
+    }
     Ok(url)
+}
+
+/// `raw` with anything between the scheme's `//` and the last `@` before the query replaced by `***`.
+/// Works on text that does not parse as a URL, and errs on the side of hiding (a password may hold `/`).
+fn redact_url_credentials(raw: &str) -> String {
+    let Some(start) = raw.find("//").map(|i| i + 2) else {
+        return raw.to_string();
+    };
+    let authority_end = raw[start..]
+        .find(['?', '#'])
+        .map_or(raw.len(), |i| start + i);
+    match raw[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..start], &raw[start + at..]),
+        None => raw.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -374,10 +399,24 @@ mod tests {
         for bad in ["not a url", "ftp://h", "https://h/?q=1", "https://u:p@h/"] {
             let err = Client::builder().base_url(bad).build().unwrap_err();
             assert!(matches!(err, Error::Config(_)), "{bad}");
-            assert!(
-                !err.to_string().contains(":p@"),
-                "credentials echoed for {bad}"
-            );
+        }
+        // A password never reaches a message, whatever else is wrong with the URL.
+        for bad in [
+            "https://u:s3cret@h/?q=1",
+            "https://u:s3cret@h/#f",
+            "ftp://u:s3cret@h/",
+            "https://u:s3cret@[::1/",
+            "https://u:s3cret@h:99999/",
+            "https://:s3cret@h/",
+            "//u:s3cret@h",
+            "https://u:pa/s3cret@h/",
+            "https://u:s3cret@h/?next=a@b",
+        ] {
+            let err = Client::builder().base_url(bad).build().unwrap_err();
+            assert!(!err.to_string().contains("s3cret"), "{bad}: {err}");
+            assert!(!format!("{err:?}").contains("s3cret"), "{bad}: {err:?}");
+            let builder = Client::builder().base_url(bad);
+            assert!(!format!("{builder:?}").contains("s3cret"), "{bad}");
         }
         let c = Client::builder()
             .base_url("http://127.0.0.1:8080/prefix")

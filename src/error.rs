@@ -23,6 +23,8 @@ use std::fmt;
 
 use http::{HeaderMap, Method, StatusCode};
 
+pub use crate::json::CUT_MARKER;
+
 /// Shorthand for `std::result::Result<T, group_membership::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -257,8 +259,11 @@ pub struct ServiceError {
     pub code: Option<String>,
     /// The service's own message, as the service words it.
     pub message: Option<String>,
-    /// Structured details (field errors, alert lists), when the service sent them.
+    /// Structured details (field errors, alert lists), when the service sent them. Bounded: at most about
+    /// [`MAX_KEPT_BODY`] bytes are kept, and [`CUT_MARKER`] stands where the rest was left out.
     pub details: Option<serde_json::Value>,
+    /// True when the service sent more than an error keeps, so the message or details were cut.
+    pub truncated: bool,
 }
 
 impl ServiceError {
@@ -268,6 +273,7 @@ impl ServiceError {
             code,
             message,
             details: None,
+            truncated: false,
         }
     }
     /// Adds structured details.
@@ -417,6 +423,9 @@ pub enum TransportErrorKind {
     Request,
     /// The response was larger than the client's limit.
     BodyTooLarge,
+    /// The answer came from another URL than the one requested (an HTTP client that follows redirects):
+    /// it was refused, whatever it said.
+    Redirected,
 }
 
 /// The request could not be sent, or its answer could not be read.

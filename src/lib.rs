@@ -77,7 +77,9 @@ mod client;
 pub mod danube;
 pub mod entuity;
 pub mod error;
+mod json;
 pub mod membership;
+mod path;
 #[cfg(test)]
 mod properties;
 mod request;
@@ -85,6 +87,7 @@ pub mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod traffic_ops;
+mod transport;
 pub mod uplynk;
 
 /// The README's Rust examples, compiled as doc-tests.
@@ -97,5 +100,6 @@ pub use client::{
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,
 };
 pub use error::{ApiError, Error, FieldError, Result};
-pub use request::{RequestBuilder, RequestOptions, Response, encode_segment};
+pub use path::encode_segment;
+pub use request::{RequestBuilder, RequestOptions, Response};
 pub use retry::{AttemptOutcome, RetryDecision, RetryPolicy};

@@ -11,7 +11,8 @@ use proptest::prelude::*;
 use sha2::Sha256;
 use url::Url;
 
-use crate::request::{ErrorProfile, GENERIC_PROFILE, Response, url_with_segments};
+use crate::path::url_with_segments;
+use crate::request::{ErrorProfile, GENERIC_PROFILE, Response};
 use crate::retry::{AttemptOutcome, RetryDecision, RetryPolicy};
 
 fn profiles() -> [(&'static str, &'static ErrorProfile); 5] {
@@ -99,8 +100,8 @@ proptest! {
     #[test]
     fn error_parsers_never_panic(bytes in body()) {
         for (_, profile) in profiles() {
-            let parsed = (profile.parse_error)(&bytes);
-            let _ = (profile.failure_in_success)(&bytes);
+            let parsed = profile.service_error(&bytes);
+            let _ = (profile.check_success)(&bytes);
             // Whatever was found is text taken from the body, never invented.
             if let Some(m) = parsed.message {
                 prop_assert!(!m.is_empty());
@@ -126,7 +127,7 @@ proptest! {
             status,
             Method::GET,
             "/x".into(),
-            (GENERIC_PROFILE.parse_error)(&bytes),
+            GENERIC_PROFILE.service_error(&bytes),
             crate::error::RawBody::new(bytes.clone(), bytes.len() as u64),
             &HeaderMap::new(),
         );

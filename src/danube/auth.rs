@@ -15,7 +15,7 @@ use crate::auth::{
     post_login,
 };
 use crate::error::{Error, Result};
-use crate::request::url_with_segments;
+use crate::path::url_with_segments;
 
 /// Danube Cloud's API key: `ES-API-KEY: <key>`. It never expires; the best choice for unattended use.
 #[derive(Clone)]
@@ -120,7 +120,7 @@ impl DanubeLogin {
         }
         let api = client.danube();
         let answer = api
-            .send(api.request(Method::GET, ["accounts", "logout"]), false)
+            .send(api.route(Method::GET, "accounts/logout", &[]), false)
             .await;
         *lock(&self.inner.token) = None;
         answer.map(drop)

@@ -275,13 +275,13 @@ impl<'c> Groups<'c> {
 
     fn collection(&self, order: GroupOrder) -> RequestBuilder<'c> {
         self.api
-            .request(Method::GET, ["accounts", "group"])
+            .route(Method::GET, "accounts/group", &[])
             .query("order_by", order.as_str())
     }
 
     fn one(&self, method: Method, name: &str) -> Result<RequestBuilder<'c>> {
         validate_name(name)?;
-        Ok(self.api.request(method, ["accounts", "group", name]))
+        Ok(self.api.route(method, "accounts/group/{}", &[name]))
     }
 
     /// The names of all groups (`GET /accounts/group/`).

@@ -44,12 +44,13 @@ pub use self::groups::{Group, GroupOrder, GroupUpdate, Groups, NewGroup};
 pub use self::tasks::{TaskOutcome, Tasks};
 use crate::client::Client;
 use crate::error::{Error, FieldError, Result, ServiceError, ValidationError};
+use crate::json::Verdict;
 use crate::request::{ErrorProfile, RequestBuilder, RequestOptions, Response};
 
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "danube",
     parse_error,
-    failure_in_success,
+    check_success,
 };
 
 impl Client {
@@ -118,11 +119,24 @@ impl<'c> Danube<'c> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        self.base(method).segments(segments)
+    }
+
+    /// A modelled call: `template` (e.g. `accounts/group/{}`) follows `/api`, and the URL ends with `/`.
+    pub(crate) fn route(
+        &self,
+        method: Method,
+        template: &'static str,
+        ids: &[&str],
+    ) -> RequestBuilder<'c> {
+        self.base(method).route(template, ids)
+    }
+
+    fn base(&self, method: Method) -> RequestBuilder<'c> {
         self.options.apply(
             self.client
                 .request_with(method, &PROFILE)
-                .segment("api")
-                .segments(segments)
+                .fixed(&["api"])
                 .trailing_slash(true),
         )
     }
@@ -191,10 +205,9 @@ fn texts(value: &serde_json::Value) -> Vec<String> {
     }
 }
 
-/// Reads `{"status": "FAILURE", "result": {...}}` or `{"detail": ...}`.
-fn parse_error(body: &[u8]) -> ServiceError {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
+/// Reads `{"status": "FAILURE", "result": {...}}` or `{"detail": ...}` from a bounded copy of the body.
+pub(crate) fn parse_error(value: &serde_json::Value) -> ServiceError {
+    let Some(map) = value.as_object() else {
         return ServiceError::default();
     };
     if let Some(detail) = map.get("detail") {
@@ -225,19 +238,23 @@ fn parse_error(body: &[u8]) -> ServiceError {
             )
             .with_details(result.clone())
         }
-        _ => crate::request::generic_error(body),
+        _ => crate::request::generic_error(value),
     }
 }
 
-/// A 2xx envelope whose status is `FAILURE`.
-fn failure_in_success(body: &[u8]) -> Option<ServiceError> {
-    // Success bodies are parsed again by the caller: only parse here when a failure is possible.
-    memchr::memmem::find(body, b"FAILURE")?;
-    let serde_json::Value::Object(map) = serde_json::from_slice::<serde_json::Value>(body).ok()?
-    else {
-        return None;
-    };
-    (map.get("status").and_then(|s| s.as_str()) == Some("FAILURE")).then(|| parse_error(body))
+/// The top-level key of a Danube body that can say it failed.
+#[derive(serde::Deserialize)]
+struct FailureMarker<'a> {
+    #[serde(borrow, default)]
+    status: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// A 2xx envelope whose `status` is `FAILURE` failed; a `status` that is not text cannot be judged.
+fn check_success(body: &[u8]) -> Verdict {
+    crate::json::probe(body, |m: FailureMarker<'_>| match m.status.as_deref() {
+        Some("FAILURE") => Verdict::Failure,
+        _ => Verdict::Success,
+    })
 }
 
 #[cfg(test)]
@@ -246,7 +263,7 @@ mod tests {
 
     #[test]
     fn both_error_forms_are_read() {
-        let e = parse_error(br#"{"status": "FAILURE", "result": {"dc": ["This field is required."], "users": ["Object with username=x does not exist."]}, "task_id": "t"}"#);
+        let e = PROFILE.service_error(br#"{"status": "FAILURE", "result": {"dc": ["This field is required."], "users": ["Object with username=x does not exist."]}, "task_id": "t"}"#);
         assert_eq!(e.code.as_deref(), Some("FAILURE"));
         assert_eq!(
             e.message.as_deref(),
@@ -257,14 +274,28 @@ mod tests {
             (fields[0].field.as_str(), fields[0].messages.as_slice()),
             ("dc", ["This field is required.".to_string()].as_slice())
         );
-        let e = parse_error(br#"{"detail": "User Group already exists"}"#);
+        let e = PROFILE.service_error(br#"{"detail": "User Group already exists"}"#);
         assert_eq!(
             (e.code, e.message.as_deref()),
             (None, Some("User Group already exists"))
         );
-        let e = parse_error(br#"{"detail": {"username": ["This field is required."]}}"#);
+        let e = PROFILE.service_error(br#"{"detail": {"username": ["This field is required."]}}"#);
         assert_eq!(e.message.as_deref(), Some("This field is required."));
-        assert!(failure_in_success(br#"{"status": "FAILURE", "result": {}}"#).is_some());
-        assert!(failure_in_success(br#"{"status": "SUCCESS", "result": null}"#).is_none());
+        assert_eq!(
+            check_success(br#"{"status": "FAILURE", "result": {}}"#),
+            Verdict::Failure
+        );
+        assert_eq!(
+            check_success(br#"{"status": "SUCCESS", "result": null}"#),
+            Verdict::Success
+        );
+        assert!(matches!(
+            check_success(br#"{"status": 1}"#),
+            Verdict::CouldNotTell(_)
+        ));
+        assert!(matches!(
+            check_success(b"Resource not found"),
+            Verdict::CouldNotTell(_)
+        ));
     }
 }

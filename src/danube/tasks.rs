@@ -9,7 +9,7 @@ use http::{Method, StatusCode};
 
 use super::Danube;
 use crate::error::{Error, Result};
-use crate::request::check_segment;
+use crate::path::check_segment;
 
 /// Where a task stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +42,7 @@ impl<'c> Tasks<'c> {
     /// Polls a task once.
     pub async fn status(&self, task_id: &str) -> Result<TaskOutcome> {
         check_segment("task ID", task_id)?;
-        let request = self.api.request(Method::GET, ["task", task_id, "status"]);
+        let request = self.api.route(Method::GET, "task/{}/status", &[task_id]);
         let envelope = match request.send().await {
             Ok(response) => (response.status(), response.json::<serde_json::Value>()?),
             Err(Error::Api(api)) if api.status() == StatusCode::GONE => {

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::{Entuity, Envelope};
 use crate::auth::REDACTED;
 use crate::error::{Error, Result};
-use crate::request::{RequestBuilder, Response, check_segment};
+use crate::path::check_segment;
+use crate::request::{RequestBuilder, Response};
 
 /// A config set (server group), as `GET /api/cfg/serverGroups` lists it. Unknown fields are kept in
 /// [`extra`](Self::extra).
@@ -274,12 +275,13 @@ impl<'c> ConfigSets<'c> {
     }
 
     fn server_groups(&self, method: Method, id: Option<&str>) -> Result<RequestBuilder<'c>> {
-        let mut r = self.api.request(method, ["cfg", "serverGroups"]);
-        if let Some(id) = id {
-            check_segment("config set ID", id)?;
-            r = r.segment(id);
+        match id {
+            Some(id) => {
+                check_segment("config set ID", id)?;
+                Ok(self.api.route(method, "cfg/serverGroups/{}", &[id]))
+            }
+            None => Ok(self.api.route(method, "cfg/serverGroups", &[])),
         }
-        Ok(r)
     }
 
     fn user_groups_request(
@@ -289,14 +291,19 @@ impl<'c> ConfigSets<'c> {
         group: Option<&str>,
     ) -> Result<RequestBuilder<'c>> {
         check_segment("config set ID", id)?;
-        let mut r = self
-            .api
-            .request(method, ["cfg", "serverGroupConfig", id, "userGroups"]);
-        if let Some(group) = group {
-            check_segment("user group name", group)?;
-            r = r.segment(group);
+        match group {
+            Some(group) => {
+                check_segment("user group name", group)?;
+                Ok(self.api.route(
+                    method,
+                    "cfg/serverGroupConfig/{}/userGroups/{}",
+                    &[id, group],
+                ))
+            }
+            None => Ok(self
+                .api
+                .route(method, "cfg/serverGroupConfig/{}/userGroups", &[id])),
         }
-        Ok(r)
     }
 
     /// All config sets (`GET /api/cfg/serverGroups`).
@@ -409,7 +416,7 @@ impl<'c> ConfigSets<'c> {
         }
         let response = self
             .user_groups_request(Method::POST, id, Some(user_group))?
-            .segment("members")
+            .route("members", &[])
             .json(member)
             .send()
             .await?;
@@ -426,7 +433,7 @@ impl<'c> ConfigSets<'c> {
         check_segment("member username", username)?;
         let response = self
             .user_groups_request(Method::DELETE, id, Some(user_group))?
-            .segments(["members", username])
+            .route("members/{}", &[username])
             .send()
             .await?;
         let envelope: Envelope<ChangeResult> = response.json()?;

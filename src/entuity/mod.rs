@@ -43,12 +43,13 @@ pub use self::config_sets::{
 use crate::auth::BasicAuth;
 use crate::client::Client;
 use crate::error::{Result, ServiceError};
+use crate::json::Verdict;
 use crate::request::{ErrorProfile, RequestBuilder, RequestOptions};
 
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "entuity",
     parse_error,
-    failure_in_success,
+    check_success,
 };
 
 impl Client {
@@ -101,11 +102,24 @@ impl<'c> Entuity<'c> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        self.base(method).segments(segments)
+    }
+
+    /// A modelled call: `template` (e.g. `cfg/serverGroupConfig/{}/userGroups`) follows `/api`.
+    pub(crate) fn route(
+        &self,
+        method: Method,
+        template: &'static str,
+        ids: &[&str],
+    ) -> RequestBuilder<'c> {
+        self.base(method).route(template, ids)
+    }
+
+    fn base(&self, method: Method) -> RequestBuilder<'c> {
         self.options.apply(
             self.client
                 .request_with(method, &PROFILE)
-                .segment("api")
-                .segments(segments)
+                .fixed(&["api"])
                 .query("media", "json"),
         )
     }
@@ -124,40 +138,39 @@ pub(crate) struct Envelope<T> {
     pub(crate) data: Option<T>,
 }
 
-/// Reads `{code, reasonPhrase, description}`, or `{errorCode, errorDetails}`.
-fn parse_error(body: &[u8]) -> ServiceError {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
+/// Reads `{code, reasonPhrase, description}`, or `{errorCode, errorDetails}`, from a bounded copy.
+fn parse_error(value: &serde_json::Value) -> ServiceError {
+    let Some(map) = value.as_object() else {
         return ServiceError::default();
     };
-    let text = |key: &str| match map.get(key) {
-        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
+    let text = |key: &str| crate::json::text(map.get(key));
     let code = text("errorCode").or_else(|| text("code"));
     let message = text("errorDetails")
         .or_else(|| text("description"))
         .or_else(|| text("reasonPhrase"));
-    ServiceError::new(code, message)
+    let e = ServiceError::new(code, message);
+    match map
+        .get("errorDetails")
+        .filter(|d| !d.is_null() && !d.is_string())
+    {
+        Some(details) => e.with_details(details.clone()),
+        None => e,
+    }
 }
 
-/// A 2xx body whose `errorCode` is present and not `SUCCESS`.
-fn failure_in_success(body: &[u8]) -> Option<ServiceError> {
-    let serde_json::Value::Object(map) = serde_json::from_slice::<serde_json::Value>(body).ok()?
-    else {
-        return None;
-    };
-    let code = map.get("errorCode")?.as_str()?;
-    (!code.eq_ignore_ascii_case("SUCCESS")).then(|| {
-        let mut e = parse_error(body);
-        if let Some(details) = map
-            .get("errorDetails")
-            .filter(|d| !d.is_null() && !d.is_string())
-        {
-            e = e.with_details(details.clone());
-        }
-        e
+/// The top-level key of an Entuity body that can say it failed.
+#[derive(Deserialize)]
+struct FailureMarker<'a> {
+    #[serde(rename = "errorCode", borrow, default)]
+    error_code: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// A 2xx body whose `errorCode` is present and not `SUCCESS` (any case) failed; an `errorCode` that is not
+/// text cannot be judged.
+fn check_success(body: &[u8]) -> Verdict {
+    crate::json::probe(body, |m: FailureMarker<'_>| match m.error_code.as_deref() {
+        Some(code) if !code.eq_ignore_ascii_case("SUCCESS") => Verdict::Failure,
+        _ => Verdict::Success,
     })
 }
 
@@ -167,22 +180,32 @@ mod tests {
 
     #[test]
     fn both_error_shapes_are_read() {
-        let e = parse_error(br#"{"code": 412, "reasonPhrase": "Precondition Failed", "description": "Error modifying"}"#);
+        let e = PROFILE.service_error(br#"{"code": 412, "reasonPhrase": "Precondition Failed", "description": "Error modifying"}"#);
         assert_eq!(
             (e.code.as_deref(), e.message.as_deref()),
             (Some("412"), Some("Error modifying"))
         );
-        let e = failure_in_success(
-            br#"{"errorCode": "ERROR_OPERATION_FAILURE", "errorDetails": "no such user"}"#,
-        )
-        .unwrap();
+        let body = br#"{"errorCode": "ERROR_OPERATION_FAILURE", "errorDetails": "no such user"}"#;
+        assert_eq!(check_success(body), Verdict::Failure);
+        let e = PROFILE.service_error(body);
         assert_eq!(
             (e.code.as_deref(), e.message.as_deref()),
             (Some("ERROR_OPERATION_FAILURE"), Some("no such user"))
         );
-        assert!(failure_in_success(br#"{"errorCode": "SUCCESS", "errorDetails": null}"#).is_none());
-        assert!(failure_in_success(br#"{"errorCode": "Success"}"#).is_none());
-        assert!(failure_in_success(br#"{"items": []}"#).is_none());
-        assert!(failure_in_success(b"<html/>").is_none());
+        for ok in [
+            &br#"{"errorCode": "SUCCESS", "errorDetails": null}"#[..],
+            br#"{"errorCode": "Success"}"#,
+            br#"{"items": []}"#,
+        ] {
+            assert_eq!(check_success(ok), Verdict::Success);
+        }
+        assert!(matches!(
+            check_success(b"<html/>"),
+            Verdict::CouldNotTell(_)
+        ));
+        assert!(matches!(
+            check_success(br#"{"errorCode": 0}"#),
+            Verdict::CouldNotTell(_)
+        ));
     }
 }

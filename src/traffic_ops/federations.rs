@@ -11,7 +11,7 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use super::{Reply, TrafficOps, reply, reply_or_default};
 use crate::error::{Error, Result};
-use crate::request::check_segment;
+use crate::path::check_segment;
 
 /// A user assigned to a federation. `company`, `email` and `fullName` are often null.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -407,14 +407,8 @@ impl<'c> Federations<'c> {
         federation_id: u64,
         query: &FederationUsersQuery,
     ) -> Result<Reply<Vec<FederationUser>>> {
-        let mut request = self.api.request(
-            Method::GET,
-            [
-                "federations".to_string(),
-                federation_id.to_string(),
-                "users".into(),
-            ],
-        );
+        let fed = federation_id.to_string();
+        let mut request = self.api.route(Method::GET, "federations/{}/users", &[&fed]);
         for (k, v) in query.pairs()? {
             request = request.query(k, v);
         }
@@ -457,16 +451,10 @@ impl<'c> Federations<'c> {
         if replace {
             body["replace"] = serde_json::Value::Bool(true);
         }
+        let fed = federation_id.to_string();
         let request = self
             .api
-            .request(
-                Method::POST,
-                [
-                    "federations".to_string(),
-                    federation_id.to_string(),
-                    "users".into(),
-                ],
-            )
+            .route(Method::POST, "federations/{}/users", &[&fed])
             .json(&body);
         reply(&self.api.send(request).await?)
     }
@@ -474,22 +462,17 @@ impl<'c> Federations<'c> {
     /// Removes one user from a federation (`DELETE federations/{id}/users/{userID}`). No such assignment (or
     /// federation) is a 404 "no federation users with that key found".
     pub async fn remove_user(&self, federation_id: u64, user_id: u64) -> Result<Reply<()>> {
-        let request = self.api.request(
-            Method::DELETE,
-            [
-                "federations".to_string(),
-                federation_id.to_string(),
-                "users".into(),
-                user_id.to_string(),
-            ],
-        );
+        let (fed, user) = (federation_id.to_string(), user_id.to_string());
+        let request = self
+            .api
+            .route(Method::DELETE, "federations/{}/users/{}", &[&fed, &user]);
         reply_or_default(&self.api.send(request).await?)
     }
 
     /// The federations of a CDN that are linked to a delivery service (`GET cdns/{name}/federations`).
     pub async fn cdn_federations(&self, cdn: &str) -> Result<Reply<Vec<CdnFederation>>> {
         check_segment("CDN name", cdn)?;
-        let request = self.api.request(Method::GET, ["cdns", cdn, "federations"]);
+        let request = self.api.route(Method::GET, "cdns/{}/federations", &[cdn]);
         reply(&self.api.send(request).await?)
     }
 
@@ -503,7 +486,7 @@ impl<'c> Federations<'c> {
         federation.validate()?;
         let request = self
             .api
-            .request(Method::POST, ["cdns", cdn, "federations"])
+            .route(Method::POST, "cdns/{}/federations", &[cdn])
             .json(federation);
         reply(&self.api.send(request).await?)
     }
@@ -520,7 +503,7 @@ impl<'c> Federations<'c> {
         let id = federation_id.to_string();
         let request = self
             .api
-            .request(Method::PUT, ["cdns", cdn, "federations", id.as_str()])
+            .route(Method::PUT, "cdns/{}/federations/{}", &[cdn, &id])
             .json(federation);
         reply(&self.api.send(request).await?)
     }
@@ -531,13 +514,13 @@ impl<'c> Federations<'c> {
         let id = federation_id.to_string();
         let request = self
             .api
-            .request(Method::DELETE, ["cdns", cdn, "federations", id.as_str()]);
+            .route(Method::DELETE, "cdns/{}/federations/{}", &[cdn, &id]);
         reply_or_default(&self.api.send(request).await?)
     }
 
     /// Every federation mapping of every delivery service (`GET federations/all`).
     pub async fn all(&self) -> Result<Reply<Vec<AllFederation>>> {
-        let request = self.api.request(Method::GET, ["federations", "all"]);
+        let request = self.api.route(Method::GET, "federations/all", &[]);
         reply(&self.api.send(request).await?)
     }
 }

@@ -45,12 +45,13 @@ pub use self::federations::{
 pub use self::session::TrafficOpsSession;
 use crate::client::{Client, ClientBuilder};
 use crate::error::{Error, Result, ServiceError};
+use crate::json::Verdict;
 use crate::request::{ErrorProfile, RequestBuilder, RequestOptions, Response};
 
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "traffic_ops",
     parse_error,
-    failure_in_success: |_| None,
+    check_success,
 };
 
 /// A Traffic Ops API version. The federation routes answer identically at 4.0, 4.1 and 5.0.
@@ -182,7 +183,7 @@ impl<'c> TrafficOps<'c> {
 
     /// `GET /api/{version}/ping`: `{"ping": "pong"}` when the server is up (no login needed).
     pub async fn ping(&self) -> Result<serde_json::Value> {
-        let response = self.send(self.request(Method::GET, ["ping"])).await?;
+        let response = self.send(self.route(Method::GET, "ping", &[])).await?;
         response.json()
     }
 
@@ -193,11 +194,25 @@ impl<'c> TrafficOps<'c> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        self.base(method).segments(segments)
+    }
+
+    /// A modelled call: `template` (e.g. `federations/{}/users`) follows `/api/{version}`.
+    pub(crate) fn route(
+        &self,
+        method: Method,
+        template: &'static str,
+        ids: &[&str],
+    ) -> RequestBuilder<'c> {
+        self.base(method).route(template, ids)
+    }
+
+    fn base(&self, method: Method) -> RequestBuilder<'c> {
         self.options.apply(
             self.client
                 .request_with(method, &PROFILE)
-                .segments(["api", self.version.as_str()])
-                .segments(segments),
+                .fixed(&["api"])
+                .fixed_owned(self.version.as_str().to_string()),
         )
     }
 
@@ -332,13 +347,10 @@ pub(crate) fn reply_or_default<T: serde::de::DeserializeOwned + Default>(
     })
 }
 
-/// Error-level alert texts become the message; all alerts are kept as details.
-pub(super) fn parse_error(body: &[u8]) -> ServiceError {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return ServiceError::default();
-    };
+/// Error-level alert texts become the message; the alerts (bounded) are kept as details.
+pub(super) fn parse_error(value: &serde_json::Value) -> ServiceError {
     let Some(alerts) = value.get("alerts").and_then(|a| a.as_array()) else {
-        return crate::request::generic_error(body);
+        return crate::request::generic_error(value);
     };
     let texts: Vec<&str> = alerts
         .iter()
@@ -347,6 +359,60 @@ pub(super) fn parse_error(body: &[u8]) -> ServiceError {
         .collect();
     let message = (!texts.is_empty()).then(|| texts.join("; "));
     ServiceError::new(None, message).with_details(serde_json::Value::Array(alerts.clone()))
+}
+
+/// The part of a Traffic Ops body that can say it failed: the alerts, counted without being kept.
+#[derive(Deserialize)]
+struct FailureMarkers {
+    #[serde(default)]
+    alerts: Option<ErrorAlerts>,
+}
+
+/// How many alerts are at level `error` (`None` when one has no readable level).
+struct ErrorAlerts(Option<usize>);
+
+impl<'de> Deserialize<'de> for ErrorAlerts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Levels;
+        impl<'de> serde::de::Visitor<'de> for Levels {
+            type Value = ErrorAlerts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of alerts")
+            }
+            fn visit_unit<E>(self) -> std::result::Result<ErrorAlerts, E> {
+                Ok(ErrorAlerts(Some(0)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<ErrorAlerts, A::Error> {
+                #[derive(Deserialize)]
+                struct Level<'a> {
+                    #[serde(borrow, default)]
+                    level: Option<std::borrow::Cow<'a, str>>,
+                }
+                let (mut errors, mut unreadable) = (0, false);
+                while let Some(alert) = seq.next_element::<Level<'de>>()? {
+                    match alert.level.as_deref() {
+                        Some("error") => errors += 1,
+                        Some(_) => {}
+                        None => unreadable = true,
+                    }
+                }
+                Ok(ErrorAlerts((!unreadable).then_some(errors)))
+            }
+        }
+        d.deserialize_any(Levels)
+    }
+}
+
+/// A 2xx body with any error-level alert failed; an alert without a level cannot be judged.
+fn check_success(body: &[u8]) -> Verdict {
+    crate::json::probe(body, |m: FailureMarkers| match m.alerts {
+        None | Some(ErrorAlerts(Some(0))) => Verdict::Success,
+        Some(ErrorAlerts(Some(_))) => Verdict::Failure,
+        Some(ErrorAlerts(None)) => Verdict::CouldNotTell("an alert has no level".into()),
+    })
 }
 
 #[cfg(test)]
@@ -368,13 +434,35 @@ mod tests {
 
     #[test]
     fn error_alerts_become_the_message_in_any_key_order() {
-        let e = parse_error(br#"{"alerts":[{"text":"federation 999 not found","level":"error"}]}"#);
+        let e = PROFILE
+            .service_error(br#"{"alerts":[{"text":"federation 999 not found","level":"error"}]}"#);
         assert_eq!(e.message.as_deref(), Some("federation 999 not found"));
-        let e = parse_error(br#"{"alerts":[{"level":"warning","text":"w"},{"level":"error","text":"a"},{"text":"b","level":"error"}]}"#);
+        let e = PROFILE.service_error(br#"{"alerts":[{"level":"warning","text":"w"},{"level":"error","text":"a"},{"text":"b","level":"error"}]}"#);
         assert_eq!(e.message.as_deref(), Some("a; b"));
         assert_eq!(
-            parse_error(b"Internal Server Error"),
+            PROFILE.service_error(b"Internal Server Error"),
             ServiceError::default()
         );
+    }
+
+    #[test]
+    fn any_error_alert_in_a_2xx_body_is_a_failure() {
+        let failed = br#"{"alerts":[{"text":"ok","level":"success"},{"level":"error","text":"no"}],"response":[]}"#;
+        assert_eq!(check_success(failed), Verdict::Failure);
+        for ok in [
+            &br#"{"response":[]}"#[..],
+            br#"{"alerts":[{"text":"federation users was deleted.","level":"success"}]}"#,
+            br#"{"alerts":null,"response":{}}"#,
+            b"",
+        ] {
+            assert_eq!(check_success(ok), Verdict::Success);
+        }
+        for unclear in [
+            &br#"{"alerts":[{"text":"?"}]}"#[..],
+            br#"{"alerts":"error"}"#,
+            br#"{"alerts":[{"level":"error"]}"#,
+        ] {
+            assert!(matches!(check_success(unclear), Verdict::CouldNotTell(_)));
+        }
     }
 }

@@ -15,7 +15,7 @@ use super::{ApiVersion, Reply};
 use crate::auth::{AfterRejection, Auth, AuthRequest, REDACTED, Rejection, post_login};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::request::url_with_segments;
+use crate::path::url_with_segments;
 
 /// The cookies that carry a Traffic Ops session.
 const SESSION_COOKIES: [&str; 2] = ["mojolicious", "access_token"];
@@ -164,7 +164,7 @@ impl TrafficOpsSession {
             .with_api_version(self.api_version.clone());
         let answer = api
             .send(
-                api.request(Method::POST, ["user", "logout"])
+                api.route(Method::POST, "user/logout", &[])
                     .retry_policy(crate::RetryPolicy::never()),
             )
             .await;

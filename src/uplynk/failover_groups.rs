@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::{Collection, PROFILE};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::request::{RequestBuilder, RequestOptions, check_segment};
+use crate::path::check_segment;
+use crate::request::{RequestBuilder, RequestOptions};
 
 /// A failover group, as `GET /failover-groups/{id}` returns it. Fields the service adds later are kept in
 /// [`extra`](Self::extra).
@@ -293,13 +294,13 @@ impl<'c> FailoverGroups<'c> {
         let mut request =
             self.client
                 .request_with(method, &PROFILE)
-                .literal(&["api", "v4", "failover-groups"]);
+                .fixed(&["api", "v4", "failover-groups"]);
         if let Some(id) = id {
             check_segment("failover group ID", id)?;
             request = request.segment(id);
         }
         if let Some(tail) = tail {
-            request = request.literal(&[tail]);
+            request = request.fixed(&[tail]);
         }
         Ok(self.options.apply(request))
     }

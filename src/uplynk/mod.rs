@@ -38,6 +38,7 @@ pub use self::failover_groups::{
 };
 use crate::client::Client;
 use crate::error::{Result, ServiceError};
+use crate::json::Verdict;
 use crate::request::{ErrorProfile, RequestBuilder, RequestOptions};
 
 /// The production host.
@@ -49,7 +50,7 @@ const API_PREFIX: [&str; 2] = ["api", "v4"];
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "uplynk",
     parse_error,
-    failure_in_success,
+    check_success,
 };
 
 impl Client {
@@ -113,7 +114,7 @@ impl<'c> Uplynk<'c> {
         self.options.apply(
             self.client
                 .request_with(method, &PROFILE)
-                .literal(&API_PREFIX)
+                .fixed(&API_PREFIX)
                 .segments(segments),
         )
     }
@@ -158,17 +159,11 @@ fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Opti
 }
 
 /// Reads a v4 error body: `code`, and `title`/`detail`/`message`/`description` (or the older `msg`).
-fn parse_error(body: &[u8]) -> ServiceError {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
+fn parse_error(value: &serde_json::Value) -> ServiceError {
+    let Some(map) = value.as_object() else {
         return ServiceError::default();
     };
-    let text = |keys: &[&str]| {
-        keys.iter().find_map(|k| match map.get(*k) {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            _ => None,
-        })
-    };
+    let text = |keys: &[&str]| keys.iter().find_map(|k| crate::json::text(map.get(*k)));
     let title = text(&["title"]);
     let detail = text(&["detail", "message", "description", "msg"]);
     let message = match (title, detail) {
@@ -178,25 +173,32 @@ fn parse_error(body: &[u8]) -> ServiceError {
     ServiceError::new(text(&["code"]), message)
 }
 
-/// A 2xx body that is nonetheless an error: `"@type": "Error"`, or the older `{"error": 1, "msg": ...}`.
-fn failure_in_success(body: &[u8]) -> Option<ServiceError> {
-    // Success bodies are parsed again by the caller: only parse here when a failure is possible.
-    if memchr::memmem::find(body, b"\"Error\"").is_none()
-        && memchr::memmem::find(body, b"\"error\"").is_none()
-    {
-        return None;
-    }
-    let serde_json::Value::Object(map) = serde_json::from_slice::<serde_json::Value>(body).ok()?
-    else {
-        return None;
-    };
-    let is_error_type = map.get("@type").and_then(|t| t.as_str()) == Some("Error");
-    let error_flag = match map.get("error") {
-        Some(serde_json::Value::Bool(b)) => *b,
-        Some(serde_json::Value::Number(n)) => n.as_i64() != Some(0),
-        _ => false,
-    };
-    (is_error_type || error_flag).then(|| parse_error(body))
+/// The top-level keys of a v4 body that can say it failed: `"@type": "Error"`, or the older `error` flag.
+#[derive(Deserialize)]
+struct FailureMarkers<'a> {
+    #[serde(rename = "@type", borrow, default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+/// A 2xx body is a success unless it says `"@type": "Error"` or carries a true/non-zero/non-empty `error`;
+/// a marker of a type that cannot be judged means "could not tell".
+fn check_success(body: &[u8]) -> Verdict {
+    crate::json::probe(body, |m: FailureMarkers<'_>| {
+        let error_flag = match &m.error {
+            None | Some(serde_json::Value::Null) => Some(false),
+            Some(serde_json::Value::Bool(b)) => Some(*b),
+            Some(serde_json::Value::Number(n)) => Some(n.as_f64() != Some(0.0)),
+            Some(serde_json::Value::String(s)) => Some(!s.is_empty()),
+            Some(_) => None,
+        };
+        match (m.kind.as_deref(), error_flag) {
+            (Some("Error"), _) | (_, Some(true)) => Verdict::Failure,
+            (_, None) => Verdict::CouldNotTell("`error` is neither a flag nor a message".into()),
+            _ => Verdict::Success,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -222,7 +224,7 @@ mod tests {
 
     #[test]
     fn error_bodies_are_read_leniently() {
-        let e = parse_error(
+        let e = PROFILE.service_error(
             br#"{"@type": "Error", "code": "not_found", "status_code": 404, "title": "Not Found"}"#,
         );
         assert_eq!(
@@ -230,12 +232,47 @@ mod tests {
             (Some("not_found"), Some("Not Found"))
         );
         assert_eq!(
-            parse_error(b"<html><body>502</body></html>"),
+            PROFILE.service_error(b"<html><body>502</body></html>"),
             ServiceError::default()
         );
-        assert!(failure_in_success(br#"{"@type": "Error", "code": "x"}"#).is_some());
-        assert!(failure_in_success(br#"{"error": 1, "msg": "bad sig"}"#).is_some());
-        assert!(failure_in_success(br#"{"@type": "Collection", "items": []}"#).is_none());
-        assert!(failure_in_success(b"").is_none());
+    }
+
+    #[test]
+    fn success_bodies_are_judged_strictly() {
+        let failed = [
+            &br#"{"@type": "Error", "code": "x"}"#[..],
+            br#"{"@type": "\u0045rror"}"#,
+            br#"{"error": 1, "msg": "bad sig"}"#,
+            br#"{"error": true}"#,
+            br#"{"error": "bad sig"}"#,
+        ];
+        for body in failed {
+            assert_eq!(
+                check_success(body),
+                Verdict::Failure,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for body in [
+            &br#"{"@type": "Collection", "items": []}"#[..],
+            b"",
+            br#"{"error": 0}"#,
+        ] {
+            assert_eq!(check_success(body), Verdict::Success);
+        }
+        let unclear = [
+            &br#"{"error": {"x": 1}}"#[..],
+            br#"{"@type": "Error", "@type": "Collection"}"#,
+            br#"<html>ok</html>"#,
+            br#"{"@type": "Collection", "items": ["#,
+        ];
+        for body in unclear {
+            assert!(
+                matches!(check_success(body), Verdict::CouldNotTell(_)),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 }

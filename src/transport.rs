@@ -1,0 +1,137 @@
+//! The shared inner client: the settings every request reads, and the small body readers. No retry logic
+//! lives here; [`request`](crate::request) decides.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use url::Url;
+
+use crate::auth::Auth;
+use crate::error::{MAX_KEPT_BODY, TransportErrorKind};
+use crate::retry::{AttemptOutcome, RetryPolicy};
+
+/// What a [`Client`](crate::Client) shares between its clones.
+pub(crate) struct ClientInner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: Url,
+    pub(crate) auth: Arc<dyn Auth>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) request_timeout: Duration,
+    pub(crate) user_agent: http::HeaderValue,
+    pub(crate) max_response_bytes: u64,
+    /// Service settings (e.g. the Traffic Ops API version), keyed by type.
+    pub(crate) settings: http::Extensions,
+}
+
+/// How a reqwest failure counts: the retry outcome, the error kind, "may have been sent" and a short message.
+pub(crate) struct Classified {
+    pub(crate) outcome: AttemptOutcome,
+    pub(crate) kind: TransportErrorKind,
+    pub(crate) may_have_been_sent: bool,
+    pub(crate) message: &'static str,
+}
+
+/// Sorts a reqwest failure of sending (or of reading the body, `body_read`).
+pub(crate) fn classify(e: &reqwest::Error, body_read: bool) -> Classified {
+    let (outcome, kind, may_have_been_sent, message) = if body_read {
+        if e.is_timeout() {
+            (
+                AttemptOutcome::TimedOut,
+                TransportErrorKind::Timeout,
+                true,
+                "timed out reading the response body",
+            )
+        } else {
+            (
+                AttemptOutcome::ConnectionLost,
+                TransportErrorKind::Io,
+                true,
+                "the response body could not be read",
+            )
+        }
+    } else if e.is_builder() {
+        (
+            AttemptOutcome::ConnectionLost,
+            TransportErrorKind::Request,
+            false,
+            "the request could not be built",
+        )
+    } else if e.is_connect() {
+        let kind = if e.is_timeout() {
+            TransportErrorKind::Timeout
+        } else {
+            TransportErrorKind::Connect
+        };
+        (
+            AttemptOutcome::ConnectFailed,
+            kind,
+            false,
+            "could not connect",
+        )
+    } else if e.is_timeout() {
+        (
+            AttemptOutcome::TimedOut,
+            TransportErrorKind::Timeout,
+            true,
+            "timed out",
+        )
+    } else {
+        (
+            AttemptOutcome::ConnectionLost,
+            TransportErrorKind::Io,
+            true,
+            "the connection failed",
+        )
+    };
+    Classified {
+        outcome,
+        kind,
+        may_have_been_sent,
+        message,
+    }
+}
+
+/// True when the answer came from the URL that was asked (a client that followed a redirect would show
+/// another one): same scheme, host, port and path.
+pub(crate) fn answered_by(asked: &Url, answered: &Url) -> bool {
+    asked.scheme() == answered.scheme()
+        && asked.host() == answered.host()
+        && asked.port_or_known_default() == answered.port_or_known_default()
+        && asked.path() == answered.path()
+}
+
+/// Reads a success body, refusing more than `limit` bytes. `Ok(Err(limit))` means too large.
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> reqwest::Result<Result<Bytes, u64>> {
+    match response.content_length() {
+        Some(n) if n > limit => return Ok(Err(limit)),
+        // A declared length within the limit: hyper stops at it, so one collect is safe.
+        Some(_) => return response.bytes().await.map(Ok),
+        None => {}
+    }
+    let mut buf = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if (buf.len() + chunk.len()) as u64 > limit {
+            return Ok(Err(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Ok(Bytes::from(buf)))
+}
+
+/// Reads at most [`MAX_KEPT_BODY`] bytes of an error body (one more, to know it was cut); a read failure
+/// keeps what arrived.
+pub(crate) async fn read_bounded(mut response: reqwest::Response) -> Vec<u8> {
+    let mut buf = Vec::new();
+    while buf.len() <= MAX_KEPT_BODY {
+        match response.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    buf.truncate(MAX_KEPT_BODY + 1);
+    buf
+}
