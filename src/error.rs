@@ -117,6 +117,29 @@ impl Error {
         }
     }
 
+    /// True when the request this error came from may have changed something on the server, so a report
+    /// must not say "not applied":
+    ///
+    /// - any answer with a 2xx status (a body that reports a failure or could not be decoded: the
+    ///   service took the request);
+    /// - a 5xx answer (the service may have acted before failing);
+    /// - a transport failure after the request may have been sent (a timeout, a lost connection, an
+    ///   answer refused because it came from another URL).
+    ///
+    /// False only when the service certainly did not act: the SDK refused before sending, credentials
+    /// could not be had, the connection never opened, or the service refused with a 4xx status.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Error::Transport(t) => t.may_have_been_sent,
+            Error::Decode(_) => true,
+            // Credentials could not be had: the request itself was not sent, or was refused (401/403).
+            Error::InvalidInput(_) | Error::Config(_) | Error::Auth(_) => false,
+            _ => self
+                .status()
+                .is_some_and(|s| s.is_success() || s.is_server_error()),
+        }
+    }
+
     /// True when the service said the resource does not exist (HTTP 404).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(StatusCode::NOT_FOUND)

@@ -221,6 +221,60 @@ pub(crate) fn no_failure_markers(_: &[u8]) -> Verdict {
     Verdict::Success
 }
 
+/// Refuses a JSON text in which any object, at any depth, has the same key twice (serde would silently keep
+/// the last). The error names the key and where it stands (`at line L column C`).
+pub(crate) fn refuse_duplicate_keys(text: &str) -> Result<(), serde_json::Error> {
+    struct Unique;
+    impl<'de> Visitor<'de> for Unique {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(UniqueSeed)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(de::Error::custom(format!("duplicate key `{key}`")));
+                }
+                map.next_value_seed(UniqueSeed)?;
+            }
+            Ok(())
+        }
+    }
+    struct UniqueSeed;
+    impl<'de> DeserializeSeed<'de> for UniqueSeed {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(Unique)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    UniqueSeed.deserialize(&mut de)?;
+    de.end()
+}
+
 /// The text of a string value (`None` for anything else).
 pub(crate) fn text(value: Option<&Value>) -> Option<String> {
     match value {
@@ -283,6 +337,15 @@ mod tests {
             probe(cut.as_bytes(), judge),
             Verdict::CouldNotTell(_)
         ));
+    }
+
+    #[test]
+    fn duplicate_keys_are_named_with_their_line() {
+        assert!(refuse_duplicate_keys(r#"{"a": {"b": 1, "c": [{"b": 2}]}, "b": 3}"#).is_ok());
+        let e = refuse_duplicate_keys("{\n \"a\": {\"x\": 1,\n  \"x\": 2}}").unwrap_err();
+        assert_eq!(e.line(), 3);
+        assert!(e.to_string().starts_with("duplicate key `x`"), "{e}");
+        assert!(refuse_duplicate_keys(r#"[{"k": 1, "k": 1}]"#).is_err());
     }
 
     #[test]

@@ -93,7 +93,7 @@ async fn list_show_update_delete_use_trailing_slashes_and_query_booleans() {
         .mount(&server)
         .await;
     Mock::given(method("GET")).and(path("/api/accounts/group/")).and(query_param("extended", "true"))
-        .respond_with(ok(200, json!([{"name": "testers", "dcs": ["main"], "dc_bound": true, "created": "2019-05-10T12:00:00.123456Z"}]))).expect(1).mount(&server).await;
+        .respond_with(ok(200, json!([{"name": "testers", "users": [], "dcs": ["main"], "dc_bound": true, "created": "2019-05-10T12:00:00.123456Z"}]))).expect(1).mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/api/accounts/group/testers/"))
         .and(query_param_is_missing("extended"))
@@ -104,7 +104,10 @@ async fn list_show_update_delete_use_trailing_slashes_and_query_booleans() {
     Mock::given(method("GET"))
         .and(path("/api/accounts/group/testers/"))
         .and(query_param("extended", "true"))
-        .respond_with(ok(200, json!({"name": "testers", "dcs": ["main"]})))
+        .respond_with(ok(
+            200,
+            json!({"name": "testers", "users": ["admin"], "dcs": ["main"]}),
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -423,7 +426,7 @@ async fn login_tokens_are_sent_renewed_before_expiry_and_refreshed_once_on_inval
     Mock::given(method("GET"))
         .and(path("/api/accounts/group/x/"))
         .and(header("authorization", "Token tok3"))
-        .respond_with(ok(200, json!({"name": "x"})))
+        .respond_with(ok(200, json!({"name": "x", "users": []})))
         .expect(1)
         .mount(&server)
         .await;

@@ -1,7 +1,7 @@
 //! Danube Cloud authentication: the `ES-API-KEY` header, or a login token renewed before it expires.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,6 +10,7 @@ use http::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::auth::session::LoginState;
 use crate::auth::{
     AfterRejection, Auth, AuthRequest, Clock, HeaderAuth, REDACTED, Rejection, SystemClock,
     post_login,
@@ -47,8 +48,10 @@ impl Auth for DanubeApiKey {
 ///
 /// The token lives 3600 s from its creation (not sliding), and **one token per user**: a new login cancels
 /// the previous token, so this auth logs in once for all concurrent requests. It renews the token shortly
-/// before its `expires`, and once after a 403 `Invalid token.` (never in a loop: the pipeline allows one
-/// refresh per request). The clock is injectable for tests.
+/// before its `expires` (by this machine's clock), and once after the server refused the token it sent:
+/// 403 `Invalid token.` (cancelled by another login) or 403 `Authentication credentials were not
+/// provided.` (expired by the *server's* clock) — never in a loop: the pipeline allows one refresh per
+/// request. A login takes at most the call's timeout. The clock is injectable for tests.
 ///
 /// Cheap to clone (clones share the token): keep one to call [`logout`](Self::logout).
 #[derive(Clone)]
@@ -63,9 +66,7 @@ pub struct DanubeLogin {
 struct Inner {
     username: String,
     password: SecretString,
-    token: Mutex<Option<Token>>,
-    login_lock: tokio::sync::Mutex<()>,
-    logins: std::sync::atomic::AtomicU64,
+    token: LoginState<Token>,
 }
 
 struct Token {
@@ -81,9 +82,7 @@ impl DanubeLogin {
             inner: Arc::new(Inner {
                 username: username.into(),
                 password: SecretString::from(password.into()),
-                token: Mutex::new(None),
-                login_lock: tokio::sync::Mutex::new(()),
-                logins: std::sync::atomic::AtomicU64::new(0),
+                token: LoginState::new(),
             }),
             clock: Arc::new(SystemClock),
             renew_before: Duration::from_secs(60),
@@ -104,12 +103,12 @@ impl DanubeLogin {
 
     /// How many logins this auth has made.
     pub fn login_count(&self) -> u64 {
-        self.inner.logins.load(std::sync::atomic::Ordering::SeqCst)
+        self.inner.token.logins()
     }
 
     /// True while a token is held.
     pub fn is_logged_in(&self) -> bool {
-        lock(&self.inner.token).is_some()
+        self.inner.token.current().is_some()
     }
 
     /// Logs out (`GET /api/accounts/logout/`) through `client` and forgets the token whatever the answer.
@@ -122,16 +121,23 @@ impl DanubeLogin {
         let answer = api
             .send(api.route(Method::GET, "accounts/logout", &[]), false)
             .await;
-        *lock(&self.inner.token) = None;
+        *self.inner.token.current() = None;
         answer.map(drop)
     }
 
-    fn current(&self) -> Option<String> {
+    /// The `Authorization` value of the held token, unless it expires within `renew_before`.
+    fn presented(&self, token: &Token) -> Option<String> {
         let now = self.clock.unix_seconds();
-        lock(&self.inner.token)
+        (token.expires > now.saturating_add(self.renew_before.as_secs()))
+            .then(|| format!("Token {}", token.value.expose_secret()))
+    }
+
+    fn current(&self) -> Option<String> {
+        self.inner
+            .token
+            .current()
             .as_ref()
-            .filter(|t| t.expires > now.saturating_add(self.renew_before.as_secs()))
-            .map(|t| format!("Token {}", t.value.expose_secret()))
+            .and_then(|t| self.presented(t))
     }
 
     async fn refresh(
@@ -139,24 +145,27 @@ impl DanubeLogin {
         http: &reqwest::Client,
         base_url: &Url,
         stale: Option<&str>,
+        timeout: Duration,
     ) -> Result<()> {
-        let _single_flight = self.inner.login_lock.lock().await;
-        let current = self.current();
-        if current.is_some() && current.as_deref() != stale {
-            return Ok(());
-        }
-        let token = self.login(http, base_url).await?;
-        *lock(&self.inner.token) = Some(token);
-        Ok(())
+        self.inner
+            .token
+            .refresh(
+                |t| self.presented(t),
+                stale,
+                || self.login(http, base_url, timeout),
+            )
+            .await
     }
 
-    async fn login(&self, http: &reqwest::Client, base_url: &Url) -> Result<Token> {
+    async fn login(
+        &self,
+        http: &reqwest::Client,
+        base_url: &Url,
+        timeout: Duration,
+    ) -> Result<Token> {
         let url = url_with_segments(base_url, &["api", "accounts", "login"], true)?;
-        self.inner
-            .logins
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let body = serde_json::json!({"username": self.inner.username, "password": self.inner.password.expose_secret()});
-        let answer = post_login(http, url, &body, crate::client::DEFAULT_REQUEST_TIMEOUT).await?;
+        let answer = post_login(http, url, &body, timeout).await?;
         if !answer.status.is_success() {
             return Err(answer.refused("Danube Cloud", super::parse_error));
         }
@@ -188,10 +197,6 @@ impl DanubeLogin {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl fmt::Debug for DanubeLogin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DanubeLogin")
@@ -209,7 +214,7 @@ impl Auth for DanubeLogin {
             return Ok(());
         }
         if self.current().is_none() {
-            self.refresh(request.http(), request.base_url(), None)
+            self.refresh(request.http(), request.base_url(), None, request.timeout())
                 .await?;
         }
         match self.current() {
@@ -222,22 +227,31 @@ impl Auth for DanubeLogin {
     }
 
     async fn on_rejected(&self, rejection: &Rejection<'_>) -> Result<AfterRejection> {
-        // Danube answers 403 for an invalid or expired token; other 403s are permissions.
-        let detail = serde_json::from_slice::<serde_json::Value>(rejection.body())
-            .ok()
-            .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string));
-        if rejection.status() != StatusCode::FORBIDDEN
-            || detail.as_deref() != Some("Invalid token.")
-        {
-            return Ok(AfterRejection::GiveUp);
-        }
+        // Danube answers 403 for a cancelled token (`Invalid token.`) and for one its own clock says has
+        // expired (`Authentication credentials were not provided.`, as if none had been sent); other 403s
+        // are permissions, which a new login cannot fix.
         let sent = rejection
             .request_headers()
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        self.refresh(rejection.http(), rejection.base_url(), sent.as_deref())
-            .await?;
+        let detail = serde_json::from_slice::<serde_json::Value>(rejection.body())
+            .ok()
+            .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string));
+        let token_refused = matches!(
+            detail.as_deref(),
+            Some("Invalid token." | "Authentication credentials were not provided.")
+        );
+        if rejection.status() != StatusCode::FORBIDDEN || !token_refused || sent.is_none() {
+            return Ok(AfterRejection::GiveUp);
+        }
+        self.refresh(
+            rejection.http(),
+            rejection.base_url(),
+            sent.as_deref(),
+            rejection.timeout(),
+        )
+        .await?;
         Ok(AfterRejection::Retry)
     }
 }

@@ -21,11 +21,11 @@ pub struct Group {
     /// Its display alias.
     #[serde(default)]
     pub alias: Option<String>,
-    /// Permission names.
+    /// Permission names (empty when the server leaves them out: nothing is ever written from this).
     #[serde(default)]
     pub permissions: Vec<String>,
-    /// Member usernames.
-    #[serde(default)]
+    /// Member usernames, in no stable order (compare as sets). **Required**: an answer without it is a
+    /// decode error, never an empty group, because a sync writes what it reads.
     pub users: Vec<String>,
     /// Whether the group is bound to a datacenter.
     #[serde(default)]

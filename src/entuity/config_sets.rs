@@ -195,8 +195,8 @@ pub struct MemberRemoval {
 pub struct UserGroup {
     /// The group's name.
     pub user_group_name: String,
-    /// The members' usernames.
-    #[serde(default)]
+    /// The members' usernames. **Required**: an answer without it is a decode error, never an empty
+    /// group, because a sync writes what it reads.
     pub members: Vec<String>,
     /// Tool permissions, as the service sends them.
     #[serde(default)]
@@ -258,7 +258,7 @@ impl Serialize for NewMember {
 
 #[derive(Deserialize)]
 struct Items<T> {
-    #[serde(default = "Vec::new")]
+    /// Required: a list answer without `items` is not an empty list.
     items: Vec<T>,
 }
 

@@ -203,9 +203,15 @@ pub struct DesiredState {
 }
 
 impl DesiredState {
-    /// Parses and checks a file's text: every group names a connection of its own service, no group appears
-    /// twice, no member is empty or listed twice.
+    /// Parses and checks a file's text: no object has a key twice (at any level: two connections with
+    /// the same name would otherwise silently become one), every group names a connection of its own
+    /// service, no group appears twice, no member is empty or listed twice.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming what is wrong and, for JSON mistakes and duplicate keys, the line.
     pub fn from_json(text: &str) -> Result<DesiredState> {
+        crate::json::refuse_duplicate_keys(text)
+            .map_err(|e| Error::invalid_input("desired-state file", e.to_string()))?;
         let state: DesiredState = serde_json::from_str(text)
             .map_err(|e| Error::invalid_input("desired-state file", e.to_string()))?;
         let mut seen = BTreeSet::new();
@@ -436,6 +442,12 @@ mod tests {
         assert!(DesiredState::from_json(twice).is_err());
         let missing = r#"{"connections": {}, "groups": [{"service": "danube", "connection": "nope", "group": "g", "members": []}]}"#;
         assert!(DesiredState::from_json(missing).is_err());
+        let same_name = "{\"connections\": {\n  \"c\": {\"service\": \"danube\", \"base_url\": \"https://a\"},\n  \"c\": {\"service\": \"danube\", \"base_url\": \"https://b\"}},\n \"groups\": []}";
+        let err = DesiredState::from_json(same_name).unwrap_err().to_string();
+        assert!(err.contains("duplicate key `c` at line 3"), "{err}");
+        let inner = r#"{"connections": {"c": {"service": "danube", "base_url": "https://a"}}, "groups": [{"service": "danube", "connection": "c", "group": "g", "group": "h", "members": ["a"]}]}"#;
+        let err = DesiredState::from_json(inner).unwrap_err().to_string();
+        assert!(err.contains("duplicate key `group`"), "{err}");
     }
 
     #[test]

@@ -149,8 +149,8 @@ pub enum StepResult {
     Failed {
         /// The error.
         error: Error,
-        /// True when the request may have reached the server (a timeout after sending): the change may
-        /// or may not have happened; the read-back tells.
+        /// True unless the service certainly did not act (see [`Error::may_have_been_applied`]): the change
+        /// may or may not have happened; the read-back tells.
         may_have_applied: bool,
     },
     /// Not tried, because an earlier step failed.
@@ -390,8 +390,7 @@ async fn run<G: GroupMembers>(
             Ok(()) => steps.push((label, StepResult::Applied)),
             Err(error) => {
                 failed = true;
-                let may_have_applied =
-                    matches!(&error, Error::Transport(t) if t.may_have_been_sent());
+                let may_have_applied = error.may_have_been_applied();
                 steps.push((
                     label,
                     StepResult::Failed {

@@ -1,8 +1,7 @@
 //! Traffic Ops session authentication: password or token login, the session cookie, re-login once on 401.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::{Origin, Url};
 
 use super::{ApiVersion, Reply};
+use crate::auth::session::LoginState;
 use crate::auth::{AfterRejection, Auth, AuthRequest, REDACTED, Rejection, post_login};
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -61,7 +61,7 @@ pub struct TrafficOpsSession {
     inner: Arc<Inner>,
     /// Settings, per clone.
     api_version: ApiVersion,
-    login_timeout: Duration,
+    login_timeout: Option<Duration>,
 }
 
 enum Credentials {
@@ -75,9 +75,7 @@ enum Credentials {
 
 struct Inner {
     credentials: Credentials,
-    session: Mutex<Option<Session>>,
-    login_lock: tokio::sync::Mutex<()>,
-    logins: AtomicU64,
+    session: LoginState<Session>,
 }
 
 struct Session {
@@ -100,12 +98,10 @@ impl TrafficOpsSession {
         TrafficOpsSession {
             inner: Arc::new(Inner {
                 credentials,
-                session: Mutex::new(None),
-                login_lock: tokio::sync::Mutex::new(()),
-                logins: AtomicU64::new(0),
+                session: LoginState::new(),
             }),
             api_version: ApiVersion::default(),
-            login_timeout: crate::client::DEFAULT_REQUEST_TIMEOUT,
+            login_timeout: None,
         }
     }
 
@@ -133,20 +129,22 @@ impl TrafficOpsSession {
         self
     }
 
-    /// How long a login may take (30 s by default).
+    /// A cap on how long a login may take. Without it a login takes at most the client's request timeout
+    /// (or the request's own), bounded by what is left of the call's overall time limit; with it, the
+    /// shorter of the two.
     pub fn with_login_timeout(mut self, timeout: Duration) -> Self {
-        self.login_timeout = timeout;
+        self.login_timeout = Some(timeout);
         self
     }
 
     /// How many logins this session has made (useful in tests and metrics).
     pub fn login_count(&self) -> u64 {
-        self.inner.logins.load(Ordering::SeqCst)
+        self.inner.session.logins()
     }
 
     /// True while a session cookie is held.
     pub fn is_logged_in(&self) -> bool {
-        lock(&self.inner.session).is_some()
+        self.inner.session.current().is_some()
     }
 
     /// Logs out (`POST /api/{version}/user/logout`) through `client`, and forgets the session whatever the
@@ -168,12 +166,14 @@ impl TrafficOpsSession {
                     .retry_policy(crate::RetryPolicy::never()),
             )
             .await;
-        *lock(&self.inner.session) = None;
+        *self.inner.session.current() = None;
         super::reply_or_default(&answer?)
     }
 
     fn cookie_header_for(&self, origin: &Origin) -> Option<String> {
-        lock(&self.inner.session)
+        self.inner
+            .session
+            .current()
             .as_ref()
             .filter(|s| &s.origin == origin)
             .map(Session::header)
@@ -186,18 +186,26 @@ impl TrafficOpsSession {
         http: &reqwest::Client,
         base_url: &Url,
         stale: Option<&str>,
+        timeout: Duration,
     ) -> Result<()> {
-        let _single_flight = self.inner.login_lock.lock().await;
-        let current = self.cookie_header_for(&base_url.origin());
-        if current.is_some() && current.as_deref() != stale {
-            return Ok(());
-        }
-        let session = self.login(http, base_url).await?;
-        *lock(&self.inner.session) = Some(session);
-        Ok(())
+        let origin = base_url.origin();
+        let timeout = self.login_timeout.map_or(timeout, |cap| cap.min(timeout));
+        self.inner
+            .session
+            .refresh(
+                |s| (s.origin == origin).then(|| s.header()),
+                stale,
+                || self.login(http, base_url, timeout),
+            )
+            .await
     }
 
-    async fn login(&self, http: &reqwest::Client, base_url: &Url) -> Result<Session> {
+    async fn login(
+        &self,
+        http: &reqwest::Client,
+        base_url: &Url,
+        timeout: Duration,
+    ) -> Result<Session> {
         let version = self.api_version.as_str();
         let (segments, body) = match &self.inner.credentials {
             Credentials::Password { username, password } => (
@@ -213,8 +221,7 @@ impl TrafficOpsSession {
             }
         };
         let url = url_with_segments(base_url, &segments, false)?;
-        self.inner.logins.fetch_add(1, Ordering::SeqCst);
-        let answer = post_login(http, url, &body, self.login_timeout).await?;
+        let answer = post_login(http, url, &body, timeout).await?;
         if !answer.status.is_success() {
             return Err(answer.refused("Traffic Ops", super::parse_error));
         }
@@ -251,10 +258,6 @@ fn session_cookies(headers: &HeaderMap) -> Vec<(String, SecretString)> {
         .collect()
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl fmt::Debug for TrafficOpsSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("TrafficOpsSession");
@@ -287,7 +290,7 @@ impl Auth for TrafficOpsSession {
             return Ok(()); // never send the session anywhere but the Traffic Ops host
         }
         if self.cookie_header_for(&origin).is_none() {
-            self.refresh(request.http(), request.base_url(), None)
+            self.refresh(request.http(), request.base_url(), None, request.timeout())
                 .await?;
         }
         match self.cookie_header_for(&origin) {
@@ -307,8 +310,13 @@ impl Auth for TrafficOpsSession {
             .get(COOKIE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        self.refresh(rejection.http(), rejection.base_url(), sent.as_deref())
-            .await?;
+        self.refresh(
+            rejection.http(),
+            rejection.base_url(),
+            sent.as_deref(),
+            rejection.timeout(),
+        )
+        .await?;
         Ok(AfterRejection::Retry)
     }
 
@@ -317,7 +325,7 @@ impl Auth for TrafficOpsSession {
         if renewed.is_empty() {
             return;
         }
-        if let Some(session) = lock(&self.inner.session).as_mut() {
+        if let Some(session) = self.inner.session.current().as_mut() {
             for (name, value) in renewed {
                 match session.cookies.iter_mut().find(|(n, _)| *n == name) {
                     Some(slot) => slot.1 = value,

@@ -130,8 +130,7 @@ pub struct Collection<T> {
     /// `Collection`.
     #[serde(rename = "@type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    /// The items.
-    #[serde(default = "Vec::new")]
+    /// The items. **Required**: a collection without `items` is a decode error, never an empty list.
     pub items: Vec<T>,
     /// The total number of items. The docs type it as a string, the samples send a number: both are read.
     #[serde(
@@ -212,6 +211,10 @@ mod tests {
         let b: Collection<serde_json::Value> =
             serde_json::from_str(r#"{"items": [], "total_items": "2"}"#).unwrap();
         let c: Collection<serde_json::Value> = serde_json::from_str(r#"{"items": []}"#).unwrap();
+        assert!(
+            serde_json::from_str::<Collection<serde_json::Value>>(r#"{"total_items": 2}"#).is_err(),
+            "a collection without items is not empty"
+        );
         assert_eq!(
             (a.total_items, b.total_items, c.total_items),
             (Some(2), Some(2), None)

@@ -43,6 +43,8 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
+pub(crate) mod session;
+
 /// Authorises each attempt of a request. Implement it to plug in a scheme the crate does not ship.
 ///
 /// `Debug` is required so that clients can be printed; implementations must never print secrets.
