@@ -27,6 +27,10 @@ pub const CUT_MARKER: &str = "… (cut: the service sent more than an error keep
 /// What every value costs against the budget, however small (so a million `null`s are bounded too).
 const VALUE_COST: usize = 16;
 
+/// Kept apart for the top-level object's short scalar entries (a `status` or `code` after a huge `result`),
+/// so that what says *which* error this is survives the cut.
+const TOP_LEVEL_RESERVE: usize = 1024;
+
 /// A bounded copy of a JSON body.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Bounded {
@@ -39,11 +43,13 @@ pub(crate) struct Bounded {
 /// Reads `body` as JSON, keeping at most [`KEPT_JSON_BUDGET`] bytes; `None` when it is not JSON.
 pub(crate) fn bounded(body: &[u8]) -> Option<Bounded> {
     let budget = Cell::new(KEPT_JSON_BUDGET);
+    let reserve = Cell::new(TOP_LEVEL_RESERVE);
     let cut = Cell::new(false);
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = BoundedSeed {
         budget: &budget,
         cut: &cut,
+        reserve: Some(&reserve),
     }
     .deserialize(&mut de)
     .ok()?;
@@ -58,9 +64,19 @@ pub(crate) fn bounded(body: &[u8]) -> Option<Bounded> {
 struct BoundedSeed<'b> {
     budget: &'b Cell<usize>,
     cut: &'b Cell<bool>,
+    /// Only for the top-level value: the reserve for its scalar entries once the budget is spent.
+    reserve: Option<&'b Cell<usize>>,
 }
 
-impl BoundedSeed<'_> {
+impl<'b> BoundedSeed<'b> {
+    /// The seed for a nested value (no top-level reserve).
+    fn child(self) -> BoundedSeed<'b> {
+        BoundedSeed {
+            reserve: None,
+            ..self
+        }
+    }
+
     /// Takes `n` bytes from the budget; false (and the cut noted) when it is spent.
     fn charge(&self, n: usize) -> bool {
         let left = self.budget.get();
@@ -135,8 +151,9 @@ impl<'de> Visitor<'de> for BoundedSeed<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
+        let child = self.child();
         while self.charge(VALUE_COST) {
-            match seq.next_element_seed(self)? {
+            match seq.next_element_seed(child)? {
                 Some(v) => items.push(v),
                 None => return Ok(Value::Array(items)),
             }
@@ -148,16 +165,78 @@ impl<'de> Visitor<'de> for BoundedSeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut kept = Map::new();
+        let child = self.child();
         while self.charge(VALUE_COST) {
-            let Some(key) = map.next_key_seed(KeySeed(self))? else {
+            let Some(key) = map.next_key_seed(KeySeed(child))? else {
                 return Ok(Value::Object(kept));
             };
-            let value = map.next_value_seed(self)?;
+            let value = map.next_value_seed(child)?;
             kept.insert(key, value);
         }
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        match self.reserve {
+            // The top level: short scalar entries still fit in the reserve; everything else is skipped.
+            Some(reserve) => {
+                let spare = BoundedSeed {
+                    budget: reserve,
+                    cut: self.cut,
+                    reserve: None,
+                };
+                while let Some(key) = map.next_key_seed(KeySeed(spare))? {
+                    if let Some(value) = map.next_value_seed(ScalarOnly(spare))? {
+                        kept.entry(key).or_insert(value);
+                    }
+                }
+            }
+            None => while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {},
+        }
         kept.insert("…".into(), Value::String(CUT_MARKER.into()));
         Ok(Value::Object(kept))
+    }
+}
+
+/// A scalar kept within the budget, or `None` for a container (skipped without being kept).
+struct ScalarOnly<'b>(BoundedSeed<'b>);
+
+impl<'de> DeserializeSeed<'de> for ScalarOnly<'_> {
+    type Value = Option<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScalarOnly<'_> {
+    type Value = Option<Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Option<Value>, E> {
+        Ok(self.0.charge(VALUE_COST).then_some(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Option<Value>, E> {
+        Ok(self.0.charge(VALUE_COST).then(|| Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Option<Value>, E> {
+        Ok(self.0.charge(VALUE_COST).then(|| Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
+        Ok(self.0.charge(VALUE_COST).then(|| Value::from(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Option<Value>, E> {
+        Ok(
+            (v.len() + VALUE_COST <= self.0.budget.get())
+                .then(|| Value::String(self.0.keep_str(v))),
+        )
+    }
+    fn visit_unit<E>(self) -> Result<Option<Value>, E> {
+        Ok(self.0.charge(VALUE_COST).then_some(Value::Null))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
     }
 }
 
@@ -308,6 +387,15 @@ mod tests {
         let items = b.value.as_array().unwrap();
         assert!(items.len() < KEPT_JSON_BUDGET / VALUE_COST + 2);
         assert_eq!(items.last().unwrap(), CUT_MARKER);
+
+        // What says which error this is survives a huge entry before it.
+        let late = format!(
+            r#"{{"result": [{}1], "status": "FAILURE"}}"#,
+            "1,".repeat(100_000)
+        );
+        let b = bounded(late.as_bytes()).unwrap();
+        assert_eq!(b.value["status"], "FAILURE");
+        assert_eq!(b.value["…"], CUT_MARKER);
 
         let long = format!(r#"{{"detail": "{}"}}"#, "é".repeat(100_000));
         let b = bounded(long.as_bytes()).unwrap();

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use url::Url;
 
 use crate::auth::Auth;
-use crate::error::{MAX_KEPT_BODY, TransportErrorKind};
+use crate::error::TransportErrorKind;
 use crate::retry::{AttemptOutcome, RetryPolicy};
 
 /// What a [`Client`](crate::Client) shares between its clones.
@@ -122,16 +122,20 @@ pub(crate) async fn read_limited(
     Ok(Ok(Bytes::from(buf)))
 }
 
-/// Reads at most [`MAX_KEPT_BODY`] bytes of an error body (one more, to know it was cut); a read failure
-/// keeps what arrived.
+/// How much of an error body is read to find the service's code and message (an error keeps only
+/// [`MAX_KEPT_BODY`](crate::error::MAX_KEPT_BODY) of it). A longer error body is not parsed: the error keeps its status and raw start.
+pub(crate) const ERROR_READ_LIMIT: usize = 64 * 1024;
+
+/// Reads at most [`ERROR_READ_LIMIT`] bytes of an error body (one more, to know it was cut); a read
+/// failure keeps what arrived.
 pub(crate) async fn read_bounded(mut response: reqwest::Response) -> Vec<u8> {
     let mut buf = Vec::new();
-    while buf.len() <= MAX_KEPT_BODY {
+    while buf.len() <= ERROR_READ_LIMIT {
         match response.chunk().await {
             Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
             Ok(None) | Err(_) => break,
         }
     }
-    buf.truncate(MAX_KEPT_BODY + 1);
+    buf.truncate(ERROR_READ_LIMIT + 1);
     buf
 }

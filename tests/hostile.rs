@@ -1,0 +1,651 @@
+//! Servers that misbehave, on loopback: every class of hostile answer gets a typed error, no write follows
+//! a read that was not understood, memory stays bounded, time limits hold, credentials stay home.
+//!
+//! The server here is written by hand (not wiremock) so that it can stall, redirect, and serve a 31 MiB body
+//! without copying it per answer; the global allocator counts the peak so the memory class is measured.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use group_membership::auth::BasicAuth;
+use group_membership::danube::{DanubeApiKey, DanubeLogin};
+use group_membership::error::{CUT_MARKER, TransportErrorKind};
+use group_membership::membership::{
+    DanubeGroupUsers, EntuityUserGroup, Guards, Outcome, StepResult, TrafficOpsFederationUsers,
+    UplynkAllowedOwners, sync,
+};
+use group_membership::traffic_ops::TrafficOpsSession;
+use group_membership::uplynk::UplynkAuth;
+use group_membership::{Client, Error, RetryPolicy};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+// ---------------------------------------------------------------------------------------------------------
+// Peak memory, counted by the global allocator.
+
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Only one memory measurement at a time (tests run in parallel threads of one process).
+static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+// ---------------------------------------------------------------------------------------------------------
+// A loopback server that answers what each test tells it to.
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+enum Answer {
+    Respond {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Bytes,
+    },
+    /// Never answer (until the client gives up).
+    Stall,
+}
+
+fn json_answer(status: u16, body: serde_json::Value) -> Answer {
+    Answer::Respond {
+        status,
+        headers: vec![("content-type", "application/json".into())],
+        body: Bytes::from(body.to_string()),
+    }
+}
+
+fn raw_answer(status: u16, body: impl Into<Bytes>) -> Answer {
+    Answer::Respond {
+        status,
+        headers: vec![("content-type", "application/json".into())],
+        body: body.into(),
+    }
+}
+
+type Handler = Arc<dyn Fn(&Seen) -> Answer + Send + Sync>;
+
+struct Hostile {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Hostile {
+    async fn start(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> Hostile {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let handler: Handler = Arc::new(handler);
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (handler, log) = (handler.clone(), log.clone());
+                tokio::spawn(async move {
+                    let Some(request) = read_request(&mut socket).await else {
+                        return;
+                    };
+                    log.lock().unwrap().push(request.clone());
+                    match handler(&request) {
+                        Answer::Stall => tokio::time::sleep(Duration::from_secs(30)).await,
+                        Answer::Respond {
+                            status,
+                            headers,
+                            body,
+                        } => {
+                            let mut head = format!(
+                                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+                                body.len()
+                            );
+                            for (k, v) in headers {
+                                head.push_str(&format!("{k}: {v}\r\n"));
+                            }
+                            head.push_str("\r\n");
+                            let _ = socket.write_all(head.as_bytes()).await;
+                            let _ = socket.write_all(&body).await;
+                            let _ = socket.shutdown().await;
+                        }
+                    }
+                });
+            }
+        });
+        Hostile { url, seen }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn writes(&self) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.method != "GET" && !s.path.contains("login"))
+            .collect()
+    }
+}
+
+async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut have = buf.len() - head_end - 4;
+    while have < length {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        have += n;
+    }
+    let path = target.split('?').next().unwrap_or("").to_string();
+    Some(Seen {
+        method,
+        path,
+        headers,
+    })
+}
+
+fn danube_client(url: &str) -> Client {
+    Client::builder()
+        .base_url(url)
+        .auth(DanubeApiKey::new("k-hostile").unwrap())
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap()
+}
+
+fn entuity_client(url: &str) -> Client {
+    Client::builder()
+        .base_url(url)
+        .auth(BasicAuth::new("admin", "pw"))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap()
+}
+
+fn traffic_ops_client(url: &str) -> Client {
+    Client::builder()
+        .base_url(url)
+        .auth(TrafficOpsSession::access_token("t"))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap()
+}
+
+fn uplynk_client(url: &str) -> Client {
+    Client::builder()
+        .base_url(url)
+        .auth(UplynkAuth::new("u", "k"))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap()
+}
+
+fn deep(depth: usize) -> String {
+    format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. A read without its member list is a decode error, and sync writes nothing.
+
+#[tokio::test]
+async fn a_group_read_without_its_member_list_is_an_error_and_nothing_is_written() {
+    let danube = Hostile::start(|_| {
+        json_answer(
+            200,
+            json!({"status": "SUCCESS", "result": {"name": "ops", "alias": "Ops"}, "task_id": "t"}),
+        )
+    })
+    .await;
+    let group = DanubeGroupUsers::new(danube_client(&danube.url), "ops");
+    let guards = Guards {
+        max_removals: Some(0),
+        ..Guards::default()
+    };
+    let report = sync(&group, ["admin".to_string()], &guards).await;
+    let Outcome::ReadFailed(Error::Decode(e)) = &report.outcome else {
+        panic!("{report}")
+    };
+    assert!(e.reason().contains("users"), "{}", e.reason());
+    assert!(danube.writes().is_empty(), "{:?}", danube.writes());
+    assert_eq!(danube.seen().len(), 1);
+
+    let entuity = Hostile::start(|_| json_answer(200, json!({"userGroupName": "Admins"}))).await;
+    let group = EntuityUserGroup::new(entuity_client(&entuity.url), "cs-1", "Admins");
+    let report = sync(&group, ["kim".to_string()], &guards).await;
+    assert!(
+        matches!(report.outcome, Outcome::ReadFailed(Error::Decode(_))),
+        "{report}"
+    );
+    assert!(entuity.writes().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 2. A 2xx that says it failed is never a success, even when hard to read.
+
+#[tokio::test]
+async fn an_uplynk_failure_padded_past_the_recursion_limit_is_still_a_failure() {
+    let body = format!(
+        r#"{{"@type": "Error", "code": "forbidden", "pad": {}, "items": []}}"#,
+        deep(5_000)
+    );
+    let server = Hostile::start(move |_| raw_answer(200, body.clone())).await;
+    let group = UplynkAllowedOwners::new(uplynk_client(&server.url), "g1");
+    let report = sync(&group, ["owner-1".to_string()], &Guards::default()).await;
+    let Outcome::ReadFailed(Error::Api(api)) = &report.outcome else {
+        panic!("{report}")
+    };
+    assert_eq!(api.status(), 200);
+    assert_eq!(api.attempts(), 1);
+    assert!(server.writes().is_empty(), "no write after a failed read");
+}
+
+#[tokio::test]
+async fn a_2xx_body_that_cannot_be_read_is_a_decode_error_not_a_success() {
+    // Truncated in the middle of a failure envelope: the crate cannot tell, so it is an error.
+    let server = Hostile::start(|_| raw_answer(200, r#"{"@type": "Err"#)).await;
+    let err = uplynk_client(&server.url)
+        .uplynk()
+        .failover_groups()
+        .update_allowed_owners(
+            "g1",
+            &group_membership::uplynk::AllowedOwnersUpdate::new().owners_to_add(["a"]),
+        )
+        .await
+        .unwrap_err();
+    let Error::Decode(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(e.reason().contains("could not tell"), "{}", e.reason());
+    assert!(err.may_have_been_applied());
+}
+
+#[tokio::test]
+async fn traffic_ops_error_alerts_in_a_200_are_api_errors_and_sync_reports_the_step_failed() {
+    let server = Hostile::start(|seen| match seen.method.as_str() {
+        "GET" => json_answer(
+            200,
+            json!({"response": [{"id": 2, "username": "admin"}, {"id": 3, "username": "ops"}]}),
+        ),
+        _ => json_answer(
+            200,
+            json!({"alerts": [{"text": "database is read-only", "level": "error"}]}),
+        ),
+    })
+    .await;
+    let client = traffic_ops_client(&server.url);
+    let err = client
+        .traffic_ops()
+        .federations()
+        .remove_user(1, 3)
+        .await
+        .unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(api.message(), Some("database is read-only"));
+    assert_eq!(api.details().unwrap()[0]["level"], "error");
+
+    let report = sync(
+        &TrafficOpsFederationUsers::new(client, 1),
+        [2],
+        &Guards::default(),
+    )
+    .await;
+    let Outcome::Applied { steps, .. } = &report.outcome else {
+        panic!("{report}")
+    };
+    assert!(
+        matches!(
+            &steps[0].1,
+            StepResult::Failed {
+                may_have_applied: true,
+                ..
+            }
+        ),
+        "{report}"
+    );
+    assert!(!report.is_success());
+    assert!(
+        report.to_string().contains("database is read-only"),
+        "{report}"
+    );
+
+    // A GET carrying an error alert is an error too: nothing is planned from it.
+    let get = Hostile::start(|_| {
+        json_answer(
+            200,
+            json!({"alerts": [{"level": "error", "text": "partial"}], "response": []}),
+        )
+    })
+    .await;
+    let report = sync(
+        &TrafficOpsFederationUsers::new(traffic_ops_client(&get.url), 1),
+        [2],
+        &Guards::default(),
+    )
+    .await;
+    assert!(
+        matches!(report.outcome, Outcome::ReadFailed(Error::Api(_))),
+        "{report}"
+    );
+    assert!(get.writes().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 3. Memory stays bounded by the body; what an error keeps is bounded too.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_31_mib_failure_envelope_costs_a_few_times_its_size_and_the_error_keeps_8_kib() {
+    let _one_at_a_time = MEASURING.lock().await;
+    let mut text = String::with_capacity(31 * 1024 * 1024);
+    text.push_str(r#"{"status": "FAILURE", "result": {"users": ["#);
+    while text.len() < 31 * 1024 * 1024 - 64 {
+        text.push_str("1,");
+    }
+    text.push_str(r#"1]}, "task_id": "t"}"#);
+    let body = Bytes::from(text);
+    let size = body.len();
+    let server = Hostile::start(move |_| raw_answer(200, body.clone())).await;
+    let client = danube_client(&server.url);
+
+    let baseline = LIVE.load(Ordering::SeqCst);
+    PEAK.store(baseline, Ordering::SeqCst);
+    let err = client.danube().groups().get("ops").await.unwrap_err();
+    let peak = PEAK.load(Ordering::SeqCst) - baseline;
+
+    assert!(
+        peak <= 4 * size + 1024 * 1024,
+        "peak {peak} for a body of {size}"
+    );
+    let Error::Validation(v) = &err else {
+        panic!("{err:?}")
+    };
+    let kept: usize = v
+        .fields()
+        .iter()
+        .flat_map(|f| &f.messages)
+        .map(String::len)
+        .sum();
+    assert!(kept <= 16 * 1024, "field errors keep {kept} bytes");
+    assert!(
+        err.to_string().len() <= 32 * 1024,
+        "{}",
+        err.to_string().len()
+    );
+    assert!(v.api().body().bytes().len() <= 8 * 1024);
+    assert!(v.api().body().is_truncated());
+    assert!(
+        v.fields()
+            .iter()
+            .any(|f| f.messages.iter().any(|m| m == CUT_MARKER)),
+        "the cut is marked"
+    );
+}
+
+#[tokio::test]
+async fn large_danube_validation_errors_are_cut_with_a_marker() {
+    // 40 KiB of field errors: read, and cut to what an error keeps, with the marker.
+    let fields: serde_json::Map<String, serde_json::Value> = (0..400)
+        .map(|i| (format!("field{i}"), json!(["x".repeat(100)])))
+        .collect();
+    let body = json!({"status": "FAILURE", "result": fields, "task_id": "t"}).to_string();
+    let server = Hostile::start(move |_| raw_answer(400, body.clone())).await;
+    let client = danube_client(&server.url);
+    let err = client.danube().groups().get("ops").await.unwrap_err();
+    let Error::Validation(v) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(v.fields().len() < 100, "{} fields kept", v.fields().len());
+    assert!(
+        v.fields().iter().any(|f| f.field == "…"),
+        "the cut is marked"
+    );
+    assert!(v.api().message().unwrap().len() <= 16 * 1024);
+    assert!(err.to_string().len() <= 32 * 1024);
+    assert!(v.api().body().bytes().len() <= 8 * 1024 && v.api().body().is_truncated());
+
+    // 2 MB: not read past the error window; still a typed API error with its status and raw start.
+    let fields: serde_json::Map<String, serde_json::Value> = (0..20_000)
+        .map(|i| (format!("field{i}"), json!(["x".repeat(100)])))
+        .collect();
+    let body = json!({"status": "FAILURE", "result": fields, "task_id": "t"}).to_string();
+    let server = Hostile::start(move |_| raw_answer(400, body.clone())).await;
+    let err = danube_client(&server.url)
+        .danube()
+        .groups()
+        .get("ops")
+        .await
+        .unwrap_err();
+    let api = err.api().expect("an API error");
+    assert_eq!(api.status(), 400);
+    assert!(api.body().is_truncated() && api.body().bytes().len() <= 8 * 1024);
+    assert!(api.body().total_len() > 2_000_000);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 4. Time limits bound the whole call, logins included.
+
+#[tokio::test]
+async fn the_overall_limit_bounds_the_attempt_in_flight() {
+    let server = Hostile::start(|_| Answer::Stall).await;
+    let client = Client::builder()
+        .base_url(&server.url)
+        .auth(DanubeApiKey::new("k").unwrap())
+        .request_timeout(Duration::from_secs(1))
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(5)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_max_elapsed(Duration::from_millis(1500)),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.danube().groups().get("ops").await.unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        took < Duration::from_millis(1800),
+        "the call took {took:?} with a 1.5 s overall limit"
+    );
+    assert!(took >= Duration::from_millis(1400), "{took:?}");
+    assert_eq!(err.attempts(), Some(2), "one full attempt, one cut short");
+}
+
+#[tokio::test]
+async fn a_danube_login_honours_the_client_timeout() {
+    let server = Hostile::start(|_| Answer::Stall).await;
+    let client = Client::builder()
+        .base_url(&server.url)
+        .auth(DanubeLogin::new("admin", "pw"))
+        .request_timeout(Duration::from_millis(300))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.danube().groups().get("ops").await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.seen()[0].path, "/api/accounts/login/");
+}
+
+#[tokio::test]
+async fn a_caller_waiting_for_someone_elses_login_is_bounded_by_its_own_deadline() {
+    let server = Hostile::start(|seen| {
+        if seen.path.contains("login") {
+            Answer::Stall
+        } else {
+            json_answer(200, json!({"response": []}))
+        }
+    })
+    .await;
+    let session = TrafficOpsSession::password("admin", "pw");
+    let slow = Client::builder()
+        .base_url(&server.url)
+        .auth(session.clone())
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let hasty = Client::builder()
+        .base_url(&server.url)
+        .auth(session)
+        .retry_policy(RetryPolicy::never().with_max_elapsed(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let first = tokio::spawn(async move {
+        slow.traffic_ops()
+            .federations()
+            .users(1, &Default::default())
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await; // the first call now holds the login lock
+    let started = Instant::now();
+    let err = hasty
+        .traffic_ops()
+        .federations()
+        .users(1, &Default::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    first.abort();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 5. Credentials never travel with a redirect, whatever HTTP client builder is used.
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_never_followed_even_with_the_callers_own_client() {
+    let elsewhere = Hostile::start(|_| {
+        json_answer(
+            200,
+            json!({"status": "SUCCESS", "result": {"name": "ops", "users": ["mallory"]}}),
+        )
+    })
+    .await;
+    let target = format!("{}/api/accounts/group/ops/", elsewhere.url);
+    let home = Hostile::start(move |_| Answer::Respond {
+        status: 307,
+        headers: vec![("location", target.clone())],
+        body: Bytes::new(),
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(&home.url)
+        .auth(DanubeApiKey::new("k-secret-key").unwrap())
+        // A caller's builder that would follow redirects (reqwest's default).
+        .http_client_builder(reqwest::Client::builder())
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let err = client.danube().groups().get("ops").await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(307), "{err:?}");
+    assert!(
+        elsewhere.seen().is_empty(),
+        "the other host got {:?}",
+        elsewhere.seen()
+    );
+    assert_eq!(home.seen()[0].header("es-api-key"), Some("k-secret-key"));
+    assert!(!format!("{err:?}").contains("k-secret-key"));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 7. A write answered 2xx with a body that cannot be decoded may have been applied.
+
+#[tokio::test]
+async fn a_write_answered_2xx_with_an_undecodable_body_is_reported_as_maybe_applied() {
+    let server = Hostile::start(|seen| match seen.method.as_str() {
+        "GET" => json_answer(
+            200,
+            json!({"status": "SUCCESS", "result": {"name": "ops", "users": ["admin"]}}),
+        ),
+        _ => raw_answer(200, "<html>proxy says hello</html>"),
+    })
+    .await;
+    let group = DanubeGroupUsers::new(danube_client(&server.url), "ops");
+    let report = sync(
+        &group,
+        ["admin".to_string(), "ops".to_string()],
+        &Guards::default(),
+    )
+    .await;
+    let Outcome::Applied { steps, .. } = &report.outcome else {
+        panic!("{report}")
+    };
+    let StepResult::Failed {
+        error,
+        may_have_applied,
+    } = &steps[0].1
+    else {
+        panic!("{report}")
+    };
+    assert!(matches!(error, Error::Decode(_)), "{error:?}");
+    assert!(*may_have_applied, "{report}");
+    assert!(report.to_string().contains("may have reached the server"));
+    assert_eq!(server.writes().len(), 1);
+    let _ = TransportErrorKind::Redirected; // the kind exists for clients that follow redirects
+}
