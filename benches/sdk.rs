@@ -1,29 +1,43 @@
-//! `cargo bench`: what the SDK costs.
+//! `cargo bench`: what the SDK costs, next to what a user would write by hand, in a process shaped like a
+//! real program (a multi-thread tokio runtime, a loopback hyper server).
 //!
-//! - one Uplynk signature (zlib + base64 + HMAC);
-//! - building and decoding each service's typical request and response;
-//! - a full call through the SDK against a loopback HTTP server versus the same call with bare reqwest (with
-//!   no timeout, and with the same per-request timeout the SDK always arms), at concurrency 1 and 32 (criterion's figures, then a ratio summary printed at the end; `RATIO_ONLY=1`
-//!   prints only the summary);
+//! - **signing**: one Uplynk signature as the SDK makes it (fresh, and within a second already signed), and
+//!   as a user would by hand (the vendor's recipe: a new zlib level-9 encoder per call), in a warm loop and on
+//!   the worker threads of a multi-thread runtime;
+//! - **codecs**: building and decoding each service's typical request and response;
+//! - **calls, per auth kind** (Uplynk signer, Basic, API-key header, session cookie), at concurrency 1 and 32:
+//!   the SDK's typed call against bare reqwest doing the same work by hand (same headers, same typed decode;
+//!   for Uplynk both an unsigned bare call and one that signs by hand), in interleaved rounds; ratios printed;
+//! - **the vendor's Python sample** (`requests` + the `api_auth` recipe, `vendor_sample.py`) against the same
+//!   server, when `python3` with `requests` is installed: calls per second next to the SDK's;
 //! - reconciling 1,000 members across two groups on the sandbox.
+//!
+//! `RATIO_ONLY=1 cargo bench` prints only the signing and per-auth summaries.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use base64::Engine;
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use group_membership::auth::BasicAuth;
+use group_membership::danube::{DanubeApiKey, Group};
+use group_membership::entuity::UserGroup;
 use group_membership::membership::{
     Desired, Guards, Reconcile, UplynkAllowedOwners, reconcile_all,
 };
 use group_membership::sandbox::Sandbox;
+use group_membership::traffic_ops::{FederationUser, FederationUsersQuery, TrafficOpsSession};
 use group_membership::uplynk::{AllowedOwner, AllowedOwnersUpdate, Collection, UplynkAuth};
 use group_membership::{Client, RetryPolicy};
+use hmac::{Hmac, KeyInit, Mac};
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use sha2::Sha256;
 use std::hint::black_box;
+use std::io::Write;
 
 /// Counts heap allocations per thread (no shared counter, so no contention between workers).
 struct CountingAllocator;
@@ -53,10 +67,16 @@ fn allocations() -> u64 {
 }
 
 const GROUP: &str = "e8d6b5cb940c40cc9ec6ad081a38f3f0";
+const USER_ID: &str = "1234567890abcdefghijklmnopqrstu";
+const API_KEY: &str = "1234567890abcdefghijklmnopqrstuvwxyz1234";
+const CONFIG_SET: &str = "82e7c418-cd48-4fbf-857b-cddb475841a2";
 const OWNERS: &str = include_str!("../tests/fixtures/uplynk/allowed_owners.json");
 const ENTUITY_CHANGE: &str = include_str!("../tests/fixtures/entuity/put_members_response.json");
+const ENTUITY_GROUP: &str =
+    r#"{"userGroupName":"Administrators","members":["admin","kim1","super1"],"tools":null}"#;
 const TO_USERS: &str = r#"{"response":[{"company":null,"email":"admin@example.test","fullName":"Admin User","id":2,"role":"admin","username":"admin"}]}"#;
 const DANUBE_GROUP: &str = r#"{"status":"SUCCESS","result":{"alias":"Testers User Group","users":["admin","tester@erigones.com"],"name":"testers","permissions":["admin","image_admin"]},"task_id":"1e1d1-6f75849b-f4e5-4a88-9d7d"}"#;
+const SESSION_COOKIE: &str = "mojolicious=bench-session-cookie";
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -66,7 +86,39 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// A loopback HTTP/1.1 server that answers every request with the allowed-owners sample.
+/// What the loopback server answers, by path: each service's typical read, and a Traffic Ops login.
+fn answer(path: &str) -> hyper::Response<Full<Bytes>> {
+    let (body, cookie) = if path.contains("/allowed-owners") {
+        (OWNERS, false)
+    } else if path.contains("/userGroups/") {
+        (ENTUITY_GROUP, false)
+    } else if path.contains("/accounts/group/") {
+        (DANUBE_GROUP, false)
+    } else if path.ends_with("/user/login") {
+        (
+            r#"{"alerts":[{"text":"Successfully logged in.","level":"success"}]}"#,
+            true,
+        )
+    } else {
+        (TO_USERS, false)
+    };
+    let mut response = hyper::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    response.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    if cookie {
+        response.headers_mut().insert(
+            "set-cookie",
+            hyper::header::HeaderValue::from_static(
+                "mojolicious=bench-session-cookie; Max-Age=3600; HttpOnly",
+            ),
+        );
+    }
+    response
+}
+
+/// A loopback HTTP/1.1 server on the runtime's workers.
 fn start_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -78,12 +130,8 @@ fn start_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
                 continue;
             };
             tokio::spawn(async move {
-                let service = service_fn(|_req| async {
-                    let mut r =
-                        hyper::Response::new(Full::new(Bytes::from_static(OWNERS.as_bytes())));
-                    r.headers_mut()
-                        .insert("content-type", "application/json".parse().expect("header"));
-                    Ok::<_, Infallible>(r)
+                let service = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                    Ok::<_, Infallible>(answer(req.uri().path()))
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -94,14 +142,44 @@ fn start_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
     addr
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Signing
+
+/// The vendor's recipe written by hand, as a user without the SDK would: a new level-9 encoder per call.
+fn sign_by_hand(user_id: &str, api_key: &str, timestamp: u64) -> (String, String) {
+    let json = format!(r#"{{"_owner": "{user_id}", "_timestamp": {timestamp}}}"#);
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(json.as_bytes()).expect("compress");
+    let msg = base64::engine::general_purpose::STANDARD.encode(encoder.finish().expect("compress"));
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(api_key.as_bytes()).expect("key");
+    mac.update(msg.as_bytes());
+    (msg, hex::encode(mac.finalize().into_bytes()))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 fn signing_and_codecs(c: &mut Criterion) {
-    let auth = UplynkAuth::new(
-        "1234567890abcdefghijklmnopqrstu",
-        "1234567890abcdefghijklmnopqrstuvwxyz1234",
-    );
-    c.bench_function("uplynk/sign (zlib+base64+hmac)", |b| {
-        b.iter(|| black_box(auth.sign_at(black_box(1_700_000_000))))
+    let auth = UplynkAuth::new(USER_ID, API_KEY);
+    let mut g = c.benchmark_group("uplynk signature");
+    g.bench_function("sdk, a second not yet signed (full computation)", |b| {
+        let mut t = 1_700_000_000u64;
+        b.iter(|| {
+            t += 1;
+            black_box(auth.sign_at(black_box(t)))
+        })
     });
+    g.bench_function("sdk, within a second already signed", |b| {
+        b.iter(|| black_box(auth.sign()))
+    });
+    g.bench_function("by hand (new encoder per call)", |b| {
+        b.iter(|| black_box(sign_by_hand(USER_ID, API_KEY, black_box(1_700_000_000))))
+    });
+    g.finish();
 
     let mut g = c.benchmark_group("codec");
     g.bench_function("uplynk/encode allowed-owners update", |b| {
@@ -153,105 +231,273 @@ fn signing_and_codecs(c: &mut Criterion) {
     g.finish();
 }
 
-/// Who makes the call.
+/// Signatures on the worker threads of a multi-thread runtime, interleaved with other work the way a real
+/// program's requests are: each task signs once and yields. Returns µs per signature (wall time × workers /
+/// signatures).
+fn signing_in_a_runtime() -> [(String, f64); 4] {
+    let rt = runtime();
+    let auth = UplynkAuth::new(USER_ID, API_KEY);
+    let tasks = 20_000u64;
+    let run = |kind: u8| -> f64 {
+        let started = Instant::now();
+        rt.block_on(async {
+            let handles: Vec<_> = (0..tasks)
+                .map(|i| {
+                    let auth = auth.clone();
+                    tokio::spawn(async move {
+                        // Some unrelated allocation between signatures, as a real program has.
+                        let noise = black_box(vec![0u8; 512 + (i as usize % 7) * 1024]);
+                        let len = match kind {
+                            0 => 0,
+                            1 => auth.sign_at(1_700_000_000 + i).expect("sign").msg.len(),
+                            2 => auth.sign().expect("sign").msg.len(),
+                            _ => sign_by_hand(USER_ID, API_KEY, unix_now()).0.len(),
+                        };
+                        tokio::task::yield_now().await;
+                        len + noise.len()
+                    })
+                })
+                .collect();
+            for h in handles {
+                black_box(h.await.expect("task"));
+            }
+        });
+        started.elapsed().as_secs_f64() * 1e6 * 2.0 / tasks as f64
+    };
+    // Warm up each kind once, then measure.
+    for kind in 0..4 {
+        run(kind);
+    }
+    let base = run(0);
+    [
+        ("task with no signature (baseline)".into(), base),
+        ("sdk, a second not yet signed".into(), run(1) - base),
+        ("sdk, within a second already signed".into(), run(2) - base),
+        ("by hand (new encoder per call)".into(), run(3) - base),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Calls per auth kind: the SDK's typed call versus bare reqwest doing the same by hand.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum AuthKind {
+    UplynkSigner,
+    Basic,
+    ApiKey,
+    SessionCookie,
+}
+
+impl AuthKind {
+    const ALL: [AuthKind; 4] = [
+        AuthKind::UplynkSigner,
+        AuthKind::Basic,
+        AuthKind::ApiKey,
+        AuthKind::SessionCookie,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            AuthKind::UplynkSigner => "Uplynk signer (allowed owners)",
+            AuthKind::Basic => "Basic (Entuity user group)",
+            AuthKind::ApiKey => "API-key header (Danube Cloud group)",
+            AuthKind::SessionCookie => "session cookie (Traffic Ops federation users)",
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Caller {
-    /// Through the SDK (which always arms its request timeout, 30 s by default).
     Sdk,
-    /// Bare reqwest, no timeout at all.
+    /// Bare reqwest with the same credentials header and the same typed decode.
     Bare,
-    /// Bare reqwest with the same 30 s per-request timeout the SDK arms.
-    BareWithTimeout,
+    /// Uplynk only: bare reqwest that also signs by hand on every call.
+    BareSigning,
 }
 
-struct Pair {
+struct Calls {
+    kind: AuthKind,
     sdk: Client,
     bare: reqwest::Client,
-    url: String,
+    base: String,
 }
 
-impl Pair {
-    fn new(addr: SocketAddr) -> Self {
-        let sdk = Client::builder()
-            .base_url(format!("http://{addr}"))
-            .auth(BasicAuth::new("bench", "bench"))
-            .retry_policy(RetryPolicy::never())
-            .build()
-            .expect("client");
-        let bare = reqwest::Client::builder().build().expect("reqwest");
-        Pair {
+impl Calls {
+    async fn new(kind: AuthKind, addr: SocketAddr) -> Self {
+        let base = format!("http://{addr}");
+        let builder = Client::builder()
+            .base_url(&base)
+            .retry_policy(RetryPolicy::never());
+        let sdk = match kind {
+            AuthKind::UplynkSigner => builder.auth(UplynkAuth::new(USER_ID, API_KEY)),
+            AuthKind::Basic => builder.auth(BasicAuth::new("bench", "bench")),
+            AuthKind::ApiKey => builder.auth(DanubeApiKey::new("bench-api-key").expect("key")),
+            AuthKind::SessionCookie => builder.auth(TrafficOpsSession::password("bench", "bench")),
+        }
+        .build()
+        .expect("client");
+        let calls = Calls {
+            kind,
             sdk,
-            bare,
-            url: format!("http://{addr}/api/v4/failover-groups/{GROUP}/allowed-owners"),
+            bare: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("reqwest"),
+            base,
+        };
+        calls.call(Caller::Sdk).await; // logs in (session) and opens the pool
+        calls
+    }
+
+    async fn call(&self, caller: Caller) -> usize {
+        match caller {
+            Caller::Sdk => self.sdk_call().await,
+            Caller::Bare | Caller::BareSigning => {
+                self.bare_call(caller == Caller::BareSigning).await
+            }
         }
     }
+
     async fn sdk_call(&self) -> usize {
-        let owners = self
-            .sdk
-            .uplynk()
-            .failover_groups()
-            .allowed_owners(GROUP)
-            .await
-            .expect("sdk call");
-        owners.items.len()
-    }
-    async fn bare_call(&self, timeout: Option<Duration>) -> usize {
-        let mut request = self
-            .bare
-            .get(&self.url)
-            .header("authorization", "Basic YmVuY2g6YmVuY2g=")
-            .header("accept", "application/json");
-        if let Some(t) = timeout {
-            request = request.timeout(t);
+        match self.kind {
+            AuthKind::UplynkSigner => {
+                let owners = self
+                    .sdk
+                    .uplynk()
+                    .failover_groups()
+                    .allowed_owners(GROUP)
+                    .await;
+                owners.expect("sdk call").items.len()
+            }
+            AuthKind::Basic => {
+                let group = self
+                    .sdk
+                    .entuity()
+                    .config_sets()
+                    .user_group(CONFIG_SET, "Administrators")
+                    .await;
+                group.expect("sdk call").members.len()
+            }
+            AuthKind::ApiKey => self
+                .sdk
+                .danube()
+                .groups()
+                .get("testers")
+                .await
+                .expect("sdk call")
+                .users
+                .len(),
+            AuthKind::SessionCookie => {
+                let users = self
+                    .sdk
+                    .traffic_ops()
+                    .federations()
+                    .users(1, &FederationUsersQuery::new())
+                    .await;
+                users.expect("sdk call").response.len()
+            }
         }
+    }
+
+    async fn bare_call(&self, sign: bool) -> usize {
+        let base = &self.base;
+        let request = match self.kind {
+            AuthKind::UplynkSigner => {
+                let url = format!("{base}/api/v4/failover-groups/{GROUP}/allowed-owners");
+                if sign {
+                    let (msg, sig) = sign_by_hand(USER_ID, API_KEY, unix_now());
+                    let url = url::Url::parse_with_params(&url, [("msg", msg), ("sig", sig)]);
+                    self.bare.get(url.expect("url"))
+                } else {
+                    self.bare.get(url)
+                }
+            }
+            AuthKind::Basic => self
+                .bare
+                .get(format!("{base}/api/cfg/serverGroupConfig/{CONFIG_SET}/userGroups/Administrators?media=json"))
+                .header("authorization", "Basic YmVuY2g6YmVuY2g="),
+            AuthKind::ApiKey => self
+                .bare
+                .get(format!("{base}/api/accounts/group/testers/"))
+                .header("es-api-key", "bench-api-key"),
+            AuthKind::SessionCookie => self
+                .bare
+                .get(format!("{base}/api/4.0/federations/1/users"))
+                .header("cookie", SESSION_COOKIE),
+        };
         let body = request
+            .header("accept", "application/json")
             .send()
             .await
             .expect("bare call")
             .bytes()
             .await
             .expect("body");
-        serde_json::from_slice::<Collection<AllowedOwner>>(&body)
-            .expect("decode")
-            .items
-            .len()
+        match self.kind {
+            AuthKind::UplynkSigner => serde_json::from_slice::<Collection<AllowedOwner>>(&body)
+                .expect("decode")
+                .items
+                .len(),
+            AuthKind::Basic => serde_json::from_slice::<UserGroup>(&body)
+                .expect("decode")
+                .members
+                .len(),
+            AuthKind::ApiKey => {
+                #[derive(serde::Deserialize)]
+                struct Envelope {
+                    result: Group,
+                }
+                serde_json::from_slice::<Envelope>(&body)
+                    .expect("decode")
+                    .result
+                    .users
+                    .len()
+            }
+            AuthKind::SessionCookie => {
+                #[derive(serde::Deserialize)]
+                struct Envelope {
+                    response: Vec<FederationUser>,
+                }
+                serde_json::from_slice::<Envelope>(&body)
+                    .expect("decode")
+                    .response
+                    .len()
+            }
+        }
+    }
+
+    fn callers(&self) -> &'static [Caller] {
+        match self.kind {
+            AuthKind::UplynkSigner => &[Caller::Sdk, Caller::Bare, Caller::BareSigning],
+            _ => &[Caller::Sdk, Caller::Bare],
+        }
     }
 }
 
-async fn batch(pair: &Pair, caller: Caller, n: usize) -> usize {
-    let calls = (0..n).map(|_| async {
-        match caller {
-            Caller::Sdk => pair.sdk_call().await,
-            Caller::Bare => pair.bare_call(None).await,
-            Caller::BareWithTimeout => {
-                pair.bare_call(Some(group_membership::DEFAULT_REQUEST_TIMEOUT))
-                    .await
-            }
-        }
-    });
-    futures_util::future::join_all(calls)
-        .await
-        .into_iter()
-        .sum()
+async fn batch(calls: &Calls, caller: Caller, n: usize) -> usize {
+    let all = (0..n).map(|_| calls.call(caller));
+    futures_util::future::join_all(all).await.into_iter().sum()
 }
 
 fn full_calls(c: &mut Criterion) {
     let rt = runtime();
     let addr = start_server(&rt);
-    let pair = Pair::new(addr);
     let mut g = c.benchmark_group("loopback call");
-    for concurrency in [1usize, 32] {
-        g.throughput(Throughput::Elements(concurrency as u64));
-        for (name, caller) in [
-            ("sdk", Caller::Sdk),
-            ("bare reqwest", Caller::Bare),
-            ("bare reqwest + timeout", Caller::BareWithTimeout),
-        ] {
-            g.bench_with_input(
-                BenchmarkId::new(name, concurrency),
-                &concurrency,
-                |b, &n| b.to_async(&rt).iter(|| batch(&pair, caller, n)),
-            );
+    for kind in [AuthKind::UplynkSigner, AuthKind::SessionCookie] {
+        let calls = rt.block_on(Calls::new(kind, addr));
+        for concurrency in [1usize, 32] {
+            g.throughput(Throughput::Elements(concurrency as u64));
+            for &caller in calls.callers() {
+                let name = match caller {
+                    Caller::Sdk => "sdk",
+                    Caller::Bare => "bare reqwest",
+                    Caller::BareSigning => "bare reqwest, signing by hand",
+                };
+                g.bench_with_input(
+                    BenchmarkId::new(format!("{} / {name}", kind.name()), concurrency),
+                    &concurrency,
+                    |b, &n| b.to_async(&rt).iter(|| batch(&calls, caller, n)),
+                );
+            }
         }
     }
     g.finish();
@@ -303,81 +549,168 @@ fn reconcile(c: &mut Criterion) {
     g.finish();
 }
 
-/// Interleaved rounds of SDK and bare calls, so drift in the machine affects both alike; prints ratios.
-fn ratio_report() {
+/// Per auth kind and concurrency: interleaved rounds (each caller goes first in turn, so drift in the
+/// machine affects all alike). Returns the SDK's calls per second at concurrency 1 and 32 for Uplynk.
+fn ratio_report() -> [f64; 2] {
     let rt = runtime();
     let addr = start_server(&rt);
-    let pair = Pair::new(addr);
+    let mut uplynk_rate = [0.0; 2];
     println!(
-        "\n== SDK versus bare reqwest, same loopback server, same typed decode (interleaved rounds)"
+        "\n== one call through the SDK versus bare reqwest doing the same by hand (interleaved rounds)"
     );
-    // Allocations of one call on a current-thread runtime (so every allocation lands on this thread).
+    for kind in AuthKind::ALL {
+        let calls = rt.block_on(Calls::new(kind, addr));
+        let callers = calls.callers();
+        for (slot, (concurrency, batches)) in
+            [(1usize, 2_000usize), (32, 150)].into_iter().enumerate()
+        {
+            let spent = rt.block_on(async {
+                for _ in 0..30 {
+                    for &caller in callers {
+                        batch(&calls, caller, concurrency).await;
+                    }
+                }
+                let mut spent = vec![Duration::ZERO; callers.len()];
+                for round in 0..batches {
+                    for i in 0..callers.len() {
+                        let which = (round + i) % callers.len();
+                        let t = Instant::now();
+                        black_box(batch(&calls, callers[which], concurrency).await);
+                        spent[which] += t.elapsed();
+                    }
+                }
+                spent
+            });
+            let n = (batches * concurrency) as f64;
+            let per = |d: Duration| d.as_secs_f64() * 1e6 / n;
+            let mut line = format!(
+                "{:<46} c={concurrency:>2}: sdk {:>5.1} µs/call ({:>6.0}/s), bare {:>5.1} µs; sdk/bare {:.3}",
+                kind.name(),
+                per(spent[0]),
+                n / spent[0].as_secs_f64(),
+                per(spent[1]),
+                spent[0].as_secs_f64() / spent[1].as_secs_f64(),
+            );
+            if callers.len() == 3 {
+                line.push_str(&format!(
+                    "; bare signing by hand {:>5.1} µs, sdk/(bare signing) {:.3}",
+                    per(spent[2]),
+                    spent[0].as_secs_f64() / spent[2].as_secs_f64()
+                ));
+                uplynk_rate[slot] = n / spent[0].as_secs_f64();
+            }
+            println!("{line}");
+        }
+    }
     let local = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let counted = |caller: Caller| {
+    let counted = |kind: AuthKind, caller: Caller| {
         local.block_on(async {
-            let pair = Pair::new(addr);
-            batch(&pair, caller, 1).await; // warm the pool
+            let calls = Calls::new(kind, addr).await;
+            batch(&calls, caller, 1).await;
             let before = allocations();
             for _ in 0..100 {
-                batch(&pair, caller, 1).await;
+                batch(&calls, caller, 1).await;
             }
             (allocations() - before) as f64 / 100.0
         })
     };
     println!(
-        "heap allocations per call: sdk {:.0}, bare {:.0}, bare + timeout {:.0}",
-        counted(Caller::Sdk),
-        counted(Caller::Bare),
-        counted(Caller::BareWithTimeout)
+        "heap allocations per call (Uplynk): sdk {:.0}, bare {:.0}, bare signing by hand {:.0}",
+        counted(AuthKind::UplynkSigner, Caller::Sdk),
+        counted(AuthKind::UplynkSigner, Caller::Bare),
+        counted(AuthKind::UplynkSigner, Caller::BareSigning)
     );
-    let callers = [Caller::Sdk, Caller::Bare, Caller::BareWithTimeout];
-    for (concurrency, batches) in [(1usize, 3_000usize), (32, 200)] {
-        rt.block_on(async {
-            for _ in 0..50 {
-                for caller in callers {
-                    batch(&pair, caller, concurrency).await;
-                }
-            }
-            let mut spent = [Duration::ZERO; 3];
-            for round in 0..batches {
-                // Rotate which caller goes first in each round.
-                for i in 0..3 {
-                    let which = (round + i) % 3;
-                    let t = Instant::now();
-                    black_box(batch(&pair, callers[which], concurrency).await);
-                    spent[which] += t.elapsed();
-                }
-            }
-            let calls = (batches * concurrency) as f64;
-            let per = |d: Duration| d.as_secs_f64() * 1e6 / calls;
-            let [sdk, bare, bare_timeout] = spent;
-            println!(
-                "concurrency {concurrency:>2}: sdk {:>6.1} µs/call ({:>6.0}/s), bare {:>6.1} µs/call ({:>6.0}/s), bare + timeout {:>6.1} µs/call; sdk/bare {:.3}, sdk/(bare + timeout) {:.3}",
-                per(sdk),
-                calls / sdk.as_secs_f64(),
-                per(bare),
-                calls / bare.as_secs_f64(),
-                per(bare_timeout),
-                sdk.as_secs_f64() / bare.as_secs_f64(),
-                sdk.as_secs_f64() / bare_timeout.as_secs_f64(),
-            );
-        });
+    uplynk_rate
+}
+
+fn signing_report() {
+    println!(
+        "\n== one Uplynk signature on the workers of a multi-thread runtime (2 workers, 20,000 tasks)"
+    );
+    for (name, us) in signing_in_a_runtime() {
+        println!("{name:<40} {us:>6.2} µs");
     }
 }
 
+/// Runs the vendor's Python sample (`vendor_sample.py`: `requests` + the `api_auth` recipe) against the same
+/// kind of server, when python3 with `requests` is installed, and prints its calls per second next to the
+/// SDK's.
+fn vendor_sample_report(sdk_rate: [f64; 2]) {
+    let rt = runtime();
+    let addr = start_server(&rt);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/vendor_sample.py");
+    println!(
+        "\n== the vendor's Python sample (requests + api_auth recipe) against the same loopback server"
+    );
+    for (slot, concurrency) in [1usize, 32].into_iter().enumerate() {
+        let output = std::process::Command::new("python3")
+            .args([
+                script,
+                &format!("http://{addr}"),
+                &concurrency.to_string(),
+                "3000",
+            ])
+            .output();
+        match output {
+            Ok(o) if o.status.success() => {
+                let text = String::from_utf8_lossy(&o.stdout);
+                let rate: f64 = text.trim().parse().unwrap_or(f64::NAN);
+                println!(
+                    "c={concurrency:>2}: python {rate:>7.0} calls/s, sdk {:>7.0} calls/s: sdk/python {:.1}x",
+                    sdk_rate[slot],
+                    sdk_rate[slot] / rate
+                );
+            }
+            Ok(o) => println!(
+                "c={concurrency:>2}: skipped (python3 failed: {})",
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ),
+            Err(e) => println!("c={concurrency:>2}: skipped (no python3: {e})"),
+        }
+    }
+    drop(rt);
+}
+
+/// `PROFILE=sdk|bare cargo bench`: 2,000 Uplynk calls on one thread and nothing else, for a profiler
+/// (`valgrind --tool=callgrind`) to compare what each side executes.
+fn profile(which: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let addr = start_server(&rt);
+    let calls = rt.block_on(Calls::new(AuthKind::UplynkSigner, addr));
+    let caller = if which == "sdk" {
+        Caller::Sdk
+    } else {
+        Caller::Bare
+    };
+    rt.block_on(async {
+        for _ in 0..2_000 {
+            black_box(calls.call(caller).await);
+        }
+    });
+}
+
 fn main() {
-    // `RATIO_ONLY=1 cargo bench` prints just the SDK-versus-reqwest summary.
-    if std::env::var_os("RATIO_ONLY").is_some() {
-        ratio_report();
+    if let Ok(which) = std::env::var("PROFILE") {
+        profile(&which);
         return;
     }
-    let mut criterion = Criterion::default().configure_from_args();
-    signing_and_codecs(&mut criterion);
-    full_calls(&mut criterion);
-    reconcile(&mut criterion);
-    criterion.final_summary();
-    ratio_report();
+    if std::env::var_os("RATIO_ONLY").is_none() {
+        let mut criterion = Criterion::default().configure_from_args();
+        signing_and_codecs(&mut criterion);
+        full_calls(&mut criterion);
+        reconcile(&mut criterion);
+        criterion.final_summary();
+    }
+    signing_report();
+    let rates = ratio_report();
+    vendor_sample_report(rates);
 }

@@ -484,7 +484,7 @@ impl Call<'_> {
         if let Some(b) = &self.body {
             *request.body_mut() = Some(reqwest::Body::from(b.clone()));
         }
-        let authorized = tokio::time::timeout(
+        let authorized = bounded(
             time_left,
             self.inner.auth.authorize(&mut AuthRequest {
                 request: &mut request,
@@ -495,9 +495,9 @@ impl Call<'_> {
         )
         .await;
         match authorized {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Attempt::Done(Err(e)),
-            Err(_) => return Attempt::Done(Err(self.out_of_time(progress, false))),
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Attempt::Done(Err(e)),
+            None => return Attempt::Done(Err(self.out_of_time(progress, false))),
         }
         // Kept for the auth's rejection hook: which credentials did this attempt carry?
         let sent_credentials = SentCredentials::of(request.headers());
@@ -593,11 +593,11 @@ impl Call<'_> {
                 base_url: &self.inner.base_url,
                 timeout: time_left,
             };
-            match tokio::time::timeout(time_left, self.inner.auth.on_rejected(&rejection)).await {
-                Ok(Ok(AfterRejection::Retry)) => return Attempt::Reauthenticate,
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Attempt::Done(Err(e)),
-                Err(_) => return Attempt::Done(Err(self.out_of_time(progress, true))),
+            match bounded(time_left, self.inner.auth.on_rejected(&rejection)).await {
+                Some(Ok(AfterRejection::Retry)) => return Attempt::Reauthenticate,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Attempt::Done(Err(e)),
+                None => return Attempt::Done(Err(self.out_of_time(progress, true))),
             }
         }
         let retry_after = headers
@@ -798,6 +798,18 @@ impl SentCredentials {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
+}
+
+/// Runs `future` for at most `limit`; `None` when the limit passed. A future that is ready at once (a static
+/// credential, a session already held) never arms a timer: only an auth that has to wait (a login, another
+/// call's login) pays for one.
+async fn bounded<T>(limit: Duration, future: impl std::future::Future<Output = T>) -> Option<T> {
+    use futures_util::FutureExt;
+    let mut future = std::pin::pin!(future);
+    if let Some(ready) = (&mut future).now_or_never() {
+        return Some(ready);
+    }
+    tokio::time::timeout(limit, future).await.ok()
 }
 
 /// Notes a retry in the request's span (with the `tracing` feature).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use http::header::{COOKIE, SET_COOKIE};
+use http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use http::{HeaderMap, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use url::{Origin, Url};
@@ -81,9 +81,24 @@ struct Inner {
 struct Session {
     origin: Origin,
     cookies: Vec<(String, SecretString)>,
+    /// The `Cookie` header for these cookies, built once per change (marked sensitive).
+    value: Option<HeaderValue>,
 }
 
 impl Session {
+    fn new(origin: Origin, cookies: Vec<(String, SecretString)>) -> Session {
+        let mut session = Session {
+            origin,
+            cookies,
+            value: None,
+        };
+        session.value = HeaderValue::from_str(&session.header()).ok().map(|mut v| {
+            v.set_sensitive(true);
+            v
+        });
+        session
+    }
+
     fn header(&self) -> String {
         self.cookies
             .iter()
@@ -170,13 +185,14 @@ impl TrafficOpsSession {
         super::reply_or_default(&answer?)
     }
 
-    fn cookie_header_for(&self, origin: &Origin) -> Option<String> {
+    /// The ready `Cookie` header of the session held for `origin`.
+    fn cookie_value_for(&self, origin: &Origin) -> Option<HeaderValue> {
         self.inner
             .session
             .current()
             .as_ref()
             .filter(|s| &s.origin == origin)
-            .map(Session::header)
+            .and_then(|s| s.value.clone())
     }
 
     /// Logs in to `base_url` unless the session held for its origin is no longer `stale` (someone else
@@ -233,10 +249,7 @@ impl TrafficOpsSession {
                 None,
             ));
         }
-        Ok(Session {
-            origin: base_url.origin(),
-            cookies,
-        })
+        Ok(Session::new(base_url.origin(), cookies))
     }
 }
 
@@ -289,12 +302,15 @@ impl Auth for TrafficOpsSession {
         if origin != request.base_url().origin() {
             return Ok(()); // never send the session anywhere but the Traffic Ops host
         }
-        if self.cookie_header_for(&origin).is_none() {
+        if self.cookie_value_for(&origin).is_none() {
             self.refresh(request.http(), request.base_url(), None, request.timeout())
                 .await?;
         }
-        match self.cookie_header_for(&origin) {
-            Some(cookie) => request.insert_header(COOKIE.as_str(), &cookie, true),
+        match self.cookie_value_for(&origin) {
+            Some(cookie) => {
+                request.insert_header_value(COOKIE, cookie);
+                Ok(())
+            }
             None => Err(Error::auth("no Traffic Ops session after logging in", None)),
         }
     }
@@ -325,13 +341,16 @@ impl Auth for TrafficOpsSession {
         if renewed.is_empty() {
             return;
         }
-        if let Some(session) = self.inner.session.current().as_mut() {
+        let mut current = self.inner.session.current();
+        if let Some(session) = current.take() {
+            let mut cookies = session.cookies;
             for (name, value) in renewed {
-                match session.cookies.iter_mut().find(|(n, _)| *n == name) {
+                match cookies.iter_mut().find(|(n, _)| *n == name) {
                     Some(slot) => slot.1 = value,
-                    None => session.cookies.push((name, value)),
+                    None => cookies.push((name, value)),
                 }
             }
+            *current = Some(Session::new(session.origin, cookies));
         }
     }
 }
