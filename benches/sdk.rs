@@ -118,7 +118,7 @@ fn answer(path: &str) -> hyper::Response<Full<Bytes>> {
     response
 }
 
-/// A loopback HTTP/1.1 server on the runtime's workers.
+/// A loopback HTTP/1.1 server on the runtime's workers (one process, as the measurement was made).
 fn start_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

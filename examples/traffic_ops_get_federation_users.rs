@@ -1,8 +1,9 @@
-//! Mirrors the documented `GET /api/4.0/federations/{ID}/users`.
+//! Mirrors the documented `GET /api/4.0/federations/{ID}/users`. `--offset N` skips N rows:
+//! `--orderby userID --limit 2 --offset 1` shows the 2nd and 3rd users.
 //!
 //! ```text
 //! cargo run --example traffic_ops_get_federation_users -- FEDERATION_ID [--role R] [--user-id N]
-//!     [--orderby userID|role|id] [--sort-order asc|desc] [--limit N] [--offset N] [--page N]
+//!     [--orderby userID|role] [--sort-order asc|desc] [--limit N] [--offset N] [--page N]
 //! ```
 //! Real server when `TO_URL`, `TO_USER` and `TO_PASSWORD` are set (`TO_INSECURE=1` accepts a self-signed
 //! certificate; `TO_API_VERSION` picks the API version, 4.0 by default); otherwise the embedded sandbox.
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use group_membership::traffic_ops::{FederationUserOrder, FederationUsersQuery, SortOrder};
 
-const USAGE: &str = "traffic_ops_get_federation_users FEDERATION_ID [--role R] [--user-id N] [--orderby userID|role|id] [--sort-order asc|desc] [--limit N] [--offset N] [--page N]";
+const USAGE: &str = "traffic_ops_get_federation_users FEDERATION_ID [--role R] [--user-id N] [--orderby userID|role] [--sort-order asc|desc] [--limit N] [--offset N] [--page N]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -51,9 +52,8 @@ async fn main() -> ExitCode {
             "--orderby" => match value.as_str() {
                 "userID" => Ok(query.clone().orderby(FederationUserOrder::UserId)),
                 "role" => Ok(query.clone().orderby(FederationUserOrder::Role)),
-                "id" => Ok(query.clone().orderby(FederationUserOrder::Id)),
                 other => Err(format!(
-                    "--orderby takes userID, role or id (the keys Traffic Ops honours), not `{other}`"
+                    "--orderby takes userID or role (the keys that order users; Traffic Ops' `id` sorts by federation), not `{other}`"
                 )),
             },
             "--sort-order" => match value.as_str() {

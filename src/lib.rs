@@ -101,5 +101,5 @@ pub use client::{
 };
 pub use error::{ApiError, Error, FieldError, Result};
 pub use path::encode_segment;
-pub use request::{RequestBuilder, RequestOptions, Response};
+pub use request::{RequestBuilder, RequestOptions, Response, ResponseObserver};
 pub use retry::{AttemptOutcome, RetryDecision, RetryPolicy};

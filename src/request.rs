@@ -91,11 +91,38 @@ pub(crate) fn generic_error(value: &serde_json::Value) -> ServiceError {
 /// # let _ = groups;
 /// # Ok::<(), group_membership::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct RequestOptions {
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
+    observer: Option<ResponseObserver>,
 }
+
+/// A function shown every success answer (status, headers, body) of the requests it is attached to.
+pub type ResponseObserver = std::sync::Arc<dyn Fn(&Response) + Send + Sync>;
+
+impl fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestOptions")
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl PartialEq for RequestOptions {
+    fn eq(&self, other: &Self) -> bool {
+        let same_observer = match (&self.observer, &other.observer) {
+            (None, None) => true,
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        self.timeout == other.timeout && self.retry == other.retry && same_observer
+    }
+}
+
+impl Eq for RequestOptions {}
 
 impl RequestOptions {
     /// Overrides the request timeout.
@@ -108,6 +135,14 @@ impl RequestOptions {
         self.retry = Some(policy);
         self
     }
+    /// Shows every success answer to `observer` (e.g. to read `Last-Modified` or a request id).
+    pub fn response_observer(
+        mut self,
+        observer: impl Fn(&Response) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(std::sync::Arc::new(observer));
+        self
+    }
     /// Applies the overrides to a request.
     pub fn apply<'c>(&self, mut request: RequestBuilder<'c>) -> RequestBuilder<'c> {
         if let Some(t) = self.timeout {
@@ -115,6 +150,9 @@ impl RequestOptions {
         }
         if let Some(p) = &self.retry {
             request = request.retry_policy(p.clone());
+        }
+        if self.observer.is_some() {
+            request.observer = self.observer.clone();
         }
         request
     }
@@ -133,6 +171,34 @@ macro_rules! handle_options {
         /// Every request through this handle uses `policy`.
         pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
             self.options = self.options.retry_policy(policy);
+            self
+        }
+
+        /// Shows every success answer of the requests made through this handle (status, headers, body)
+        /// to `observer`: how a caller reads response metadata such as `Last-Modified` or a request id
+        /// from the typed calls.
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> group_membership::Result<()> {
+        /// # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
+        /// # let client = sandbox.danube_client()?;
+        /// use std::sync::{Arc, Mutex};
+        /// let statuses = Arc::new(Mutex::new(Vec::new()));
+        /// let seen = statuses.clone();
+        /// let groups = client
+        ///     .danube()
+        ///     .with_response_observer(move |r| seen.lock().unwrap().push(r.status().as_u16()))
+        ///     .groups();
+        /// groups.get("operators").await?;
+        /// assert_eq!(*statuses.lock().unwrap(), [200]);
+        /// # Ok(()) }
+        /// ```
+        pub fn with_response_observer(
+            mut self,
+            observer: impl Fn(&crate::Response) + Send + Sync + 'static,
+        ) -> Self {
+            self.options = self.options.response_observer(observer);
             self
         }
     };
@@ -158,6 +224,7 @@ pub struct RequestBuilder<'c> {
     idempotent: bool,
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
+    observer: Option<ResponseObserver>,
     profile: &'static ErrorProfile,
 }
 
@@ -199,6 +266,7 @@ impl<'c> RequestBuilder<'c> {
             idempotent,
             timeout: None,
             retry: None,
+            observer: None,
             profile,
         }
     }
@@ -335,7 +403,9 @@ impl<'c> RequestBuilder<'c> {
                 duration_ms = tracing::field::Empty,
             );
             let started = Instant::now();
+            let observer = self.observer.clone();
             let result = Call::prepare(self)?.run().instrument(span.clone()).await;
+            let result = observed(observer, result);
             let (status, attempts) = match &result {
                 Ok(r) => (Some(r.status), Some(r.attempts)),
                 Err(e) => (e.status(), e.attempts()),
@@ -354,8 +424,19 @@ impl<'c> RequestBuilder<'c> {
             result
         }
         #[cfg(not(feature = "tracing"))]
-        Call::prepare(self)?.run().await
+        {
+            let observer = self.observer.clone();
+            observed(observer, Call::prepare(self)?.run().await)
+        }
     }
+}
+
+/// Shows a success to the handle's observer, if it has one.
+fn observed(observer: Option<ResponseObserver>, result: Result<Response>) -> Result<Response> {
+    if let (Some(observe), Ok(response)) = (observer, &result) {
+        observe(response);
+    }
+    result
 }
 
 /// One call, prepared once: what every attempt sends.

@@ -3,7 +3,8 @@
 
 use group_membership::sandbox::Sandbox;
 use group_membership::traffic_ops::{
-    ApiVersion, FederationUserOrder, FederationUsersQuery, SortOrder, TrafficOpsSession,
+    ApiVersion, FederationUserOrder, FederationUsersQuery, NewFederation, SortOrder,
+    TrafficOpsSession,
 };
 use group_membership::{Client, Error};
 use http::StatusCode;
@@ -276,28 +277,31 @@ async fn versions_logout_and_query_semantics() {
     let desc = f
         .users(
             FED,
-            &q().orderby(FederationUserOrder::Id)
+            &q().orderby(FederationUserOrder::UserId)
                 .sort_order(SortOrder::Descending),
         )
         .await
         .unwrap();
     assert_eq!(ids(&desc.response), [5, 4, 3, 2]);
     let page2 = f
-        .users(FED, &q().orderby(FederationUserOrder::Id).limit(2).page(2))
+        .users(
+            FED,
+            &q().orderby(FederationUserOrder::UserId).limit(2).page(2),
+        )
         .await
         .unwrap();
     assert_eq!(ids(&page2.response), [4, 5]);
     let offset = f
         .users(
             FED,
-            &q().orderby(FederationUserOrder::Id).limit(2).offset(1),
+            &q().orderby(FederationUserOrder::UserId).limit(2).offset(1),
         )
         .await
         .unwrap();
     assert_eq!(
         ids(&offset.response),
-        [2, 3],
-        "offset counts from 1, as the server does"
+        [3, 4],
+        "offset skips that many rows: the 2nd and 3rd users"
     );
     let role = f.users(FED, &q().role("operations")).await.unwrap();
     assert_eq!(ids(&role.response), [3]);
@@ -328,4 +332,223 @@ async fn versions_logout_and_query_semantics() {
         2,
         "logged in again after logout"
     );
+}
+
+/// The sandbox answers as Traffic Ops 8.1 was observed to (api-notes/traffic-ops.md), through the escape
+/// hatch so that the raw server behaviour is what is checked.
+#[tokio::test]
+async fn the_sandbox_answers_as_the_real_server_was_observed_to() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = sandbox.traffic_ops_client().unwrap();
+    let to = client.traffic_ops();
+    to.federations()
+        .assign_users(FED, &[4, 5, 3], false)
+        .await
+        .unwrap();
+
+    let raw = |pairs: &'static [(&'static str, &'static str)]| {
+        let mut r = to.request(http::Method::GET, ["federations", "1", "users"]);
+        for (k, v) in pairs {
+            r = r.query(*k, *v);
+        }
+        r.send_json::<serde_json::Value>()
+    };
+    let user_ids = |v: serde_json::Value| -> Vec<u64> {
+        v["response"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_u64().unwrap())
+            .collect()
+    };
+    // `offset` skips rows; `orderby=id` sorts by federation, so it orders nothing inside one.
+    let by_id = raw(&[("orderby", "userID"), ("limit", "2"), ("offset", "1")])
+        .await
+        .unwrap();
+    assert_eq!(user_ids(by_id), [3, 4]);
+    let db_order = user_ids(raw(&[]).await.unwrap());
+    assert_eq!(db_order, [2, 4, 5, 3]);
+    assert_eq!(
+        user_ids(
+            raw(&[("orderby", "id"), ("sortOrder", "desc")])
+                .await
+                .unwrap()
+        ),
+        db_order
+    );
+    // Exact 400 texts, and the 500 of limit=-1 with page 2.
+    for (pairs, text) in [
+        (
+            &[("limit", "-2")][..],
+            "limit parameter must be bigger than -1",
+        ),
+        (
+            &[("limit", "1"), ("offset", "0")][..],
+            "offset parameter must be a positive integer",
+        ),
+        (
+            &[("limit", "1"), ("page", "0")][..],
+            "page parameter must be a positive integer",
+        ),
+    ] {
+        let err = raw(pairs).await.unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(err.api().unwrap().message(), Some(text));
+    }
+    let err = raw(&[("limit", "-1"), ("page", "2")]).await.unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
+
+    // Unknown CDN: 404 `cdn not found`; a PUT naming the wrong (existing) CDN still updates.
+    let federations = to.federations();
+    let err = federations
+        .cdn_federations("no-such-cdn")
+        .await
+        .unwrap_err();
+    assert_eq!(err.api().unwrap().message(), Some("cdn not found"));
+    let updated = federations
+        .update_cdn_federation("ALL", 1, &NewFederation::new("moved.test.", 120))
+        .await
+        .unwrap();
+    assert_eq!(updated.response.cname, "moved.test.");
+
+    // If-Modified-Since: 304, empty body, Last-Modified in the server's `UTC` spelling, read back.
+    let first = federations
+        .users(FED, &FederationUsersQuery::new())
+        .await
+        .unwrap();
+    assert!(!first.not_modified);
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    let again = federations
+        .users(FED, &FederationUsersQuery::new().if_modified_since(later))
+        .await
+        .unwrap();
+    assert!(again.not_modified && again.response.is_empty());
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    let raw_header = again
+        .headers
+        .get("last-modified")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(raw_header.ends_with(" UTC"), "{raw_header}");
+    assert!(again.last_modified().is_some());
+    let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let changed = federations
+        .users(
+            FED,
+            &FederationUsersQuery::new().if_modified_since(long_ago),
+        )
+        .await
+        .unwrap();
+    assert!(!changed.not_modified && changed.response.len() == 4);
+}
+
+#[tokio::test]
+async fn api_5_0_logs_in_there_and_reads_its_cdn_federations() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = Client::builder()
+        .base_url(sandbox.base_url().as_str())
+        .auth(TrafficOpsSession::password(
+            Sandbox::TRAFFIC_OPS_USER,
+            Sandbox::TRAFFIC_OPS_PASSWORD,
+        ))
+        .traffic_ops_api_version(ApiVersion::V5_0)
+        .build()
+        .unwrap();
+    let federations = client.traffic_ops().federations();
+    let list = federations
+        .cdn_federations(Sandbox::TRAFFIC_OPS_CDN)
+        .await
+        .unwrap();
+    let first = &list.response[0];
+    assert_eq!(
+        first.delivery_service.as_ref().unwrap().xml_id.as_deref(),
+        Some("demo1")
+    );
+    assert_eq!(
+        first.last_updated.unwrap().to_string(),
+        "2018-12-05 00:31:34+00"
+    );
+    let logins: Vec<String> = sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("login"))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(logins, ["/api/5.0/user/login"]);
+
+    // 5.0 requires a TTL of at least 60, checked before sending; a create answers 201.
+    let err = federations
+        .create_cdn_federation(
+            Sandbox::TRAFFIC_OPS_CDN,
+            &NewFederation::new("new.test.", 30),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    let created = federations
+        .create_cdn_federation(
+            Sandbox::TRAFFIC_OPS_CDN,
+            &NewFederation::new("new.test.", 60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(created.alerts[0].text, "Federation was created");
+}
+
+#[tokio::test]
+async fn a_token_login_with_an_empty_token_is_refused_with_401_and_logout_revokes_nothing() {
+    let sandbox = Sandbox::start().unwrap();
+    let session = TrafficOpsSession::token("");
+    let client = session_client(&sandbox, &session);
+    let err = client.traffic_ops().federations().all().await.unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED), "{err:?}");
+
+    // Logout answers with the renewal of both cookies, then their expiry; the old cookie still works.
+    let raw = reqwest::Client::new();
+    let base = sandbox
+        .base_url()
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
+    let login = raw
+        .post(format!("{base}/api/4.0/user/login"))
+        .body(
+            serde_json::json!({"u": Sandbox::TRAFFIC_OPS_USER, "p": Sandbox::TRAFFIC_OPS_PASSWORD})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let bye = raw
+        .post(format!("{base}/api/4.0/user/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let set: Vec<String> = bye
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(set.len(), 4, "{set:?}");
+    assert!(set[0].contains("Max-Age=3600") && set[1].starts_with("access_token="));
+    assert!(set[2].starts_with("mojolicious=") && set[2].contains("Expires="));
+    assert!(set[3].starts_with("access_token=;") && set[3].contains("Expires="));
+    let still = raw
+        .get(format!("{base}/api/4.0/federations/all"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200, "logout revokes nothing");
 }

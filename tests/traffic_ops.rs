@@ -445,22 +445,25 @@ async fn token_login_and_access_token_authenticate_as_documented() {
 }
 
 #[tokio::test]
-async fn an_unimplemented_version_is_a_clear_typed_error() {
+async fn logins_follow_the_api_version_and_a_501_there_names_it() {
     let server = strict_server().await;
+    // A server that serves only 5.0: it answers 501 at every 4.x and 9.9 path, login included.
     Mock::given(method("POST"))
-        .and(path("/api/4.0/user/login"))
-        .respond_with(login_ok("s1"))
-        .expect(2) // one login per client: each has its own session
+        .and(path("/api/9.9/user/login"))
+        .respond_with(ResponseTemplate::new(501).set_body_json(json!({"alerts": [{"level": "error", "text": "The requested api version is not implemented by this server."}]})))
+        .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/api/9.9/federations/1/users"))
-        .respond_with(ResponseTemplate::new(501).set_body_json(json!({"alerts": [{"level": "error", "text": "The requested api version is not implemented by this server."}]})))
+    Mock::given(method("POST"))
+        .and(path("/api/5.0/user/login"))
+        .and(body_json(json!({"u": "admin", "p": PASSWORD})))
+        .respond_with(login_ok("s5"))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/api/5.0/federations/1/users"))
+        .and(header("cookie", "mojolicious=s5; access_token=jwt-abc"))
         .respond_with(ResponseTemplate::new(200).set_body_json(users_body()))
         .expect(1)
         .mount(&server)
@@ -477,8 +480,9 @@ async fn an_unimplemented_version_is_a_clear_typed_error() {
         Error::ApiVersionNotSupported { version, api } => {
             assert_eq!(version, "9.9");
             assert_eq!(api.status(), StatusCode::NOT_IMPLEMENTED);
+            assert_eq!(api.path(), "/api/9.9/user/login");
         }
-        other => panic!("{other:?}"),
+        other => panic!("a 501 at login is the version error, not an auth failure: {other:?}"),
     }
     assert!(err.to_string().contains("API version 9.9"), "{err}");
 

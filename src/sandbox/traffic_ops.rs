@@ -5,7 +5,17 @@
 //! `/user/login/token` (`{"t"}`) sets only `mojolicious`; a request authenticates with either cookie or
 //! `Authorization: Bearer <access_token>`; every authenticated answer re-issues `mojolicious` (sliding
 //! session). No or unknown credentials: 401. The `readonly` user lacks `FEDERATION:UPDATE`: 403 on writes.
-//! Versions 3.0, 3.1, 4.0, 4.1 and 5.0 are served; any other is 501.
+//! Versions 3.0, 3.1, 4.0, 4.1 and 5.0 are served; any other is 501, at the login paths too.
+//!
+//! As observed on Traffic Ops 8.1: `offset` skips that many rows; `orderby` orders users by `userID` or
+//! `role` only (`id` sorts by federation, so inside one federation it orders nothing); the exact 400 texts
+//! for bad `limit`/`offset`/`page`; `limit=-1` with `page` ≥ 2 is a 500; logout answers with four
+//! `Set-Cookie` (renewal, then expiry) and revokes nothing; a token login with `{}` is 401; an unknown CDN is
+//! 404 `cdn not found`, while the CDN named in a PUT/DELETE path is otherwise not checked against the
+//! federation (and at 5.0 not at all). The sandbox answers `If-Modified-Since` as a server with IMS enabled
+//! does: 304, an empty body and `Last-Modified` in the server's `UTC` spelling, once nothing changed since.
+//! At 5.0 CDN federations carry `xmlID` and RFC 3339 `lastUpdated`, and a create answers 201. Texts the
+//! notes do not give (a TTL below the minimum, a cname that is not a DNS name) are the sandbox's own.
 
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -68,6 +78,21 @@ struct Federation {
     /// (id, xmlId) of the linked delivery service.
     delivery_service: Option<(u64, String)>,
     users: Vec<u64>,
+    /// When its users last changed (Unix seconds), for `If-Modified-Since`.
+    users_changed: u64,
+}
+
+/// The CDNs the sandbox knows.
+const CDNS: [&str; 2] = ["CDN-in-a-Box", "ALL"];
+
+/// When the seeded federations' users last changed: `Tue, 24 Nov 2026 10:35:17 UTC`.
+const SEEDED_CHANGE: u64 = 1_795_516_517;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 struct Session {
@@ -104,6 +129,7 @@ impl TrafficOpsFake {
                     cdn: "CDN-in-a-Box".into(),
                     delivery_service: Some((1, "demo1".into())),
                     users: vec![2],
+                    users_changed: SEEDED_CHANGE,
                 },
                 Federation {
                     id: 2,
@@ -114,6 +140,7 @@ impl TrafficOpsFake {
                     cdn: "CDN-in-a-Box".into(),
                     delivery_service: Some((2, "demo2".into())),
                     users: vec![],
+                    users_changed: SEEDED_CHANGE,
                 },
             ],
             sessions: Vec::new(),
@@ -172,11 +199,36 @@ impl TrafficOpsFake {
             .unwrap_or(0)];
         let mut response = match rest {
             ["user", "logout"] if m == Method::POST => {
-                self.sessions.remove(session);
+                // As observed: the usual renewal of both cookies, then both expired; the session itself
+                // stays valid (the cookie is a stateless HMAC, logout revokes nothing).
                 let mut r = alert(StatusCode::OK, "success", "You are logged out.");
+                let cookie = self.sessions[session]
+                    .cookies
+                    .last()
+                    .cloned()
+                    .unwrap_or_default();
+                let now = httpdate::fmt_http_date(std::time::SystemTime::now());
                 r.headers.push((
                     "set-cookie",
-                    "mojolicious=; Path=/; Max-Age=0; HttpOnly".into(),
+                    format!("mojolicious={cookie}; Path=/; Max-Age=3600; HttpOnly"),
+                ));
+                r.headers.push((
+                    "set-cookie",
+                    format!(
+                        "access_token={}; Path=/; Max-Age=3600; HttpOnly",
+                        self.sessions[session]
+                            .access_token
+                            .clone()
+                            .unwrap_or_default()
+                    ),
+                ));
+                r.headers.push((
+                    "set-cookie",
+                    format!("mojolicious={cookie}; Path=/; Expires={now}; HttpOnly"),
+                ));
+                r.headers.push((
+                    "set-cookie",
+                    format!("access_token=; Path=/; Expires={now}; HttpOnly"),
                 ));
                 return r;
             }
@@ -184,10 +236,21 @@ impl TrafficOpsFake {
             ["federations", id, "users"] if m == Method::GET => self.users(req, id),
             ["federations", id, "users"] if m == Method::POST => self.assign(req, id, user),
             ["federations", id, "users", uid] if m == Method::DELETE => self.remove(id, uid, user),
-            ["cdns", cdn, "federations"] if m == Method::GET => self.cdn_federations(cdn),
-            ["cdns", cdn, "federations"] if m == Method::POST => self.create(req, cdn, user),
-            ["cdns", cdn, "federations", id] if m == Method::PUT => self.update(req, cdn, id, user),
-            ["cdns", cdn, "federations", id] if m == Method::DELETE => self.delete(cdn, id, user),
+            ["cdns", cdn, ..]
+                if !CDNS.contains(cdn) && !(version.starts_with('5') && rest.len() == 4) =>
+            {
+                alert(StatusCode::NOT_FOUND, "error", "cdn not found")
+            }
+            ["cdns", _, "federations"] if m == Method::GET => {
+                self.cdn_federations(rest[1], version)
+            }
+            ["cdns", cdn, "federations"] if m == Method::POST => {
+                self.create(req, cdn, user, version)
+            }
+            ["cdns", _, "federations", id] if m == Method::PUT => {
+                self.update(req, id, user, version)
+            }
+            ["cdns", _, "federations", id] if m == Method::DELETE => self.delete(id, user),
             _ => no_such_path(req),
         };
         // Every authenticated answer renews the session cookie (sliding, one hour).
@@ -284,10 +347,11 @@ impl TrafficOpsFake {
                 "error",
                 "Invalid token. Please contact your administrator.",
             ),
+            // As observed: `{}` is refused like a bad token, 401 (not 400).
             None => alert(
-                StatusCode::BAD_REQUEST,
+                StatusCode::UNAUTHORIZED,
                 "error",
-                "parse error: validating: t: cannot be blank.",
+                "Invalid token. Please contact your administrator.",
             ),
         }
     }
@@ -313,43 +377,62 @@ impl TrafficOpsFake {
             Ok(f) => f,
             Err(e) => return e,
         };
-        let int = |key: &str| -> Result<Option<i64>, FakeResponse> {
+        let int = |key: &str, message: &str| -> Result<Option<i64>, FakeResponse> {
             match req.query_value(key) {
                 None => Ok(None),
-                Some(v) => v.parse().map(Some).map_err(|_| {
-                    alert(
-                        StatusCode::BAD_REQUEST,
-                        "error",
-                        &format!("{key} must be an integer"),
-                    )
-                }),
+                Some(v) => v
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| alert(StatusCode::BAD_REQUEST, "error", message)),
             }
         };
-        let (user_id, limit, offset, page) =
-            match (int("userID"), int("limit"), int("offset"), int("page")) {
-                (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
-                (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return e,
-            };
+        const LIMIT: &str = "limit parameter must be bigger than -1";
+        const OFFSET: &str = "offset parameter must be a positive integer";
+        const PAGE: &str = "page parameter must be a positive integer";
+        let parsed = (
+            int("userID", "userID cannot parse to integer"),
+            int("limit", LIMIT),
+            int("offset", OFFSET),
+            int("page", PAGE),
+        );
+        let (user_id, limit, offset, page) = match parsed {
+            (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+            (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return e,
+        };
         if limit.is_some_and(|l| l < -1) {
-            return alert(
-                StatusCode::BAD_REQUEST,
-                "error",
-                "limit: must be -1 or greater.",
-            );
+            return alert(StatusCode::BAD_REQUEST, "error", LIMIT);
         }
         if offset.is_some_and(|o| o < 1) {
-            return alert(
-                StatusCode::BAD_REQUEST,
-                "error",
-                "offset: must be 1 or greater.",
-            );
+            return alert(StatusCode::BAD_REQUEST, "error", OFFSET);
         }
         if page.is_some_and(|p| p < 1) {
+            return alert(StatusCode::BAD_REQUEST, "error", PAGE);
+        }
+        if limit == Some(-1) && offset.is_none() && page.is_some_and(|p| p >= 2) {
+            // A negative SQL OFFSET, which PostgreSQL rejects.
             return alert(
-                StatusCode::BAD_REQUEST,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "error",
-                "page: must be 1 or greater.",
+                "Internal Server Error",
             );
+        }
+        if let Some(since) = req
+            .headers
+            .get(http::header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(&v.replace(" UTC", " GMT")).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        {
+            let changed = self.federations[fed].users_changed;
+            if since.as_secs() >= changed {
+                let mut r = FakeResponse::empty(StatusCode::NOT_MODIFIED);
+                let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(changed);
+                r.headers.push((
+                    "last-modified",
+                    httpdate::fmt_http_date(when).replace(" GMT", " UTC"),
+                ));
+                return r;
+            }
         }
         let mut users: Vec<&User> = self.federations[fed]
             .users
@@ -362,9 +445,10 @@ impl TrafficOpsFake {
         if let Some(role) = req.query_value("role") {
             users.retain(|u| u.role == role);
         }
-        // Only these three keys are honoured; others are silently ignored, as observed.
+        // Only `userID` and `role` order users; `id` sorts by federation (nothing changes inside one), and
+        // other keys are silently ignored, as observed.
         let honoured = match req.query_value("orderby") {
-            Some("userID") | Some("id") => {
+            Some("userID") => {
                 users.sort_by_key(|u| u.id);
                 true
             }
@@ -377,9 +461,10 @@ impl TrafficOpsFake {
         if honoured && req.query_value("sortOrder") == Some("desc") {
             users.reverse();
         }
+        // `offset` and `page` are ignored without a limit; `page` is ignored with an offset.
         if let Some(limit) = limit.filter(|l| *l >= 0) {
             let skip = match (offset, page) {
-                (Some(o), _) => (o - 1) as usize,
+                (Some(o), _) => o as usize,
                 (None, Some(p)) => ((p - 1) * limit) as usize,
                 _ => 0,
             };
@@ -451,6 +536,7 @@ impl TrafficOpsFake {
             after.push(*id);
         }
         self.federations[fed].users = after;
+        self.federations[fed].users_changed = unix_now();
         let cname = self.federations[fed].cname.clone();
         FakeResponse::json(
             StatusCode::OK,
@@ -483,6 +569,7 @@ impl TrafficOpsFake {
         match found.and_then(|f| f.users.iter().position(|u| *u == uid).map(|p| (f, p))) {
             Some((f, pos)) => {
                 f.users.remove(pos);
+                f.users_changed = unix_now();
                 alert(StatusCode::OK, "success", "federation users was deleted.")
             }
             None => alert(
@@ -506,25 +593,25 @@ impl TrafficOpsFake {
         FakeResponse::json(StatusCode::OK, &json!({ "response": list }))
     }
 
-    fn cdn_federations(&self, cdn: &str) -> FakeResponse {
+    fn cdn_federations(&self, cdn: &str, version: &str) -> FakeResponse {
         let list: Vec<Value> = self
             .federations
             .iter()
-            .filter(|f| f.cdn == cdn && f.delivery_service.is_some())
-            .map(federation_json)
+            .filter(|f| (cdn == "ALL" || f.cdn == cdn) && f.delivery_service.is_some())
+            .map(|f| federation_json(f, version))
             .collect();
         FakeResponse::json(StatusCode::OK, &json!({ "response": list }))
     }
 
-    fn create(&mut self, req: &FakeRequest, cdn: &str, user: &User) -> FakeResponse {
+    fn create(&mut self, req: &FakeRequest, cdn: &str, user: &User, version: &str) -> FakeResponse {
         if !user.can_update_federations {
             return alert(
                 StatusCode::FORBIDDEN,
                 "error",
-                "missing required Permissions: CDN:UPDATE",
+                "missing required Permissions: FEDERATION:CREATE, FEDERATION:READ, CDN:READ",
             );
         }
-        let (cname, ttl, description) = match federation_fields(req) {
+        let (cname, ttl, description) = match federation_fields(req, version) {
             Ok(f) => f,
             Err(e) => return e,
         };
@@ -533,94 +620,119 @@ impl TrafficOpsFake {
             cname,
             ttl,
             description,
-            last_updated: "2026-01-01 00:00:00+00".into(),
+            last_updated: "2026-11-24 10:31:56+00".into(),
             cdn: cdn.to_string(),
             delivery_service: None,
             users: vec![],
+            users_changed: unix_now(),
         };
         self.next_federation += 1;
-        let out = federation_json(&f);
+        let out = federation_json(&f, version);
         self.federations.push(f);
+        let (status, text) = if version.starts_with('5') {
+            (StatusCode::CREATED, "Federation was created")
+        } else {
+            (StatusCode::OK, "cdnfederation was created.")
+        };
         FakeResponse::json(
-            StatusCode::OK,
-            &json!({"alerts": [{"text": "cdnfederation was created.", "level": "success"}], "response": out}),
+            status,
+            &json!({"alerts": [{"text": text, "level": "success"}], "response": out}),
         )
     }
 
-    fn update(&mut self, req: &FakeRequest, cdn: &str, id: &str, user: &User) -> FakeResponse {
+    /// The CDN in the path is not checked against the federation (as observed): only its existence, and
+    /// at 5.0 not even that.
+    fn update(&mut self, req: &FakeRequest, id: &str, user: &User, version: &str) -> FakeResponse {
         if !user.can_update_federations {
             return alert(
                 StatusCode::FORBIDDEN,
                 "error",
-                "missing required Permissions: CDN:UPDATE",
+                "missing required Permissions: FEDERATION:UPDATE",
             );
         }
-        let (cname, ttl, description) = match federation_fields(req) {
+        let (cname, ttl, description) = match federation_fields(req, version) {
             Ok(f) => f,
             Err(e) => return e,
         };
-        let fed = match self.federation(id) {
-            Ok(f) if self.federations[f].cdn == cdn => f,
-            Ok(_) => return alert(StatusCode::NOT_FOUND, "error", "cdnfederation not found"),
-            Err(e) => return e,
+        let Some(f) = id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| self.federations.iter_mut().find(|f| f.id == id))
+        else {
+            return alert(
+                StatusCode::NOT_FOUND,
+                "error",
+                "no cdnfederation found with this id",
+            );
         };
-        let f = &mut self.federations[fed];
         (f.cname, f.ttl, f.description) = (cname, ttl, description);
         FakeResponse::json(
             StatusCode::OK,
-            &json!({"alerts": [{"text": "cdnfederation was updated.", "level": "success"}], "response": federation_json(f)}),
+            &json!({"alerts": [{"text": "cdnfederation was updated.", "level": "success"}], "response": federation_json(f, version)}),
         )
     }
 
-    fn delete(&mut self, cdn: &str, id: &str, user: &User) -> FakeResponse {
+    fn delete(&mut self, id: &str, user: &User) -> FakeResponse {
         if !user.can_update_federations {
             return alert(
                 StatusCode::FORBIDDEN,
                 "error",
-                "missing required Permissions: CDN:UPDATE",
+                "missing required Permissions: FEDERATION:DELETE",
             );
         }
-        match self.federation(id) {
-            Ok(f) if self.federations[f].cdn == cdn => {
+        let found = id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| self.federations.iter().position(|f| f.id == id));
+        match found {
+            Some(f) => {
                 self.federations.remove(f);
                 alert(StatusCode::OK, "success", "cdnfederation was deleted.")
             }
-            Ok(_) => alert(StatusCode::NOT_FOUND, "error", "cdnfederation not found"),
-            Err(e) => e,
+            None => alert(
+                StatusCode::NOT_FOUND,
+                "error",
+                "no cdnfederation with that key found",
+            ),
         }
     }
 }
 
-fn federation_fields(req: &FakeRequest) -> Result<(String, i64, Option<String>), FakeResponse> {
-    let body: Value = serde_json::from_slice(&req.body).map_err(|_| {
-        alert(
-            StatusCode::BAD_REQUEST,
-            "error",
-            "parse error: invalid JSON",
-        )
-    })?;
+fn federation_fields(
+    req: &FakeRequest,
+    version: &str,
+) -> Result<(String, i64, Option<String>), FakeResponse> {
+    let bad = |text: &str| alert(StatusCode::BAD_REQUEST, "error", text);
+    let body: Value =
+        serde_json::from_slice(&req.body).map_err(|_| bad("parse error: invalid JSON"))?;
     let cname = body
         .get("cname")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
     let ttl = body.get("ttl").and_then(Value::as_i64);
+    if cname.is_empty() {
+        return Err(bad("'cname' cannot be blank"));
+    }
+    if !cname.ends_with('.') {
+        return Err(bad("'cname' must end with a period"));
+    }
+    let dns = cname[..cname.len() - 1].split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    });
+    if !dns {
+        return Err(bad("'cname' must be a valid DNS name"));
+    }
+    let minimum = if version.starts_with('5') { 60 } else { 0 };
     match ttl {
-        _ if cname.is_empty() => Err(alert(
-            StatusCode::BAD_REQUEST,
-            "error",
-            "cname: cannot be blank.",
-        )),
-        _ if !cname.ends_with('.') => Err(alert(
-            StatusCode::BAD_REQUEST,
-            "error",
-            "cname: must end with a period.",
-        )),
-        None => Err(alert(
-            StatusCode::BAD_REQUEST,
-            "error",
-            "ttl: cannot be blank.",
-        )),
+        // Up to 4.1, 0 counts as blank.
+        None | Some(0) if minimum == 0 => Err(bad("'ttl' cannot be blank")),
+        None => Err(bad("'ttl' cannot be blank")),
+        Some(t) if t < minimum => Err(bad(&format!("'ttl' must be no less than {minimum}"))),
         Some(ttl) => Ok((
             cname,
             ttl,
@@ -631,16 +743,25 @@ fn federation_fields(req: &FakeRequest) -> Result<(String, i64, Option<String>),
     }
 }
 
-fn federation_json(f: &Federation) -> Value {
+/// A CDN federation as the given API version writes it: `xmlId` and `2018-12-05 00:31:34+00` up to 4.1,
+/// `xmlID` and RFC 3339 from 5.0.
+fn federation_json(f: &Federation, version: &str) -> Value {
+    let v5 = version.starts_with('5');
+    let last_updated = if v5 {
+        f.last_updated.replacen(' ', "T", 1).replace("+00", "Z")
+    } else {
+        f.last_updated.clone()
+    };
     let mut v = json!({
         "id": f.id,
         "cname": f.cname,
         "ttl": f.ttl,
         "description": f.description,
-        "lastUpdated": f.last_updated,
+        "lastUpdated": last_updated,
     });
     if let Some((id, xml)) = &f.delivery_service {
-        v["deliveryService"] = json!({"id": id, "xmlId": xml});
+        let key = if v5 { "xmlID" } else { "xmlId" };
+        v["deliveryService"] = json!({"id": id, key: xml});
     }
     v
 }

@@ -40,8 +40,9 @@ pub struct FederationUser {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The keys Traffic Ops honours for `orderby` on federation users (others are silently ignored by the
-/// server, so the crate does not offer them).
+/// The keys that order federation users (`orderby`). Observed on Traffic Ops 8.1: only `userID` and `role`
+/// order users. The server also accepts `id`, but it sorts by *federation*, so inside one federation it
+/// orders nothing; it and every other key are left out here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FederationUserOrder {
@@ -49,8 +50,6 @@ pub enum FederationUserOrder {
     UserId,
     /// `role`
     Role,
-    /// `id`
-    Id,
 }
 
 impl FederationUserOrder {
@@ -58,7 +57,6 @@ impl FederationUserOrder {
         match self {
             FederationUserOrder::UserId => "userID",
             FederationUserOrder::Role => "role",
-            FederationUserOrder::Id => "id",
         }
     }
 }
@@ -73,16 +71,20 @@ pub enum SortOrder {
     Descending,
 }
 
-/// The query of `GET federations/{id}/users`. Values the server would reject are refused before sending.
+/// The query of `GET federations/{id}/users`. Exactly what the server rejects (a 400, or the 500 of
+/// `limit=-1` with `page` ≥ 2) is refused before sending, never more; what it silently ignores is
+/// documented on each setter.
+///
+/// Without `orderby` the order is the database's: not insertion order, and it changes.
 ///
 /// ```
 /// use group_membership::traffic_ops::{FederationUserOrder, FederationUsersQuery, SortOrder};
+/// // The 2nd and 3rd users by user ID: skip one row, take two.
 /// let query = FederationUsersQuery::new()
-///     .role("admin")
-///     .orderby(FederationUserOrder::Id)
+///     .orderby(FederationUserOrder::UserId)
 ///     .sort_order(SortOrder::Descending)
-///     .limit(10)
-///     .page(2);
+///     .limit(2)
+///     .offset(1);
 /// # let _ = query;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,22 +119,28 @@ impl FederationUsersQuery {
         self.orderby = Some(key);
         self
     }
-    /// Ascending or descending (`sortOrder`); needs [`orderby`](Self::orderby).
+    /// Ascending or descending (`sortOrder`). Only `desc` changes anything, and only with an
+    /// [`orderby`](Self::orderby) key; without one the server ignores it.
     pub fn sort_order(mut self, order: SortOrder) -> Self {
         self.sort_order = Some(order);
         self
     }
-    /// At most this many results (`limit`; -1 means no limit).
+    /// At most this many results (`limit`; -1 means no limit; less than -1 is refused, as the server
+    /// answers 400).
     pub fn limit(mut self, limit: i64) -> Self {
         self.limit = Some(limit);
         self
     }
-    /// Skip results (`offset`, from 1 as the server counts); needs [`limit`](Self::limit).
+    /// Skips this many rows (`offset`, SQL `OFFSET n`): `limit(2).offset(1)` returns the 2nd and 3rd rows.
+    /// The server refuses 0 (400 `offset parameter must be a positive integer`): to start at the first row,
+    /// leave it out. Without a [`limit`](Self::limit) the server ignores it.
     pub fn offset(mut self, offset: u64) -> Self {
         self.offset = Some(offset);
         self
     }
-    /// The page of `limit`-long pages, from 1 (`page`); needs [`limit`](Self::limit), ignored with an offset.
+    /// The page of `limit`-long pages, from 1 (`page`): skips `(page - 1) × limit` rows. Ignored by the
+    /// server without a [`limit`](Self::limit) or with an [`offset`](Self::offset); refused with
+    /// `limit(-1)` from page 2 on (the server answers 500 there).
     pub fn page(mut self, page: u64) -> Self {
         self.page = Some(page);
         self
@@ -146,28 +154,25 @@ impl FederationUsersQuery {
     fn pairs(&self) -> Result<Vec<(&'static str, String)>> {
         let bad = |what: &str, why: &str| Err(Error::invalid_input(what, why));
         if self.limit.is_some_and(|l| l < -1) {
-            return bad("limit", "must be -1 (no limit) or more");
+            return bad(
+                "limit",
+                "must be -1 (no limit) or more, as the server requires",
+            );
         }
         if self.offset == Some(0) {
-            return bad("offset", "Traffic Ops counts offsets from 1");
+            return bad(
+                "offset",
+                "the server refuses 0 (it counts rows to skip, from 1); leave it out to start at the first row",
+            );
         }
         if self.page == Some(0) {
             return bad("page", "pages are numbered from 1");
         }
-        if (self.offset.is_some() || self.page.is_some()) && self.limit.is_none() {
+        if self.limit == Some(-1) && self.page.is_some_and(|p| p >= 2) && self.offset.is_none() {
             return bad(
-                "offset/page",
-                "Traffic Ops ignores them without a limit; set one",
+                "page",
+                "with limit -1 the server fails (500) from page 2 on; set a positive limit",
             );
-        }
-        if self.sort_order.is_some() && self.orderby.is_none() {
-            return bad(
-                "sortOrder",
-                "Traffic Ops ignores it without an orderby key; set one",
-            );
-        }
-        if self.role.as_deref().is_some_and(|r| r.trim().is_empty()) {
-            return bad("role", "must not be empty");
         }
         let mut pairs = Vec::new();
         if let Some(id) = self.user_id {
@@ -294,8 +299,8 @@ impl<'de> Deserialize<'de> for Timestamp {
 pub struct DeliveryServiceRef {
     /// Its ID.
     pub id: u64,
-    /// Its XML ID.
-    #[serde(default)]
+    /// Its XML ID: `xmlId` up to API 4.1, `xmlID` from 5.0 (both are read).
+    #[serde(default, alias = "xmlID")]
     pub xml_id: Option<String>,
 }
 
@@ -313,7 +318,7 @@ pub struct CdnFederation {
     /// A description.
     #[serde(default)]
     pub description: Option<String>,
-    /// When it was last changed.
+    /// When it was last changed (`2026-11-24 10:31:56+00` up to 4.1, RFC 3339 from 5.0: both are read).
     #[serde(default)]
     pub last_updated: Option<Timestamp>,
     /// The linked delivery service.
@@ -334,7 +339,8 @@ pub struct NewFederation {
 }
 
 impl NewFederation {
-    /// A CNAME (must end with `.`) and a TTL in seconds.
+    /// A CNAME (a DNS name ending with `.`) and a TTL. The server's rules per API version are checked
+    /// before sending: up to 4.1 the TTL must be at least 1 (0 counts as blank), from 5.0 at least 60.
     pub fn new(cname: impl Into<String>, ttl: i64) -> Self {
         NewFederation {
             cname: cname.into(),
@@ -347,21 +353,50 @@ impl NewFederation {
         self.description = Some(description.into());
         self
     }
-    fn validate(&self) -> Result<()> {
-        if self.cname.len() < 2 || !self.cname.ends_with('.') {
+    fn validate(&self, version: &super::ApiVersion) -> Result<()> {
+        if !self.cname.ends_with('.') {
             return Err(Error::invalid_input(
                 "federation cname",
-                format!("`{}` must end with `.`", self.cname),
+                format!(
+                    "`{}` must end with a period, as the server requires",
+                    self.cname
+                ),
             ));
         }
-        if self.ttl < 0 {
+        if !is_dns_name(&self.cname) {
+            return Err(Error::invalid_input(
+                "federation cname",
+                format!("`{}` is not a DNS name", self.cname),
+            ));
+        }
+        let minimum = if version.is_at_least_5() { 60 } else { 1 };
+        if self.ttl < minimum {
             return Err(Error::invalid_input(
                 "federation ttl",
-                "must not be negative",
+                format!(
+                    "API {version} requires at least {minimum} (the server refuses {})",
+                    self.ttl
+                ),
             ));
         }
         Ok(())
     }
+}
+
+/// A DNS name as Traffic Ops validates one: labels of letters, digits, `_` and `-` (not first), at most 63
+/// characters each, separated by `.`; a final `.` allowed.
+fn is_dns_name(name: &str) -> bool {
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    !trimmed.is_empty()
+        && trimmed.len() <= 253
+        && trimmed.split('.').all(|label| {
+            let mut chars = label.chars();
+            label.len() <= 63
+                && chars
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
 }
 
 /// One CNAME mapping of `/federations/all`.
@@ -483,7 +518,7 @@ impl<'c> Federations<'c> {
         federation: &NewFederation,
     ) -> Result<Reply<CdnFederation>> {
         check_segment("CDN name", cdn)?;
-        federation.validate()?;
+        federation.validate(self.api.api_version())?;
         let request = self
             .api
             .route(Method::POST, "cdns/{}/federations", &[cdn])
@@ -499,7 +534,7 @@ impl<'c> Federations<'c> {
         federation: &NewFederation,
     ) -> Result<Reply<CdnFederation>> {
         check_segment("CDN name", cdn)?;
-        federation.validate()?;
+        federation.validate(self.api.api_version())?;
         let id = federation_id.to_string();
         let request = self
             .api
@@ -548,14 +583,52 @@ mod tests {
     }
 
     #[test]
+    fn federations_are_checked_by_the_rules_of_their_api_version() {
+        use super::super::ApiVersion;
+        let v4 = ApiVersion::V4_0;
+        let v5 = ApiVersion::V5_0;
+        assert!(NewFederation::new("cdn.example.", 1).validate(&v4).is_ok());
+        assert!(
+            NewFederation::new("_sip.cdn-1.example.", 1)
+                .validate(&v4)
+                .is_ok()
+        );
+        assert!(
+            NewFederation::new("cdn.example.", 0).validate(&v4).is_err(),
+            "0 is blank"
+        );
+        assert!(
+            NewFederation::new("cdn.example.", 59)
+                .validate(&v5)
+                .is_err()
+        );
+        assert!(NewFederation::new("cdn.example.", 60).validate(&v5).is_ok());
+        for bad in [
+            "cdn.example",
+            "-a.example.",
+            "a..b.",
+            ".",
+            "a b.",
+            "ü.example.",
+        ] {
+            assert!(NewFederation::new(bad, 60).validate(&v4).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn queries_the_server_would_reject_are_refused() {
         let q = FederationUsersQuery::new;
         assert!(q().offset(0).limit(5).pairs().is_err());
         assert!(q().limit(-2).pairs().is_err());
         assert!(q().page(0).limit(5).pairs().is_err());
-        assert!(q().offset(2).pairs().is_err());
-        assert!(q().sort_order(SortOrder::Descending).pairs().is_err());
-        assert!(q().role(" ").pairs().is_err());
+        assert!(
+            q().limit(-1).page(2).pairs().is_err(),
+            "the server fails with 500"
+        );
+        // What the server accepts (and may ignore) is sent: never stricter than the server.
+        assert!(q().limit(-1).page(1).pairs().is_ok());
+        assert!(q().offset(2).pairs().is_ok());
+        assert!(q().sort_order(SortOrder::Descending).pairs().is_ok());
         assert_eq!(
             q().limit(-1).pairs().unwrap(),
             [("limit", "-1".to_string())]

@@ -54,7 +54,9 @@ pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     check_success,
 };
 
-/// A Traffic Ops API version. The federation routes answer identically at 4.0, 4.1 and 5.0.
+/// A Traffic Ops API version. The federation **users** routes answer identically at 4.0, 4.1 and 5.0; CDN
+/// federations differ at 5.0 (`xmlID` for `xmlId`, RFC 3339 `lastUpdated`, TTL ≥ 60, 201 on create), and
+/// the models read both. Logins use the version of the call that needs them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum ApiVersion {
@@ -78,6 +80,19 @@ impl ApiVersion {
             ApiVersion::V5_0 => "5.0",
             ApiVersion::Other(v) => v,
         }
+    }
+
+    /// True from 5.0 on (where CDN federations differ: `xmlID`, RFC 3339 times, TTL ≥ 60, 201 on create).
+    pub fn is_at_least_5(&self) -> bool {
+        self.major() >= 5
+    }
+
+    fn major(&self) -> u32 {
+        self.as_str()
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Parses `4.0`, `4.1`, `5.0` or another `major.minor`.
@@ -291,9 +306,38 @@ pub struct Reply<T> {
     pub alerts: Vec<Alert>,
     /// True when the server answered 304 Not Modified to an `If-Modified-Since` request.
     pub not_modified: bool,
+    /// The HTTP status of the answer (200, 201, or 304).
+    pub status: StatusCode,
+    /// The answer's headers (`Last-Modified`, `Set-Cookie` renewals are consumed by the session as well).
+    pub headers: http::HeaderMap,
 }
 
 impl<T> Reply<T> {
+    /// `Last-Modified`, read in RFC 7231's `GMT` spelling or Traffic Ops' own `UTC` one
+    /// (`Tue, 24 Nov 2026 10:35:17 UTC`): what to send as the next
+    /// [`if_modified_since`](FederationUsersQuery::if_modified_since).
+    pub fn last_modified(&self) -> Option<std::time::SystemTime> {
+        let text = self
+            .headers
+            .get(http::header::LAST_MODIFIED)?
+            .to_str()
+            .ok()?;
+        let text = text
+            .strip_suffix(" UTC")
+            .map_or_else(|| text.to_string(), |t| format!("{t} GMT"));
+        httpdate::parse_http_date(&text).ok()
+    }
+
+    fn empty(response: &Response, value: T, not_modified: bool) -> Reply<T> {
+        Reply {
+            response: value,
+            alerts: Vec::new(),
+            not_modified,
+            status: response.status(),
+            headers: response.headers().clone(),
+        }
+    }
+
     /// The warning alerts, worth showing to a person.
     pub fn warnings(&self) -> impl Iterator<Item = &Alert> {
         self.alerts
@@ -319,9 +363,8 @@ pub(crate) fn reply<T: serde::de::DeserializeOwned>(response: &Response) -> Resu
     let envelope: Envelope<T> = response.json()?;
     match envelope.response {
         Some(r) => Ok(Reply {
-            response: r,
             alerts: envelope.alerts,
-            not_modified: false,
+            ..Reply::empty(response, r, false)
         }),
         None => Err(response.decode_error("the answer has no `response`".into(), None)),
     }
@@ -333,17 +376,12 @@ pub(crate) fn reply_or_default<T: serde::de::DeserializeOwned + Default>(
     response: &Response,
 ) -> Result<Reply<T>> {
     if response.status() == StatusCode::NOT_MODIFIED {
-        return Ok(Reply {
-            response: T::default(),
-            alerts: Vec::new(),
-            not_modified: true,
-        });
+        return Ok(Reply::empty(response, T::default(), true));
     }
     let envelope: Envelope<T> = response.json()?;
     Ok(Reply {
-        response: envelope.response.unwrap_or_default(),
         alerts: envelope.alerts,
-        not_modified: false,
+        ..Reply::empty(response, envelope.response.unwrap_or_default(), false)
     })
 }
 

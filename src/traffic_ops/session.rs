@@ -80,15 +80,18 @@ struct Inner {
 
 struct Session {
     origin: Origin,
+    /// The API version it logged in under (logout uses it too).
+    version: ApiVersion,
     cookies: Vec<(String, SecretString)>,
     /// The `Cookie` header for these cookies, built once per change (marked sensitive).
     value: Option<HeaderValue>,
 }
 
 impl Session {
-    fn new(origin: Origin, cookies: Vec<(String, SecretString)>) -> Session {
+    fn new(origin: Origin, version: ApiVersion, cookies: Vec<(String, SecretString)>) -> Session {
         let mut session = Session {
             origin,
+            version,
             cookies,
             value: None,
         };
@@ -138,7 +141,9 @@ impl TrafficOpsSession {
         Self::new(Credentials::AccessToken(SecretString::from(token.into())))
     }
 
-    /// The API version whose login path is used (4.0 by default; every version logs in alike).
+    /// The API version used to log in when a request's own version cannot be told from its path (4.0 by
+    /// default). Normally a login uses the version of the call that needs it: a client speaking 5.0 logs in
+    /// at `/api/5.0/user/login`, so a server serving only 5.0 works.
     pub fn with_api_version(mut self, version: ApiVersion) -> Self {
         self.api_version = version;
         self
@@ -170,11 +175,17 @@ impl TrafficOpsSession {
                 response: (),
                 alerts: Vec::new(),
                 not_modified: false,
+                status: StatusCode::OK,
+                headers: HeaderMap::new(),
             });
         }
-        let api = client
-            .traffic_ops()
-            .with_api_version(self.api_version.clone());
+        let version = self
+            .inner
+            .session
+            .current()
+            .as_ref()
+            .map_or_else(|| self.api_version.clone(), |s| s.version.clone());
+        let api = client.traffic_ops().with_api_version(version);
         let answer = api
             .send(
                 api.route(Method::POST, "user/logout", &[])
@@ -183,6 +194,21 @@ impl TrafficOpsSession {
             .await;
         *self.inner.session.current() = None;
         super::reply_or_default(&answer?)
+    }
+
+    /// The API version a request speaks (`/api/{version}/...` below the base URL), else this session's.
+    fn version_of(&self, url: &Url, base_url: &Url) -> ApiVersion {
+        let below = url
+            .path()
+            .strip_prefix(base_url.path().trim_end_matches('/'))
+            .unwrap_or("");
+        let mut parts = below.trim_start_matches('/').split('/');
+        match (parts.next(), parts.next()) {
+            (Some("api"), Some(v)) => {
+                ApiVersion::parse(v).unwrap_or_else(|_| self.api_version.clone())
+            }
+            _ => self.api_version.clone(),
+        }
     }
 
     /// The ready `Cookie` header of the session held for `origin`.
@@ -201,6 +227,7 @@ impl TrafficOpsSession {
         &self,
         http: &reqwest::Client,
         base_url: &Url,
+        version: &ApiVersion,
         stale: Option<&str>,
         timeout: Duration,
     ) -> Result<()> {
@@ -211,7 +238,7 @@ impl TrafficOpsSession {
             .refresh(
                 |s| (s.origin == origin).then(|| s.header()),
                 stale,
-                || self.login(http, base_url, timeout),
+                || self.login(http, base_url, version, timeout),
             )
             .await
     }
@@ -220,9 +247,10 @@ impl TrafficOpsSession {
         &self,
         http: &reqwest::Client,
         base_url: &Url,
+        version: &ApiVersion,
         timeout: Duration,
     ) -> Result<Session> {
-        let version = self.api_version.as_str();
+        let version = version.as_str();
         let (segments, body) = match &self.inner.credentials {
             Credentials::Password { username, password } => (
                 vec!["api", version, "user", "login"],
@@ -238,6 +266,19 @@ impl TrafficOpsSession {
         };
         let url = url_with_segments(base_url, &segments, false)?;
         let answer = post_login(http, url, &body, timeout).await?;
+        if answer.status == StatusCode::NOT_IMPLEMENTED {
+            // The server does not serve this API version (it says so before looking at credentials).
+            return Err(match answer.refused("Traffic Ops", super::parse_error) {
+                Error::Auth(auth) => match auth.api() {
+                    Some(api) => Error::ApiVersionNotSupported {
+                        version: version.to_string(),
+                        api: Box::new(api.clone()),
+                    },
+                    None => Error::Auth(auth),
+                },
+                other => other,
+            });
+        }
         if !answer.status.is_success() {
             return Err(answer.refused("Traffic Ops", super::parse_error));
         }
@@ -249,7 +290,11 @@ impl TrafficOpsSession {
                 None,
             ));
         }
-        Ok(Session::new(base_url.origin(), cookies))
+        Ok(Session::new(
+            base_url.origin(),
+            ApiVersion::parse(version)?,
+            cookies,
+        ))
     }
 }
 
@@ -303,8 +348,15 @@ impl Auth for TrafficOpsSession {
             return Ok(()); // never send the session anywhere but the Traffic Ops host
         }
         if self.cookie_value_for(&origin).is_none() {
-            self.refresh(request.http(), request.base_url(), None, request.timeout())
-                .await?;
+            let version = self.version_of(request.url(), request.base_url());
+            self.refresh(
+                request.http(),
+                request.base_url(),
+                &version,
+                None,
+                request.timeout(),
+            )
+            .await?;
         }
         match self.cookie_value_for(&origin) {
             Some(cookie) => {
@@ -326,9 +378,17 @@ impl Auth for TrafficOpsSession {
             .get(COOKIE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let version = self.api_version.clone();
+        let version = self
+            .inner
+            .session
+            .current()
+            .as_ref()
+            .map_or(version, |s| s.version.clone());
         self.refresh(
             rejection.http(),
             rejection.base_url(),
+            &version,
             sent.as_deref(),
             rejection.timeout(),
         )
@@ -350,7 +410,7 @@ impl Auth for TrafficOpsSession {
                     None => cookies.push((name, value)),
                 }
             }
-            *current = Some(Session::new(session.origin, cookies));
+            *current = Some(Session::new(session.origin, session.version, cookies));
         }
     }
 }
