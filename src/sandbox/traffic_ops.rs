@@ -237,7 +237,7 @@ impl TrafficOpsFake {
             ["federations", id, "users"] if m == Method::POST => self.assign(req, id, user),
             ["federations", id, "users", uid] if m == Method::DELETE => self.remove(id, uid, user),
             ["cdns", cdn, ..]
-                if !CDNS.contains(cdn) && !(version.starts_with('5') && rest.len() == 4) =>
+                if !(CDNS.contains(cdn) || version.starts_with('5') && rest.len() == 4) =>
             {
                 alert(StatusCode::NOT_FOUND, "error", "cdn not found")
             }
