@@ -11,7 +11,7 @@ mod common;
 
 use std::process::ExitCode;
 
-use group_membership::danube::{GroupOrder, GroupUpdate, NewGroup};
+use group_membership::danube::{GroupUpdate, NewGroup};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,11 +30,8 @@ async fn main() -> ExitCode {
 
 async fn walk(target: &common::Target) -> group_membership::Result<()> {
     let groups = target.client.danube().groups();
-    println!(
-        "== groups: {}",
-        groups.list_names(GroupOrder::Name).await?.join(", ")
-    );
-    for g in groups.list(GroupOrder::Name).await? {
+    println!("== groups: {}", groups.list_names().await?.join(", "));
+    for g in groups.list().await? {
         println!(
             "  {:<20} alias {:<24} users {}",
             g.name,
@@ -85,7 +82,7 @@ async fn walk(target: &common::Target) -> group_membership::Result<()> {
     groups.delete(&name).await?;
     println!(
         "deleted; still there: {}",
-        groups.list_names(GroupOrder::Name).await?.contains(&name)
+        groups.list_names().await?.contains(&name)
     );
     Ok(())
 }

@@ -27,7 +27,6 @@ mod common;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use group_membership::danube::GroupOrder;
 use group_membership::membership::{
     DanubeGroupUsers, EntuityUserGroup, GroupMembers, Guards, TrafficOpsFederationUsers,
     UplynkAllowedOwners, sync,
@@ -110,12 +109,7 @@ fn danube_tour() -> Tour {
     Box::pin(async {
         let target = common::danube()?;
         println!("\n== Danube Cloud user groups");
-        let names = target
-            .client
-            .danube()
-            .groups()
-            .list_names(GroupOrder::Name)
-            .await?;
+        let names = target.client.danube().groups().list_names().await?;
         println!("  {}", names.join(", "));
         let Some(group) = common::env("DANUBE_GROUP").or_else(|| names.first().cloned()) else {
             println!("No group to show.");

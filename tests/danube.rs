@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use group_membership::auth::Clock;
-use group_membership::danube::{DanubeLogin, GroupOrder, GroupUpdate, NewGroup, TaskOutcome};
+use group_membership::danube::{DanubeLogin, GroupUpdate, NewGroup, TaskOutcome};
 use group_membership::{Client, Error};
 use http::StatusCode;
 use serde_json::json;
@@ -77,7 +77,7 @@ async fn list_show_update_delete_use_trailing_slashes_and_query_booleans() {
     let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path("/api/accounts/group/"))
-        .and(query_param("order_by", "name"))
+        .and(query_param_is_missing("order_by"))
         .and(query_param_is_missing("full"))
         .and(query_param_is_missing("extended"))
         .respond_with(ok(200, json!(["operators", "testers"])))
@@ -87,7 +87,7 @@ async fn list_show_update_delete_use_trailing_slashes_and_query_booleans() {
     Mock::given(method("GET"))
         .and(path("/api/accounts/group/"))
         .and(query_param("full", "true"))
-        .and(query_param("order_by", "-name"))
+        .and(query_param_is_missing("order_by"))
         .respond_with(ok(200, json!([testers()])))
         .expect(1)
         .mount(&server)
@@ -127,15 +127,9 @@ async fn list_show_update_delete_use_trailing_slashes_and_query_booleans() {
     let client = client(&server);
     let groups = client.danube().groups();
 
-    assert_eq!(
-        groups.list_names(GroupOrder::Name).await.unwrap(),
-        ["operators", "testers"]
-    );
-    assert_eq!(
-        groups.list(GroupOrder::NameDescending).await.unwrap()[0].name,
-        "testers"
-    );
-    let extended = groups.list_extended(GroupOrder::Name).await.unwrap();
+    assert_eq!(groups.list_names().await.unwrap(), ["operators", "testers"]);
+    assert_eq!(groups.list().await.unwrap()[0].name, "testers");
+    let extended = groups.list_extended().await.unwrap();
     assert_eq!(
         extended[0].dcs.as_deref(),
         Some(["main".to_string()].as_slice())
@@ -168,7 +162,13 @@ async fn unroutable_names_and_incomplete_creates_are_refused_before_sending() {
     for (what, err) in [
         ("space", groups.get("two words").await.unwrap_err()),
         ("slash", groups.delete("a/b").await.unwrap_err()),
-        ("too long", groups.get(&"x".repeat(33)).await.unwrap_err()),
+        (
+            "too long to create",
+            groups
+                .create(&NewGroup::new("x".repeat(33)).dc("main"))
+                .await
+                .unwrap_err(),
+        ),
         (
             "empty",
             groups
@@ -200,6 +200,36 @@ async fn unroutable_names_and_incomplete_creates_are_refused_before_sending() {
 }
 
 #[tokio::test]
+async fn names_longer_than_32_characters_are_read_updated_and_deleted() {
+    let server = strict_server().await;
+    let long = "a".repeat(40);
+    let body = json!({"name": long, "alias": "Old", "users": ["admin"], "permissions": []});
+    for m in ["GET", "PUT", "DELETE"] {
+        Mock::given(method(m))
+            .and(path(format!("/api/accounts/group/{long}/")))
+            .respond_with(ok(
+                200,
+                if m == "DELETE" {
+                    json!(null)
+                } else {
+                    body.clone()
+                },
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let client = client(&server);
+    let groups = client.danube().groups();
+    assert_eq!(groups.get(&long).await.unwrap().name, long);
+    groups
+        .update(&long, &GroupUpdate::new().users(["admin"]))
+        .await
+        .unwrap();
+    groups.delete(&long).await.unwrap();
+}
+
+#[tokio::test]
 async fn every_error_form_is_typed() {
     let server = strict_server().await;
     Mock::given(method("POST"))
@@ -224,7 +254,7 @@ async fn every_error_form_is_typed() {
         .await;
     Mock::given(method("GET"))
         .and(path("/api/accounts/group/"))
-        .and(query_param("order_by", "name"))
+        .and(query_param_is_missing("order_by"))
         .respond_with(
             ResponseTemplate::new(403).set_body_json(
                 json!({"detail": "You do not have permission to perform this action."}),
@@ -290,7 +320,7 @@ async fn every_error_form_is_typed() {
     assert!(err.is_not_found());
     assert_eq!(err.api().unwrap().message(), Some("User Group not found"));
 
-    let err = groups.list_names(GroupOrder::Name).await.unwrap_err();
+    let err = groups.list_names().await.unwrap_err();
     assert!(err.is_auth_failure());
     assert_eq!(
         err.api().unwrap().message(),
@@ -342,7 +372,7 @@ async fn throttling_honours_retry_after_for_reads_and_never_repeats_a_create() {
         client
             .danube()
             .groups()
-            .list_names(GroupOrder::Name)
+            .list_names()
             .await
             .unwrap()
             .is_empty()
@@ -448,9 +478,9 @@ async fn login_tokens_are_sent_renewed_before_expiry_and_refreshed_once_on_inval
         .unwrap();
     let groups = client.danube().groups();
 
-    assert_eq!(groups.list_names(GroupOrder::Name).await.unwrap(), ["tok1"]);
+    assert_eq!(groups.list_names().await.unwrap(), ["tok1"]);
     now.store(1_767_225_600 + 3_590, Ordering::SeqCst); // ten seconds before `expires`: renew first
-    assert_eq!(groups.list_names(GroupOrder::Name).await.unwrap(), ["tok2"]);
+    assert_eq!(groups.list_names().await.unwrap(), ["tok2"]);
     assert_eq!(
         groups.get("x").await.unwrap().name,
         "x",
@@ -483,12 +513,7 @@ async fn a_refused_login_keeps_the_detail() {
         .auth(DanubeLogin::new("admin", "nope-secret"))
         .build()
         .unwrap();
-    let err = client
-        .danube()
-        .groups()
-        .list_names(GroupOrder::Name)
-        .await
-        .unwrap_err();
+    let err = client.danube().groups().list_names().await.unwrap_err();
     let Error::Auth(auth) = &err else {
         panic!("{err:?}")
     };

@@ -51,16 +51,88 @@ async fn set_members_sends_the_seeds_put_and_returns_the_change() {
     .expect(1)
     .mount(&server)
     .await;
-    let change = client(&server)
+    let replaced = client(&server)
         .entuity()
         .config_sets()
         .set_user_group_members(SET, "Administrators", ["kim1", "admin", "super1"])
         .await
         .unwrap();
+    let change = replaced.change().expect("the vendor's change envelope");
     assert_eq!(change.configuration_change_id, 100);
     assert_eq!(change.server_group_id, SET);
     assert_eq!(change.timestamp_sec, 1_677_587_075);
     assert_eq!(change.modified_by, "admin");
+}
+
+#[tokio::test]
+async fn the_overwrite_answer_is_read_in_either_candidate_shape() {
+    use group_membership::entuity::MembersReplaced;
+    let shapes = [
+        (
+            json!({"userGroupName": "Administrators", "members": ["kim1"], "tools": null}),
+            "group",
+        ),
+        (
+            json!({"errorCode": "SUCCESS", "errorDetails": null}),
+            "applied",
+        ),
+        (
+            json!({"errorCode": "Success", "data": {"configurationChangeId": 7, "serverGroupId": SET, "timestampSec": 1, "modifiedBy": "admin"}}),
+            "change",
+        ),
+    ];
+    for (body, expected) in shapes {
+        let server = strict_server().await;
+        entuity(
+            "PUT",
+            &format!("/api/cfg/serverGroupConfig/{SET}/userGroups/Administrators"),
+        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(body.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+        let replaced = client(&server)
+            .entuity()
+            .config_sets()
+            .set_user_group_members(SET, "Administrators", ["kim1"])
+            .await
+            .unwrap_or_else(|e| panic!("{body}: {e}"));
+        let got = match &replaced {
+            MembersReplaced::UserGroup(g) => {
+                assert_eq!(g.members, ["kim1"]);
+                "group"
+            }
+            MembersReplaced::Applied => "applied",
+            MembersReplaced::Change(c) => {
+                assert_eq!(c.configuration_change_id, 7);
+                "change"
+            }
+            _ => "other",
+        };
+        assert_eq!(got, expected, "{body}");
+    }
+    // An empty 2xx body: applied, nothing more said. Anything else is a decode error.
+    for (body, ok) in [("", true), ("{\"unexpected\": 1}", false)] {
+        let server = strict_server().await;
+        entuity(
+            "PUT",
+            &format!("/api/cfg/serverGroupConfig/{SET}/userGroups/Administrators"),
+        )
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .expect(1)
+        .mount(&server)
+        .await;
+        let result = client(&server)
+            .entuity()
+            .config_sets()
+            .set_user_group_members(SET, "Administrators", ["kim1"])
+            .await;
+        match result {
+            Ok(MembersReplaced::Applied) if ok => {}
+            Err(Error::Decode(_)) if !ok => {}
+            other => panic!("{body:?}: {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]

@@ -1,13 +1,18 @@
 //! The sandbox's Danube Cloud fake: both credentials, 403 (never 401), the seed's create, the validation
 //! rules and error bodies of the notes, one token per user.
 
-use group_membership::danube::{
-    DanubeApiKey, DanubeLogin, GroupOrder, GroupUpdate, NewGroup, TaskOutcome,
-};
+use group_membership::danube::{DanubeApiKey, DanubeLogin, GroupUpdate, NewGroup, TaskOutcome};
 use group_membership::sandbox::Sandbox;
 use group_membership::{Client, Error};
 use http::StatusCode;
 use std::time::Duration;
+
+/// The order of `users` is not stable on the real server: compare as sorted lists.
+fn sorted(users: &[String]) -> Vec<String> {
+    let mut users = users.to_vec();
+    users.sort();
+    users
+}
 
 fn with(sandbox: &Sandbox, auth: impl group_membership::auth::Auth + 'static) -> Client {
     Client::builder()
@@ -35,16 +40,13 @@ async fn the_seeds_create_produces_the_seeds_result_fields() {
     assert_eq!(created.name, "testers");
     assert_eq!(created.alias.as_deref(), Some("Testers User Group"));
     assert_eq!(created.permissions, ["admin", "image_admin"]);
-    assert_eq!(created.users, ["admin", "tester@erigones.com"]);
+    assert_eq!(sorted(&created.users), ["admin", "tester@erigones.com"]);
     assert_eq!(created.dc_bound, Some(true));
     assert!(created.created_at().is_some());
     assert_eq!(
-        groups.list_names(GroupOrder::Name).await.unwrap(),
-        ["operators", "testers"]
-    );
-    assert_eq!(
-        groups.list_names(GroupOrder::NameDescending).await.unwrap(),
-        ["testers", "operators"]
+        groups.list_names().await.unwrap(),
+        ["operators", "testers"],
+        "always by name ascending"
     );
     assert_eq!(
         groups.get_extended("testers").await.unwrap().dcs.as_deref(),
@@ -175,12 +177,7 @@ async fn credentials_are_refused_with_403_never_401() {
         ),
     ];
     for (client, detail) in cases {
-        let err = client
-            .danube()
-            .groups()
-            .list_names(GroupOrder::Name)
-            .await
-            .unwrap_err();
+        let err = client.danube().groups().list_names().await.unwrap_err();
         assert_eq!(
             (err.status(), err.api().unwrap().message()),
             (Some(StatusCode::FORBIDDEN), Some(detail))
@@ -189,7 +186,7 @@ async fn credentials_are_refused_with_403_never_401() {
     let err = with(&sandbox, DanubeLogin::new("admin", "wrong"))
         .danube()
         .groups()
-        .list_names(GroupOrder::Name)
+        .list_names()
         .await
         .unwrap_err();
     assert!(
@@ -204,9 +201,9 @@ async fn an_expired_token_is_renewed_once_and_one_token_per_user_holds() {
     let login = DanubeLogin::new(Sandbox::DANUBE_USER, Sandbox::DANUBE_PASSWORD);
     let client = with(&sandbox, login.clone());
     let groups = client.danube().groups();
-    groups.list_names(GroupOrder::Name).await.unwrap();
+    groups.list_names().await.unwrap();
     sandbox.expire_danube_tokens();
-    groups.list_names(GroupOrder::Name).await.unwrap();
+    groups.list_names().await.unwrap();
     assert_eq!((login.login_count(), sandbox.danube_logins()), (2, 2));
 
     // A second login of the same user cancels the first token; the first client recovers with one re-login.
@@ -214,10 +211,10 @@ async fn an_expired_token_is_renewed_once_and_one_token_per_user_holds() {
     with(&sandbox, other.clone())
         .danube()
         .groups()
-        .list_names(GroupOrder::Name)
+        .list_names()
         .await
         .unwrap();
-    groups.list_names(GroupOrder::Name).await.unwrap();
+    groups.list_names().await.unwrap();
     assert_eq!(login.login_count(), 3);
     login.logout(&client).await.unwrap();
     assert!(!login.is_logged_in());
@@ -248,4 +245,131 @@ async fn asynchronous_tasks_are_waited_for() {
             .unwrap_err()
             .is_not_found()
     );
+}
+
+#[tokio::test]
+async fn a_token_the_server_expired_is_renewed_once_and_the_call_succeeds() {
+    let sandbox = Sandbox::start().unwrap();
+    let login = DanubeLogin::new(Sandbox::DANUBE_USER, Sandbox::DANUBE_PASSWORD);
+    let client = with(&sandbox, login.clone());
+    let groups = client.danube().groups();
+    groups.get("operators").await.unwrap();
+    assert_eq!(login.login_count(), 1);
+    // The server's clock expires the token, while this machine's clock says it is still good.
+    sandbox.expire_danube_tokens();
+    let raw = reqwest::Client::new()
+        .get(format!(
+            "{}api/accounts/group/operators/",
+            sandbox.base_url()
+        ))
+        .header("authorization", "Token 0000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 403);
+    let g = groups.get("operators").await.unwrap();
+    assert_eq!(g.name, "operators");
+    assert_eq!(login.login_count(), 2, "one re-login, one retry");
+    let answers: Vec<u16> = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/accounts/group/operators/")
+        .map(|r| r.status.as_u16())
+        .collect();
+    assert_eq!(
+        answers,
+        [200, 403, 403, 200],
+        "the expired token's 403, then the retry"
+    );
+}
+
+#[tokio::test]
+async fn the_group_list_ignores_order_by_and_users_come_in_no_stable_order() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = sandbox.danube_client().unwrap();
+    let groups = client.danube().groups();
+    groups
+        .create(
+            &NewGroup::new("aaa")
+                .users(["admin", "tester@erigones.com"])
+                .dc("main"),
+        )
+        .await
+        .unwrap();
+    let raw: serde_json::Value = client
+        .danube()
+        .request(http::Method::GET, ["accounts", "group"])
+        .query("order_by", "-name")
+        .send_json()
+        .await
+        .unwrap();
+    assert_eq!(raw["result"], serde_json::json!(["aaa", "operators"]));
+    let one = groups.get("aaa").await.unwrap();
+    let listed = groups.list().await.unwrap().remove(0);
+    assert_ne!(one.users, listed.users, "the same users, in another order");
+    assert_eq!(sorted(&one.users), sorted(&listed.users));
+}
+
+#[tokio::test]
+async fn long_names_are_routed_and_only_creation_is_limited() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = sandbox.danube_client().unwrap();
+    let long = "a".repeat(33);
+    let err = client.danube().groups().get(&long).await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(err.api().unwrap().message(), Some("User Group not found"));
+    let err = client
+        .danube()
+        .request(http::Method::POST, ["accounts", "group", long.as_str()])
+        .json(&serde_json::json!({"dc": "main"}))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+    assert!(
+        err.to_string()
+            .contains("Ensure this value has at most 32 characters (it has 33)."),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn throttling_answers_429_with_retry_after_and_a_create_is_never_resent() {
+    let sandbox = Sandbox::start().unwrap();
+    sandbox.throttle_danube(Some(2));
+    let client = Client::builder()
+        .base_url(sandbox.base_url().as_str())
+        .auth(DanubeApiKey::new(Sandbox::DANUBE_API_KEY).unwrap())
+        .retry_policy(
+            group_membership::RetryPolicy::default().with_max_retry_after(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
+    let groups = client.danube().groups();
+    groups.get("operators").await.unwrap();
+    groups.get("operators").await.unwrap();
+    let err = groups
+        .create(&NewGroup::new("late").dc("main"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::TOO_MANY_REQUESTS));
+    assert_eq!(err.attempts(), Some(1), "a create is never sent twice");
+    let wait: u64 = err.api().unwrap().headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait));
+    assert!(
+        err.api()
+            .unwrap()
+            .message()
+            .unwrap()
+            .starts_with("Request was throttled.")
+    );
+    // A read is retried after Retry-After (clamped here to 1 ms), up to the policy's attempts.
+    let err = groups.get("operators").await.unwrap_err();
+    assert_eq!(err.attempts(), Some(3));
+    sandbox.throttle_danube(None);
+    groups.get("operators").await.unwrap();
 }

@@ -44,6 +44,10 @@ async fn membership_changes_increment_the_change_id_and_keep_state() {
         .set_user_group_members(SET, "Administrators", ["kim1", "admin", "super1"])
         .await
         .unwrap();
+    let first = first
+        .change()
+        .expect("the sandbox answers the vendor's change envelope")
+        .clone();
     assert_eq!(
         first.configuration_change_id, 100,
         "the seed's first change ID"
@@ -74,7 +78,7 @@ async fn membership_changes_increment_the_change_id_and_keep_state() {
         .set_user_group_members(SET, "Administrators", Vec::<String>::new())
         .await
         .unwrap();
-    assert_eq!(third.configuration_change_id, 103);
+    assert_eq!(third.change().unwrap().configuration_change_id, 103);
     assert!(
         sandbox
             .entuity_members(SET, "Administrators")

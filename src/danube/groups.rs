@@ -53,26 +53,6 @@ impl Group {
     }
 }
 
-/// Sort order of a group list (`order_by`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum GroupOrder {
-    /// `name` (the server's default).
-    #[default]
-    Name,
-    /// `-name`.
-    NameDescending,
-}
-
-impl GroupOrder {
-    fn as_str(self) -> &'static str {
-        match self {
-            GroupOrder::Name => "name",
-            GroupOrder::NameDescending => "-name",
-        }
-    }
-}
-
 /// A group to create (`POST /api/accounts/group/{name}/`).
 ///
 /// `dc_bound` defaults to true on the server, and a dc-bound group needs [`dc`](Self::dc): a create without
@@ -154,7 +134,7 @@ impl NewGroup {
     }
 
     fn validate(&self) -> Result<()> {
-        validate_name(&self.name)?;
+        validate_name(&self.name, Some(MAX_NAME))?;
         if let Some(alias) = &self.alias {
             validate_alias(alias)?;
         }
@@ -226,23 +206,30 @@ impl GroupUpdate {
 }
 
 /// Checks a group name the way the server routes it: `^[A-Za-z0-9._-]+$`, at most 32 characters.
-fn validate_name(name: &str) -> Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= MAX_NAME
+/// Checks a group name: the server routes any number of `A-Z a-z 0-9 . _ -` (so reads, updates and deletes
+/// of a longer group an older server created still work), and creates at most `max_len` of them.
+fn validate_name(name: &str, max_len: Option<usize>) -> Result<()> {
+    let routable = !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         && name != "."
         && name != "..";
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(
+    if !routable {
+        return Err(Error::invalid_input(
+            "group name",
+            format!("{name:?}: Danube Cloud routes only names of A-Z a-z 0-9 . _ -"),
+        ));
+    }
+    match max_len {
+        Some(max) if name.len() > max => Err(Error::invalid_input(
             "group name",
             format!(
-                "{name:?}: Danube Cloud routes only 1 to {MAX_NAME} characters of A-Z a-z 0-9 . _ -"
+                "{name:?} has {} characters: Danube Cloud creates groups of at most {max}",
+                name.len()
             ),
-        ))
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -273,38 +260,38 @@ impl<'c> Groups<'c> {
         Groups { api }
     }
 
-    fn collection(&self, order: GroupOrder) -> RequestBuilder<'c> {
-        self.api
-            .route(Method::GET, "accounts/group", &[])
-            .query("order_by", order.as_str())
+    /// The group list. The server sorts it by name, ascending, whatever `order_by` says (it ignores that
+    /// parameter for groups), so none is sent.
+    fn collection(&self) -> RequestBuilder<'c> {
+        self.api.route(Method::GET, "accounts/group", &[])
     }
 
     fn one(&self, method: Method, name: &str) -> Result<RequestBuilder<'c>> {
-        validate_name(name)?;
+        validate_name(name, None)?;
         Ok(self.api.route(method, "accounts/group/{}", &[name]))
     }
 
-    /// The names of all groups (`GET /accounts/group/`).
-    pub async fn list_names(&self, order: GroupOrder) -> Result<Vec<String>> {
-        result(&self.api.send(self.collection(order), false).await?)
+    /// The names of all groups, by name ascending (`GET /accounts/group/`).
+    pub async fn list_names(&self) -> Result<Vec<String>> {
+        result(&self.api.send(self.collection(), false).await?)
     }
 
-    /// All groups with their details (`full=true`).
-    pub async fn list(&self, order: GroupOrder) -> Result<Vec<Group>> {
+    /// All groups with their details, by name ascending (`full=true`).
+    pub async fn list(&self) -> Result<Vec<Group>> {
         result(
             &self
                 .api
-                .send(self.collection(order).query("full", "true"), false)
+                .send(self.collection().query("full", "true"), false)
                 .await?,
         )
     }
 
-    /// All groups with extended details, including their datacenters (`extended=true`).
-    pub async fn list_extended(&self, order: GroupOrder) -> Result<Vec<Group>> {
+    /// All groups with extended details, including their datacenters, by name ascending (`extended=true`).
+    pub async fn list_extended(&self) -> Result<Vec<Group>> {
         result(
             &self
                 .api
-                .send(self.collection(order).query("extended", "true"), false)
+                .send(self.collection().query("extended", "true"), false)
                 .await?,
         )
     }
@@ -369,12 +356,16 @@ mod tests {
 
     #[test]
     fn names_are_checked_like_the_server_routes_them() {
-        for ok in ["testers", "a.b_c-d", "X", &"a".repeat(32)] {
-            assert!(validate_name(ok).is_ok(), "{ok}");
+        for ok in ["testers", "a.b_c-d", "X", &"a".repeat(32), &"a".repeat(80)] {
+            assert!(validate_name(ok, None).is_ok(), "{ok}");
         }
-        for bad in ["", "with space", "a/b", "..", "é", &"a".repeat(33), "a%2F"] {
-            assert!(validate_name(bad).is_err(), "{bad}");
+        for bad in ["", "with space", "a/b", "..", "é", "a%2F"] {
+            assert!(validate_name(bad, None).is_err(), "{bad}");
         }
+        // Only creation is limited to 32 characters.
+        assert!(validate_name(&"a".repeat(32), Some(MAX_NAME)).is_ok());
+        assert!(validate_name(&"a".repeat(33), Some(MAX_NAME)).is_err());
+        assert!(NewGroup::new("a".repeat(33)).dc("main").validate().is_err());
     }
 
     #[test]

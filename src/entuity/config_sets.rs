@@ -177,6 +177,30 @@ pub struct ChangeResult {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// What Entuity answered to a member-list overwrite. The vendor's page documents the change envelope; a
+/// third-party client (with integration tests) reads the user group itself. Which one a real server sends is
+/// not confirmed, so both are read, and a 2xx that says nothing more still means the overwrite was applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub enum MembersReplaced {
+    /// `{"errorCode": "SUCCESS", "data": {"configurationChangeId", ...}}` (the vendor's page).
+    Change(ChangeResult),
+    /// `{"userGroupName", "members", ...}`: the group as it now is (the third-party client's reading).
+    UserGroup(UserGroup),
+    /// An empty body, or a `SUCCESS` envelope without `data`.
+    Applied,
+}
+
+impl MembersReplaced {
+    /// The change result, when the service sent the change envelope.
+    pub fn change(&self) -> Option<&ChangeResult> {
+        match self {
+            MembersReplaced::Change(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
 /// The confirmation of a member's removal: `{"errorCode": "SUCCESS", "errorDetails": "user 'guy9' removed"}`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -382,7 +406,7 @@ impl<'c> ConfigSets<'c> {
         id: &str,
         user_group: &str,
         members: I,
-    ) -> Result<ChangeResult>
+    ) -> Result<MembersReplaced>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -400,7 +424,7 @@ impl<'c> ConfigSets<'c> {
             .json(&body)
             .send()
             .await?;
-        change(&response)
+        members_replaced(&response)
     }
 
     /// Adds one member to a user group (`POST .../userGroups/{name}/members` with `{"username", "password"}`).
@@ -450,6 +474,30 @@ impl<'c> ConfigSets<'c> {
 }
 
 /// The `data` of a change envelope; a success without it is a decode error.
+/// Reads a member-list overwrite's answer in either candidate shape (see [`MembersReplaced`]).
+fn members_replaced(response: &Response) -> Result<MembersReplaced> {
+    if response.body().iter().all(u8::is_ascii_whitespace) {
+        return Ok(MembersReplaced::Applied);
+    }
+    let value: serde_json::Value = response.json()?;
+    let decode = |v: serde_json::Value| -> Result<MembersReplaced> {
+        if v.get("errorCode").is_some() {
+            let envelope: Envelope<ChangeResult> = serde_json::from_value(v)
+                .map_err(|e| response.decode_error(e.to_string(), Some(e)))?;
+            return Ok(envelope
+                .data
+                .map_or(MembersReplaced::Applied, MembersReplaced::Change));
+        }
+        if v.get("userGroupName").is_some() {
+            return serde_json::from_value(v)
+                .map(MembersReplaced::UserGroup)
+                .map_err(|e| response.decode_error(e.to_string(), Some(e)));
+        }
+        Err(response.decode_error("neither the change envelope nor a user group".into(), None))
+    };
+    decode(value)
+}
+
 fn change(response: &Response) -> Result<ChangeResult> {
     let envelope: Envelope<ChangeResult> = response.json()?;
     envelope

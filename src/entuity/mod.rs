@@ -22,10 +22,12 @@
 //! // Real appliance: Client::for_entuity("https://entuity.example.net", "admin", "password")?
 //! # let client = sandbox.entuity_client()?;
 //! let config_sets = client.entuity().config_sets();
-//! let change = config_sets
+//! let replaced = config_sets
 //!     .set_user_group_members("82e7c418-cd48-4fbf-857b-cddb475841a2", "Administrators", ["kim1", "admin", "super1"])
 //!     .await?;
-//! println!("configuration change {}", change.configuration_change_id);
+//! if let Some(change) = replaced.change() {
+//!     println!("configuration change {}", change.configuration_change_id);
+//! }
 //! let group = config_sets.user_group("82e7c418-cd48-4fbf-857b-cddb475841a2", "Administrators").await?;
 //! assert_eq!(group.members, ["kim1", "admin", "super1"]);
 //! # Ok(()) }
@@ -37,8 +39,8 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 
 pub use self::config_sets::{
-    ChangeResult, ConfigSet, ConfigSetUpdate, ConfigSets, MemberRemoval, NewConfigSet, NewMember,
-    UserGroup,
+    ChangeResult, ConfigSet, ConfigSetUpdate, ConfigSets, MemberRemoval, MembersReplaced,
+    NewConfigSet, NewMember, UserGroup,
 };
 use crate::auth::BasicAuth;
 use crate::client::Client;

@@ -57,6 +57,10 @@ pub(crate) struct DanubeFake {
     tasks: Vec<Task>,
     counter: u64,
     logins: u64,
+    /// Requests a user may make per minute (`None`: no throttling), and each user's count in the current
+    /// minute.
+    throttle: Option<u32>,
+    window: (u64, Vec<(String, u32)>),
 }
 
 impl DanubeFake {
@@ -81,7 +85,44 @@ impl DanubeFake {
             tasks: Vec::new(),
             counter: 0,
             logins: 0,
+            throttle: None,
+            window: (0, Vec::new()),
         }
+    }
+
+    /// Turns the server's per-user rate limit on (`Some(45)` is the real server's) or off.
+    pub(crate) fn set_throttle(&mut self, per_minute: Option<u32>) {
+        self.throttle = per_minute;
+        self.window = (0, Vec::new());
+    }
+
+    /// Counts a request of `user`; a 429 with `Retry-After` once the minute's allowance is spent.
+    fn throttled(&mut self, user: &str) -> Option<FakeResponse> {
+        let limit = self.throttle?;
+        let now = now();
+        let minute = now / 60;
+        if self.window.0 != minute {
+            self.window = (minute, Vec::new());
+        }
+        let counts = &mut self.window.1;
+        let count = match counts.iter_mut().find(|(u, _)| u == user) {
+            Some((_, c)) => c,
+            None => {
+                counts.push((user.to_string(), 0));
+                &mut counts.last_mut()?.1
+            }
+        };
+        *count += 1;
+        if *count <= limit {
+            return None;
+        }
+        let wait = 60 - now % 60;
+        let mut r = detail(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Request was throttled. Expected available in {wait}.0 seconds."),
+        );
+        r.headers.push(("retry-after", wait.to_string()));
+        Some(r)
     }
 
     pub(crate) fn group_users(&self, name: &str) -> Option<Vec<String>> {
@@ -141,6 +182,9 @@ impl DanubeFake {
             Ok(u) => u,
             Err(e) => return e,
         };
+        if let Some(throttled) = self.throttled(&user) {
+            return throttled;
+        }
         match route {
             ["accounts", "logout"] if m == Method::GET => {
                 self.tokens.retain(|t| t.username != user);
@@ -186,12 +230,14 @@ impl DanubeFake {
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         match header.and_then(|h| h.strip_prefix("Token ")) {
-            Some(token) => match self
-                .tokens
-                .iter()
-                .find(|t| t.value == token && t.expires > now())
-            {
-                Some(t) => Ok(t.username.clone()),
+            Some(token) => match self.tokens.iter().find(|t| t.value == token) {
+                Some(t) if t.expires > now() => Ok(t.username.clone()),
+                // The server's clock says it expired: treated as no credentials at all.
+                Some(_) => Err(detail(
+                    StatusCode::FORBIDDEN,
+                    "Authentication credentials were not provided.",
+                )),
+                // Cancelled by another login, or removed by logout.
                 None => Err(detail(StatusCode::FORBIDDEN, "Invalid token.")),
             },
             None => Err(detail(
@@ -240,26 +286,24 @@ impl DanubeFake {
         )
     }
 
+    /// As observed: the list ignores `order_by` (always name ascending), and its `users` come in another
+    /// order than a single group's (the server's order is not stable: compare as sets).
     fn list(&mut self, req: &FakeRequest) -> FakeResponse {
-        let descending = match req.query_value("order_by") {
-            None | Some("name") => false,
-            Some("-name") => true,
-            Some(_) => {
-                return detail(
-                    StatusCode::PRECONDITION_FAILED,
-                    "Invalid order_by; Possible sort fields are: name",
-                );
-            }
-        };
         let mut groups: Vec<&Group> = self.groups.iter().collect();
         groups.sort_by(|a, b| a.name.cmp(&b.name));
-        if descending {
-            groups.reverse();
-        }
         let full = req.query_value("full") == Some("true");
         let extended = req.query_value("extended") == Some("true");
         let result: Vec<Value> = if full || extended {
-            groups.iter().map(|g| group_json(g, extended)).collect()
+            groups
+                .iter()
+                .map(|g| {
+                    let mut v = group_json(g, extended);
+                    if let Some(users) = v["users"].as_array_mut() {
+                        users.reverse();
+                    }
+                    v
+                })
+                .collect()
         } else {
             groups.iter().map(|g| json!(g.name)).collect()
         };
@@ -274,6 +318,17 @@ impl DanubeFake {
         if self.groups.iter().any(|g| g.name == name) {
             return detail(StatusCode::NOT_ACCEPTABLE, "User Group already exists");
         }
+        if name.len() > MAX_CREATED_NAME {
+            let mut errors = serde_json::Map::new();
+            errors.insert(
+                "name".into(),
+                json!([format!(
+                    "Ensure this value has at most {MAX_CREATED_NAME} characters (it has {}).",
+                    name.len()
+                )]),
+            );
+            return self.failure(errors);
+        }
         let dc_bound = body
             .get("dc_bound")
             .and_then(Value::as_bool)
@@ -286,11 +341,9 @@ impl DanubeFake {
         }
         let mut errors = serde_json::Map::new();
         if dc_bound && dc.is_none() {
-            errors.insert(
-                "dc_bound".into(),
-                json!(["A datacenter is required for a datacenter-bound group."]),
-            );
-            errors.insert("dc".into(), json!(["This field is required."]));
+            let message = "You have to specify to which datacenter shall the user group be bound. Either use the \"dc\" parameter or set the \"dc_bound\" parameter to false.";
+            errors.insert("dc_bound".into(), json!([message]));
+            errors.insert("dc".into(), json!([message]));
         }
         let mut group = Group {
             name: name.to_string(),
@@ -465,13 +518,19 @@ impl DanubeFake {
     }
 }
 
+/// The URL pattern routes names of `[A-Za-z0-9._-]+` of any length (only creation is limited to 32).
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 32
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
+
+/// The most characters a group name may have when it is created.
+const MAX_CREATED_NAME: usize = 32;
+
+/// Requests a user may make per minute when throttling is on (the server's rate for a user).
+pub(crate) const REAL_RATE: u32 = 45;
 
 fn group_json(g: &Group, extended: bool) -> Value {
     let mut v = json!({
@@ -517,18 +576,14 @@ fn html_404() -> FakeResponse {
     )
 }
 
+/// A group view's body: as observed, one that does not parse (malformed JSON, or not sent as JSON) is
+/// treated as `{}` rather than refused.
 fn json_body(req: &FakeRequest) -> Result<Value, FakeResponse> {
-    if !req.body.is_empty() && !req.has_json_content_type() {
-        return Err(detail(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported media type in request.",
-        ));
-    }
-    if req.body.is_empty() {
+    if req.body.is_empty() || !req.has_json_content_type() {
         return Ok(json!({}));
     }
     match serde_json::from_slice::<Value>(&req.body) {
         Ok(v @ Value::Object(_)) => Ok(v),
-        _ => Err(detail(StatusCode::BAD_REQUEST, "JSON parse error")),
+        _ => Ok(json!({})),
     }
 }

@@ -129,6 +129,8 @@ impl Sandbox {
     pub const DANUBE_PASSWORD: &'static str = "sandbox-danube-password";
     /// The sandbox's Danube Cloud datacenter. A group `operators` exists; the seed's `testers` does not yet.
     pub const DANUBE_DC: &'static str = "main";
+    /// Danube Cloud's rate limit per user and minute (for [`throttle_danube`](Self::throttle_danube)).
+    pub const DANUBE_RATE_PER_MINUTE: u32 = danube::REAL_RATE;
 
     /// Starts a sandbox on `127.0.0.1` with an ephemeral port.
     pub fn start() -> std::io::Result<Sandbox> {
@@ -261,7 +263,15 @@ impl Sandbox {
         lock(&self.shared.danube).logins()
     }
 
-    /// Expires every Danube Cloud login token: the next request with one gets 403 `Invalid token.`.
+    /// Turns Danube Cloud's per-user rate limit on or off: `Some(Sandbox::DANUBE_RATE_PER_MINUTE)` (45,
+    /// the real server's) answers a user's requests past that many in a minute with 429
+    /// `Request was throttled. Expected available in N seconds.` and `Retry-After: N`. Off by default.
+    pub fn throttle_danube(&self, per_minute: Option<u32>) {
+        lock(&self.shared.danube).set_throttle(per_minute);
+    }
+
+    /// Expires every Danube Cloud login token by the server's clock, as the real server does after
+    /// 3600 s: the next request with one gets 403 `Authentication credentials were not provided.`.
     pub fn expire_danube_tokens(&self) {
         lock(&self.shared.danube).expire_tokens();
     }
