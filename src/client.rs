@@ -236,14 +236,19 @@ impl ClientBuilder {
     }
 
     /// **Dangerous**: accept any server certificate (self-signed, expired, wrong host). Prefer
-    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem) with the appliance's CA.
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem) with the appliance's CA. Only with a TLS
+    /// feature (`rustls` or `native-tls`).
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "rustls", feature = "native-tls"))))]
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
         self.accept_invalid_certs = accept;
         self
     }
 
-    /// Trusts one more root CA (PEM; a bundle of several works too), in addition to the system's. The right way to reach an appliance with
-    /// a private or self-signed certificate.
+    /// Trusts one more root CA (PEM; a bundle of several works too), in addition to the system's. The right
+    /// way to reach an appliance with a private CA. Only with a TLS feature (`rustls` or `native-tls`).
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "rustls", feature = "native-tls"))))]
     pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_certs_pem.push(pem.into());
         self
@@ -298,30 +303,9 @@ impl ClientBuilder {
         let builder = match self.http {
             Some(own) => own,
             None => {
-                let mut b = reqwest::Client::builder().connect_timeout(self.connect_timeout);
-                #[cfg(feature = "native-tls")]
-                {
-                    b = b.tls_backend_native();
-                }
-                if self.accept_invalid_certs {
-                    b = b.tls_danger_accept_invalid_certs(true);
-                }
-                for pem in &self.root_certs_pem {
-                    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-                        Error::Config(format!(
-                            "root certificate is not valid PEM: {}",
-                            e.without_url()
-                        ))
-                    })?;
-                    if certs.is_empty() {
-                        return Err(Error::Config(
-                            "root certificate PEM holds no certificate".into(),
-                        ));
-                    }
-                    for cert in certs {
-                        b = b.add_root_certificate(cert);
-                    }
-                }
+                let b = reqwest::Client::builder().connect_timeout(self.connect_timeout);
+                #[cfg(any(feature = "rustls", feature = "native-tls"))]
+                let b = tls_settings(b, self.accept_invalid_certs, &self.root_certs_pem)?;
                 b
             }
         };
@@ -345,6 +329,39 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// The TLS backend and trust settings of the crate's own HTTP client.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn tls_settings(
+    mut b: reqwest::ClientBuilder,
+    accept_invalid_certs: bool,
+    root_certs_pem: &[Vec<u8>],
+) -> Result<reqwest::ClientBuilder> {
+    #[cfg(feature = "native-tls")]
+    {
+        b = b.tls_backend_native();
+    }
+    if accept_invalid_certs {
+        b = b.tls_danger_accept_invalid_certs(true);
+    }
+    for pem in root_certs_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+            Error::Config(format!(
+                "root certificate is not valid PEM: {}",
+                e.without_url()
+            ))
+        })?;
+        if certs.is_empty() {
+            return Err(Error::Config(
+                "root certificate PEM holds no certificate".into(),
+            ));
+        }
+        for cert in certs {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    Ok(b)
 }
 
 /// Parses the base URL. Credentials in it are refused first, and every message names the URL with its
@@ -432,6 +449,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     fn a_pem_root_certificate_is_accepted() {
         let pem = include_bytes!("../tests/fixtures/tls/ca.pem");
         assert!(
@@ -444,6 +462,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     fn bad_root_certificate_is_a_config_error() {
         let err = Client::builder()
             .base_url("https://h")

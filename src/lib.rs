@@ -80,7 +80,7 @@ pub mod error;
 mod json;
 pub mod membership;
 mod path;
-#[cfg(test)]
+#[cfg(all(test, feature = "property-tests"))]
 mod properties;
 mod request;
 pub mod retry;

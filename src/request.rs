@@ -803,7 +803,7 @@ impl fmt::Debug for Response {
 
 impl Response {
     /// A response for the crate's own tests.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "property-tests"))]
     pub(crate) fn for_tests(status: StatusCode, body: Vec<u8>) -> Response {
         Response {
             status,

@@ -314,9 +314,12 @@ impl DesiredState {
             }
         };
         let insecure = c.insecure_env.as_deref().and_then(env).as_deref() == Some("1");
-        let builder = Client::builder()
-            .base_url(base_url)
-            .danger_accept_invalid_certs(insecure);
+        let builder = Client::builder().base_url(base_url);
+        // Without a TLS feature there is no certificate to accept or refuse: `insecure` changes nothing.
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        let builder = builder.danger_accept_invalid_certs(insecure);
+        #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+        let _ = insecure;
         match c.service {
             Service::Uplynk => builder
                 .auth(crate::uplynk::UplynkAuth::new(
