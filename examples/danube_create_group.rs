@@ -9,6 +9,7 @@
 //! (sandbox only) the sandbox's `main` — as the `es` tool uses its current datacenter. Real server when
 //! `DANUBE_URL` and either `ES_API_KEY` or `DANUBE_USER` + `DANUBE_PASSWORD` are set; otherwise the sandbox.
 
+#[macro_use]
 mod common;
 
 use std::process::ExitCode;
@@ -19,6 +20,9 @@ const USAGE: &str = "danube_create_group NAME [--alias A] [--permissions P,P] [-
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
     let mut args = std::env::args().skip(1);
     let mut name = None;
     let (mut alias, mut permissions, mut users, mut dc, mut bound) = (None, None, None, None, true);

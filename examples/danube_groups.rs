@@ -7,16 +7,22 @@
 //! real server — that needs SuperAdmin) and deleted again, so the server ends as it started. Real server when
 //! `DANUBE_URL` and either `ES_API_KEY` or `DANUBE_USER` + `DANUBE_PASSWORD` are set; otherwise the sandbox.
 
+#[macro_use]
 mod common;
 
 use std::process::ExitCode;
 
 use group_membership::danube::{GroupUpdate, NewGroup};
 
+const USAGE: &str = "danube_groups (no arguments)";
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
     if std::env::args().len() > 1 {
-        return common::usage("danube_groups", "takes no arguments");
+        return common::usage(USAGE, "takes no arguments");
     }
     let target = match common::danube() {
         Ok(t) => t,
@@ -30,9 +36,9 @@ async fn main() -> ExitCode {
 
 async fn walk(target: &common::Target) -> group_membership::Result<()> {
     let groups = target.client.danube().groups();
-    println!("== groups: {}", groups.list_names().await?.join(", "));
+    say!("== groups: {}", groups.list_names().await?.join(", "));
     for g in groups.list().await? {
-        println!(
+        say!(
             "  {:<20} alias {:<24} users {}",
             g.name,
             g.alias.as_deref().unwrap_or("-"),
@@ -54,20 +60,22 @@ async fn walk(target: &common::Target) -> group_membership::Result<()> {
         Some(dc) => NewGroup::new(name.as_str()).dc(dc),
         None => NewGroup::new(name.as_str()).dc_bound(false),
     };
-    println!("\n== create {name}");
+    say!("\n== create {name}");
     let created = groups
         .create(&new.alias(format!("Example {stamp}")).users(["admin"]))
         .await?;
-    println!("created {} with users {:?}", created.name, created.users);
+    say!("created {} with users {:?}", created.name, created.users);
 
-    println!("\n== show {name} (extended)");
+    say!("\n== show {name} (extended)");
     let shown = groups.get_extended(&name).await?;
-    println!(
+    say!(
         "alias {:?}, dc-bound {:?}, datacenters {:?}",
-        shown.alias, shown.dc_bound, shown.dcs
+        shown.alias,
+        shown.dc_bound,
+        shown.dcs
     );
 
-    println!("\n== update {name}: users replace the whole list");
+    say!("\n== update {name}: users replace the whole list");
     let updated = groups
         .update(
             &name,
@@ -76,11 +84,11 @@ async fn walk(target: &common::Target) -> group_membership::Result<()> {
                 .alias("Example, emptied"),
         )
         .await?;
-    println!("users now {:?}, alias {:?}", updated.users, updated.alias);
+    say!("users now {:?}, alias {:?}", updated.users, updated.alias);
 
-    println!("\n== delete {name}");
+    say!("\n== delete {name}");
     groups.delete(&name).await?;
-    println!(
+    say!(
         "deleted; still there: {}",
         groups.list_names().await?.contains(&name)
     );

@@ -7,6 +7,7 @@
 //! Real server when `ENTUITY_URL`, `ENTUITY_USER` and `ENTUITY_PASSWORD` are set (`ENTUITY_INSECURE=1`
 //! accepts a self-signed certificate); otherwise the embedded sandbox.
 
+#[macro_use]
 mod common;
 
 use std::process::ExitCode;
@@ -15,6 +16,9 @@ const USAGE: &str = "entuity_remove_user_group_member CONFIG_SET_ID USER_GROUP U
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(flag) = args.iter().find(|a| a.starts_with('-')) {
         return common::usage(USAGE, &format!("unknown option `{flag}`"));
@@ -34,7 +38,7 @@ async fn main() -> ExitCode {
         .await
     {
         Ok(removal) => {
-            println!("{}", removal.details.as_deref().unwrap_or("removed"));
+            say!("{}", removal.details.as_deref().unwrap_or("removed"));
             if let Some(change) = removal.change {
                 common::print_json(&change);
             }

@@ -8,6 +8,7 @@
 //! `ENTUITY_PASSWORD` are set (`ENTUITY_INSECURE=1` accepts a self-signed certificate; `ENTUITY_CA_FILE`
 //! trusts the appliance's CA instead); otherwise the embedded sandbox.
 
+#[macro_use]
 mod common;
 
 use std::process::ExitCode;
@@ -16,6 +17,9 @@ const USAGE: &str = "entuity_set_user_group_members CONFIG_SET_ID USER_GROUP MEM
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(flag) = args.iter().find(|a| a.starts_with('-')) {
         return common::usage(USAGE, &format!("unknown option `{flag}`"));

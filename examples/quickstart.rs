@@ -22,6 +22,7 @@
 //!
 //! Each run leaves the groups as it found them.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -34,8 +35,17 @@ use group_membership::membership::{
 
 type BoxError = Box<dyn std::error::Error>;
 
+const USAGE: &str =
+    "quickstart (no arguments: the environment picks real servers, see examples/quickstart.rs)";
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
+    if let Some(extra) = std::env::args().nth(1) {
+        return common::usage(USAGE, &format!("unexpected argument `{extra}`"));
+    }
     for tour in [uplynk_tour, entuity_tour, danube_tour, traffic_ops_tour] {
         if let Err(e) = tour().await {
             return common::fail(e.as_ref());
@@ -49,15 +59,15 @@ type Tour = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BoxErr
 fn uplynk_tour() -> Tour {
     Box::pin(async {
         let target = common::uplynk()?;
-        println!("== Uplynk failover groups");
+        say!("== Uplynk failover groups");
         let listed = target.client.uplynk().failover_groups().list().await?;
         for g in &listed.items {
-            println!("  {}  {}", g.id, g.name.as_deref().unwrap_or("(unnamed)"));
+            say!("  {}  {}", g.id, g.name.as_deref().unwrap_or("(unnamed)"));
         }
         let Some(id) = common::env("UPLYNK_FAILOVER_GROUP_ID")
             .or_else(|| listed.items.first().map(|g| g.id.clone()))
         else {
-            println!("No failover group to show: create one in the Uplynk console first.");
+            say!("No failover group to show: create one in the Uplynk console first.");
             return Ok(());
         };
         let grantee = common::env("UPLYNK_GRANT_USER_ID").or_else(|| {
@@ -77,10 +87,10 @@ fn uplynk_tour() -> Tour {
 fn entuity_tour() -> Tour {
     Box::pin(async {
         let target = common::entuity()?;
-        println!("\n== Entuity config sets");
+        say!("\n== Entuity config sets");
         let listed = target.client.entuity().config_sets().list().await?;
         for s in &listed {
-            println!(
+            say!(
                 "  {}  {}",
                 s.server_group_id,
                 s.server_group_name.as_deref().unwrap_or("(unnamed)")
@@ -89,7 +99,7 @@ fn entuity_tour() -> Tour {
         let Some(set) = common::env("ENTUITY_CONFIG_SET_ID")
             .or_else(|| listed.first().map(|s| s.server_group_id.clone()))
         else {
-            println!("No config set to show.");
+            say!("No config set to show.");
             return Ok(());
         };
         let group =
@@ -108,11 +118,11 @@ fn entuity_tour() -> Tour {
 fn danube_tour() -> Tour {
     Box::pin(async {
         let target = common::danube()?;
-        println!("\n== Danube Cloud user groups");
+        say!("\n== Danube Cloud user groups");
         let names = target.client.danube().groups().list_names().await?;
-        println!("  {}", names.join(", "));
+        say!("  {}", names.join(", "));
         let Some(group) = common::env("DANUBE_GROUP").or_else(|| names.first().cloned()) else {
-            println!("No group to show.");
+            say!("No group to show.");
             return Ok(());
         };
         let grantee = common::env("DANUBE_GRANT_USER").or_else(|| {
@@ -133,7 +143,7 @@ fn traffic_ops_tour() -> Tour {
     Box::pin(async {
         let target = common::traffic_ops()?;
         let cdn = common::env("TO_CDN").unwrap_or_else(|| "CDN-in-a-Box".to_string());
-        println!("\n== Traffic Ops federations of CDN {cdn}");
+        say!("\n== Traffic Ops federations of CDN {cdn}");
         let listed = match target
             .client
             .traffic_ops()
@@ -146,11 +156,11 @@ fn traffic_ops_tour() -> Tour {
             Err(e) => return Err(e.into()),
         };
         for f in &listed {
-            println!("  {}  {} (ttl {})", f.id, f.cname, f.ttl);
+            say!("  {}  {} (ttl {})", f.id, f.cname, f.ttl);
         }
         let chosen = common::env("TO_FEDERATION_ID").and_then(|id| id.parse::<u64>().ok());
         let Some(federation) = chosen.or_else(|| listed.first().map(|f| f.id)) else {
-            println!("No federation to show: set TO_FEDERATION_ID or TO_CDN.");
+            say!("No federation to show: set TO_FEDERATION_ID or TO_CDN.");
             return Ok(());
         };
         let grantee = match common::env("TO_GRANT_USER_ID") {
@@ -173,7 +183,7 @@ async fn grant_and_revoke<G: GroupMembers>(
 ) -> Result<(), BoxError> {
     let show = |label: &str, members: &BTreeSet<G::Member>| {
         let list: Vec<String> = members.iter().map(ToString::to_string).collect();
-        println!(
+        say!(
             "{label}: {}",
             if list.is_empty() {
                 "(none)".to_string()
@@ -183,14 +193,14 @@ async fn grant_and_revoke<G: GroupMembers>(
         );
     };
     let before = group.members().await?;
-    println!("\n{}", group.describe());
+    say!("\n{}", group.describe());
     show("  before", &before);
     let Some(user) = grantee else {
-        println!("  Set {variable} to grant and revoke someone; stopping after the read.");
+        say!("  Set {variable} to grant and revoke someone; stopping after the read.");
         return Ok(());
     };
     if before.contains(&user) {
-        println!("  {user} is already a member; nothing to change.");
+        say!("  {user} is already a member; nothing to change.");
         return Ok(());
     }
 
@@ -212,7 +222,7 @@ async fn grant_and_revoke<G: GroupMembers>(
     }
     let after = group.members().await?;
     show(&format!("  after revoking {user}"), &after);
-    println!(
+    say!(
         "  back to the starting set: {}",
         if after == before {
             "yes"

@@ -14,6 +14,7 @@
 //! variables are not all set uses the embedded sandbox instead (said on stderr), which starts fresh on every
 //! run.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,9 @@ const USAGE: &str =
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
     let mut args = std::env::args().skip(1);
     let (mut file, mut apply, mut guards, mut concurrency) =
         (None, false, Guards::default(), 4usize);
@@ -69,7 +73,7 @@ async fn main() -> ExitCode {
         Err(e) => return common::fail(&e),
     };
 
-    println!(
+    say!(
         "== {} ({} groups){}",
         file,
         entries.len(),
@@ -84,7 +88,7 @@ async fn main() -> ExitCode {
     let failed = reports.iter().filter(|r| !r.is_success()).count();
     if !apply {
         let pending = reports.iter().filter(|r| r.has_pending_changes()).count();
-        println!("\n{pending} group(s) with pending changes, {failed} failed or refused");
+        say!("\n{pending} group(s) with pending changes, {failed} failed or refused");
         return match (failed, pending) {
             (0, 0) => ExitCode::SUCCESS,
             (0, _) => ExitCode::from(2),
@@ -92,11 +96,11 @@ async fn main() -> ExitCode {
         };
     }
 
-    println!("\n== plan again after applying (a second run)");
+    say!("\n== plan again after applying (a second run)");
     let again = reconcile_all(&entries, &guards, false, concurrency).await;
     let still = again.iter().filter(|r| !r.made_no_change()).count();
     for r in &again {
-        println!(
+        say!(
             "{} {}: {}",
             r.service,
             r.group,
@@ -107,7 +111,7 @@ async fn main() -> ExitCode {
             }
         );
     }
-    println!("\n{} group(s) failed, {still} not converged", failed);
+    say!("\n{} group(s) failed, {still} not converged", failed);
     if failed == 0 && still == 0 {
         ExitCode::SUCCESS
     } else {
@@ -117,7 +121,7 @@ async fn main() -> ExitCode {
 
 fn print_reports(reports: &[GroupReport]) {
     for r in reports {
-        println!("\n{r}");
+        say!("\n{r}");
     }
 }
 

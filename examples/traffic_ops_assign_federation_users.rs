@@ -7,6 +7,7 @@
 //! Real server when `TO_URL`, `TO_USER` and `TO_PASSWORD` are set (`TO_INSECURE=1`, `TO_API_VERSION`);
 //! otherwise the embedded sandbox (federation 1 holds user 2; users 3, 4 and 5 exist).
 
+#[macro_use]
 mod common;
 
 use std::process::ExitCode;
@@ -15,6 +16,9 @@ const USAGE: &str = "traffic_ops_assign_federation_users FEDERATION_ID USER_ID..
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
     let mut replace = false;
     let mut numbers = Vec::new();
     for arg in std::env::args().skip(1) {
@@ -48,9 +52,10 @@ async fn main() -> ExitCode {
     {
         Ok(reply) => {
             common::print_alerts(&reply.alerts);
-            println!(
+            say!(
                 "userIds: {:?}, replace: {:?}",
-                reply.response.user_ids, reply.response.replace
+                reply.response.user_ids,
+                reply.response.replace
             );
             ExitCode::SUCCESS
         }

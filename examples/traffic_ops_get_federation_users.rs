@@ -8,6 +8,7 @@
 //! Real server when `TO_URL`, `TO_USER` and `TO_PASSWORD` are set (`TO_INSECURE=1` accepts a self-signed
 //! certificate; `TO_API_VERSION` picks the API version, 4.0 by default); otherwise the embedded sandbox.
 
+#[macro_use]
 mod common;
 
 use std::process::ExitCode;
@@ -18,6 +19,9 @@ const USAGE: &str = "traffic_ops_get_federation_users FEDERATION_ID [--role R] [
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
     let mut args = std::env::args().skip(1);
     let mut federation = None;
     let mut query = FederationUsersQuery::new();
@@ -91,12 +95,15 @@ async fn main() -> ExitCode {
     {
         Ok(reply) => {
             common::print_alerts(&reply.alerts);
-            println!(
+            say!(
                 "{:>6}  {:<16} {:<14} {:<24} full name",
-                "id", "username", "role", "email"
+                "id",
+                "username",
+                "role",
+                "email"
             );
             for u in &reply.response {
-                println!(
+                say!(
                     "{:>6}  {:<16} {:<14} {:<24} {}",
                     u.id,
                     u.username.as_deref().unwrap_or("-"),

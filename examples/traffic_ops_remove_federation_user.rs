@@ -6,6 +6,7 @@
 //! Real server when `TO_URL`, `TO_USER` and `TO_PASSWORD` are set (`TO_INSECURE=1`, `TO_API_VERSION`);
 //! otherwise the embedded sandbox.
 
+#[macro_use]
 mod common;
 
 use std::process::ExitCode;
@@ -14,6 +15,9 @@ const USAGE: &str = "traffic_ops_remove_federation_user FEDERATION_ID USER_ID";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [federation, user] = args.as_slice() else {
         return common::usage(USAGE, "expected FEDERATION_ID USER_ID");

@@ -6,6 +6,7 @@
 //! Real service when `UPLYNK_USER_ID` and `UPLYNK_API_KEY` are set (`UPLYNK_BASE_URL` overrides the host);
 //! otherwise the embedded sandbox.
 
+#[macro_use]
 mod common;
 
 use std::process::ExitCode;
@@ -15,6 +16,9 @@ const SAMPLE_FAILOVER_GROUP_ID: &str = "e8d6b5cb940c40cc9ec6ad081a38f3f0";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let group_id = match args.as_slice() {
         [] => SAMPLE_FAILOVER_GROUP_ID.to_string(),
@@ -36,12 +40,12 @@ async fn main() -> ExitCode {
         .await
     {
         Ok(owners) => {
-            println!(
+            say!(
                 "Failover group {group_id}: {} allowed owner(s)",
                 owners.total_items.unwrap_or(owners.items.len() as u64)
             );
             for owner in &owners.items {
-                println!(
+                say!(
                     "  {} (entry {})",
                     owner.owner,
                     owner

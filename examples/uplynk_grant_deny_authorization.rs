@@ -8,6 +8,7 @@
 //! Without `--add`/`--remove` it sends the sample's lists. Real service when `UPLYNK_USER_ID` and
 //! `UPLYNK_API_KEY` are set (`UPLYNK_BASE_URL` overrides the host); otherwise the embedded sandbox.
 
+#[macro_use]
 mod common;
 
 use std::process::ExitCode;
@@ -26,6 +27,9 @@ const SAMPLE_REMOVE: [&str; 1] = ["de137864292b46a1a286cdd79b3a9ba6"];
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = common::help(USAGE) {
+        return code;
+    }
     let mut group_id = None;
     let (mut add, mut remove) = (Vec::new(), Vec::new());
     let mut args = std::env::args().skip(1);
@@ -78,12 +82,12 @@ async fn main() -> ExitCode {
         .await;
     match sent {
         Ok(response) => {
-            println!("{}", response.status().as_u16());
+            say!("{}", response.status().as_u16());
             ExitCode::SUCCESS
         }
         Err(e) => {
             if let Some(status) = e.status() {
-                println!("{}", status.as_u16());
+                say!("{}", status.as_u16());
             }
             common::fail(&e)
         }

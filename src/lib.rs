@@ -95,6 +95,13 @@ pub mod uplynk;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The `http` crate this crate's API uses (`Method`, `StatusCode`, `HeaderMap`, ...): use it through this
+/// re-export, and your versions always match.
+pub use http;
+/// The `reqwest` crate this crate is built on (for [`ClientBuilder::http_client_builder`] and
+/// [`Client::http`]): use it through this re-export, and your versions always match.
+pub use reqwest;
+
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,

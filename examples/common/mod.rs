@@ -2,6 +2,17 @@
 //! otherwise use the embedded sandbox (one per process) and say so on stderr.
 #![allow(dead_code)] // each example uses only its own service's helpers
 
+/// `println!` that ends the program quietly (exit code 0) when standard output is closed, as when piped
+/// into `head`, instead of panicking.
+macro_rules! say {
+    () => {
+        $crate::common::say(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::common::say(format_args!($($arg)*))
+    };
+}
+
 use std::sync::OnceLock;
 
 use group_membership::sandbox::Sandbox;
@@ -169,7 +180,7 @@ pub fn danube() -> Result<Target, BoxError> {
 /// Prints the alerts of a Traffic Ops reply, as the server words them.
 pub fn print_alerts(alerts: &[group_membership::traffic_ops::Alert]) {
     for a in alerts {
-        println!("{}: {}", String::from(a.level.clone()), a.text);
+        say!("{}: {}", String::from(a.level.clone()), a.text);
     }
 }
 
@@ -179,6 +190,25 @@ pub fn env(name: &str) -> Option<String> {
 }
 
 /// Prints a usage message and returns exit code 2.
+/// Writes one line to standard output; a closed output ends the program quietly.
+pub fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// `--help` or `-h` among the arguments: the usage on standard output, and exit code 0.
+pub fn help(text: &str) -> Option<std::process::ExitCode> {
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        say(format_args!("usage: {text}"));
+        Some(std::process::ExitCode::SUCCESS)
+    } else {
+        None
+    }
+}
+
 pub fn usage(text: &str, problem: &str) -> std::process::ExitCode {
     eprintln!("error: {problem}\n\nusage: {text}");
     std::process::ExitCode::from(2)
@@ -198,7 +228,7 @@ pub fn fail(error: &dyn std::error::Error) -> std::process::ExitCode {
 /// Prints a change result the way the vendor's examples show it.
 pub fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => say!("{text}"),
         Err(e) => eprintln!("cannot print the result: {e}"),
     }
 }
