@@ -183,7 +183,9 @@ async fn a_failed_or_incomplete_read_never_leads_to_a_write() {
             ),
         ];
         for (prefix, group) in &groups {
-            sandbox.inject_fault(Method::GET, prefix, fault.clone(), 1);
+            sandbox
+                .inject_fault(Method::GET, prefix, fault.clone(), 1)
+                .unwrap();
             let report = group.reconcile(&Guards::default(), true).await;
             assert!(
                 matches!(report.outcome, Outcome::ReadFailed(_)),
@@ -227,7 +229,8 @@ async fn a_write_failing_part_way_is_reported_exactly() {
         "/api/4.0/federations/1/users/3",
         Fault::Status(StatusCode::INTERNAL_SERVER_ERROR),
         1,
-    );
+    )
+    .unwrap();
 
     // Desired {2, 5}: add 5, remove 3 (fails), remove 4 (not attempted).
     let report = sync(&group, [2, 5], &Guards::default()).await;
@@ -347,7 +350,8 @@ async fn many_groups_reconcile_concurrently_and_failures_stay_visible() {
         "/api/cfg/",
         Fault::Status(StatusCode::SERVICE_UNAVAILABLE),
         3,
-    );
+    )
+    .unwrap();
     let dry = reconcile_all(&entries, &Guards::default(), false, 2).await;
     assert_eq!(
         dry.iter().map(|r| r.service).collect::<Vec<_>>(),

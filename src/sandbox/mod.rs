@@ -75,6 +75,66 @@ struct FaultRule {
     remaining: u32,
 }
 
+/// Every route of the sandbox; `{}` is one segment, `{v}` a Traffic Ops API version.
+const ROUTES: &[&str] = &[
+    "/api/v4/failover-groups",
+    "/api/v4/failover-groups/{}",
+    "/api/v4/failover-groups/{}/allowed-owners",
+    "/api/v4/failover-groups/{}/channels",
+    "/api/v4/failover-groups/{}/slicers",
+    "/api/v4/failover-groups/{}/set_no_slicer",
+    "/api/cfg/serverGroups",
+    "/api/cfg/serverGroups/{}",
+    "/api/cfg/serverGroupConfig/{}/userGroups",
+    "/api/cfg/serverGroupConfig/{}/userGroups/{}",
+    "/api/cfg/serverGroupConfig/{}/userGroups/{}/members",
+    "/api/cfg/serverGroupConfig/{}/userGroups/{}/members/{}",
+    "/api/accounts/login/",
+    "/api/accounts/logout/",
+    "/api/accounts/group/",
+    "/api/accounts/group/{}/",
+    "/api/task/{}/status/",
+    "/api/{v}/user/login",
+    "/api/{v}/user/login/token",
+    "/api/{v}/user/logout",
+    "/api/{v}/ping",
+    "/api/{v}/federations/all",
+    "/api/{v}/federations/{}/users",
+    "/api/{v}/federations/{}/users/{}",
+    "/api/{v}/cdns/{}/federations",
+    "/api/{v}/cdns/{}/federations/{}",
+];
+
+/// True when some path of `route` starts with `prefix`: every whole segment of the prefix matches (a
+/// placeholder matches any non-empty segment), and its last, possibly partial, segment starts one.
+fn route_starts_with(route: &str, prefix: &str) -> bool {
+    let route: Vec<&str> = route.split('/').collect();
+    let given: Vec<&str> = prefix.split('/').collect();
+    if given.len() > route.len() {
+        return false;
+    }
+    let last = given.len() - 1;
+    given.iter().zip(&route).enumerate().all(|(i, (g, r))| {
+        let placeholder = r.starts_with('{');
+        match (i == last, placeholder) {
+            (false, true) => !g.is_empty(),
+            (false, false) => g == r,
+            (true, true) => true,
+            (true, false) => r.starts_with(g),
+        }
+    })
+}
+
+/// Request headers that carry credentials: recorded as `** redacted **`.
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "es-api-key",
+    "x-api-key",
+    "proxy-authorization",
+    "x-auth-uplynk-jwt",
+];
+
 /// One request the sandbox received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -89,6 +149,19 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
     /// The status the sandbox answered.
     pub status: StatusCode,
+    /// The request headers, names in lower case; credential-bearing ones (`Authorization`, `Cookie`,
+    /// `ES-API-KEY`, ...) as `** redacted **`.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RecordedRequest {
+    /// The first value of a request header (credential headers read `** redacted **`).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Sandbox {
@@ -150,38 +223,88 @@ impl Sandbox {
         &self.base_url
     }
 
-    /// A [`Client`] for the sandbox's Uplynk API, signed with the sandbox's credentials.
-    pub fn uplynk_client(&self) -> Result<Client> {
+    /// A [`ClientBuilder`](crate::ClientBuilder) for the sandbox's Uplynk API, signed with the sandbox's
+    /// credentials: add your own options (timeout, retry policy, ...) and build.
+    ///
+    /// ```
+    /// # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
+    /// use std::time::Duration;
+    /// let client = sandbox
+    ///     .uplynk_client_builder()
+    ///     .request_timeout(Duration::from_secs(2))
+    ///     .retry_policy(group_membership::RetryPolicy::never())
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), group_membership::Error>(())
+    /// ```
+    pub fn uplynk_client_builder(&self) -> crate::ClientBuilder {
         Client::builder()
             .base_url(self.base_url.as_str())
             .auth(crate::uplynk::UplynkAuth::new(
                 Self::UPLYNK_USER_ID,
                 Self::UPLYNK_API_KEY,
             ))
-            .build()
+    }
+
+    /// A [`ClientBuilder`](crate::ClientBuilder) for the sandbox's Entuity API, with its Basic credentials.
+    pub fn entuity_client_builder(&self) -> crate::ClientBuilder {
+        Client::builder()
+            .base_url(self.base_url.as_str())
+            .auth(crate::auth::BasicAuth::new(
+                Self::ENTUITY_USER,
+                Self::ENTUITY_PASSWORD,
+            ))
+    }
+
+    /// A [`ClientBuilder`](crate::ClientBuilder) for the sandbox's Traffic Ops API, logging in as `admin`.
+    pub fn traffic_ops_client_builder(&self) -> crate::ClientBuilder {
+        Client::builder()
+            .base_url(self.base_url.as_str())
+            .auth(crate::traffic_ops::TrafficOpsSession::password(
+                Self::TRAFFIC_OPS_USER,
+                Self::TRAFFIC_OPS_PASSWORD,
+            ))
+    }
+
+    /// A [`ClientBuilder`](crate::ClientBuilder) for the sandbox's Danube Cloud API with its API key.
+    pub fn danube_client_builder(&self) -> crate::ClientBuilder {
+        let builder = Client::builder().base_url(self.base_url.as_str());
+        match crate::danube::DanubeApiKey::new(Self::DANUBE_API_KEY) {
+            Ok(key) => builder.auth(key),
+            Err(_) => builder, // the constant is a valid header value
+        }
+    }
+
+    /// A [`Client`] for the sandbox's Uplynk API, signed with the sandbox's credentials.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
+    pub fn uplynk_client(&self) -> Result<Client> {
+        self.uplynk_client_builder().build()
     }
 
     /// A [`Client`] for the sandbox's Entuity API, with the sandbox's Basic credentials.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
     pub fn entuity_client(&self) -> Result<Client> {
-        Client::for_entuity(
-            self.base_url.as_str(),
-            Self::ENTUITY_USER,
-            Self::ENTUITY_PASSWORD,
-        )
+        self.entuity_client_builder().build()
     }
 
     /// A [`Client`] for the sandbox's Traffic Ops API, logging in as `admin` with a password session.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
     pub fn traffic_ops_client(&self) -> Result<Client> {
-        Client::for_traffic_ops(
-            self.base_url.as_str(),
-            Self::TRAFFIC_OPS_USER,
-            Self::TRAFFIC_OPS_PASSWORD,
-        )
+        self.traffic_ops_client_builder().build()
     }
 
     /// A [`Client`] for the sandbox's Danube Cloud API with its API key.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
     pub fn danube_client(&self) -> Result<Client> {
-        Client::for_danube_api_key(self.base_url.as_str(), Self::DANUBE_API_KEY)
+        self.danube_client_builder().build()
     }
 
     /// Every request received so far, oldest first.
@@ -192,6 +315,20 @@ impl Sandbox {
     /// Injects `fault` into the next `times` requests with this method whose raw path starts with
     /// `path_prefix` (e.g. `/api/v4/failover-groups/`). Rules are tried in the order they were added.
     ///
+    /// A prefix that no route of the sandbox starts with is refused ([`Error::InvalidInput`](crate::Error)),
+    /// so a fault can never silently fail to fire. The routes (`{}` is any one segment, `{v}` a Traffic Ops
+    /// API version):
+    ///
+    /// | service | paths |
+    /// |---|---|
+    /// | Uplynk | `/api/v4/failover-groups`, `/api/v4/failover-groups/{}`, `/api/v4/failover-groups/{}/allowed-owners`, `.../channels`, `.../slicers`, `.../set_no_slicer` |
+    /// | Entuity | `/api/cfg/serverGroups`, `/api/cfg/serverGroups/{}`, `/api/cfg/serverGroupConfig/{}/userGroups`, `.../userGroups/{}`, `.../userGroups/{}/members`, `.../members/{}` |
+    /// | Danube Cloud | `/api/accounts/login/`, `/api/accounts/logout/`, `/api/accounts/group/`, `/api/accounts/group/{}/`, `/api/task/{}/status/` |
+    /// | Traffic Ops | `/api/{v}/user/login`, `/api/{v}/user/login/token`, `/api/{v}/user/logout`, `/api/{v}/ping`, `/api/{v}/federations/all`, `/api/{v}/federations/{}/users`, `/api/{v}/federations/{}/users/{}`, `/api/{v}/cdns/{}/federations`, `/api/{v}/cdns/{}/federations/{}` |
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error) for a prefix that matches no route.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -199,20 +336,34 @@ impl Sandbox {
     /// use http::{Method, StatusCode};
     ///
     /// let sandbox = Sandbox::start().expect("sandbox");
-    /// sandbox.inject_fault(Method::GET, "/api/v4/", Fault::Status(StatusCode::INTERNAL_SERVER_ERROR), 1);
+    /// sandbox.inject_fault(Method::GET, "/api/v4/", Fault::Status(StatusCode::INTERNAL_SERVER_ERROR), 1).unwrap();
+    /// assert!(sandbox.inject_fault(Method::GET, "/api/v4/failover-group/", Fault::TruncatedBody, 1).is_err());
     /// let client = sandbox.uplynk_client().unwrap();
     /// let err = client.uplynk().failover_groups().list().await.unwrap_err();
     /// assert_eq!(err.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
     /// assert!(client.uplynk().failover_groups().list().await.is_ok(), "only once");
     /// # }
     /// ```
-    pub fn inject_fault(&self, method: Method, path_prefix: &str, fault: Fault, times: u32) {
+    pub fn inject_fault(
+        &self,
+        method: Method,
+        path_prefix: &str,
+        fault: Fault,
+        times: u32,
+    ) -> Result<()> {
+        if !ROUTES.iter().any(|route| route_starts_with(route, path_prefix)) {
+            return Err(crate::Error::invalid_input(
+                "fault path prefix",
+                format!("`{path_prefix}` matches no route of the sandbox (see Sandbox::inject_fault)"),
+            ));
+        }
         lock(&self.shared.faults).push(FaultRule {
             method,
             path_prefix: path_prefix.to_string(),
             fault,
             remaining: times,
         });
+        Ok(())
     }
 
     /// Forgets the recorded requests.
@@ -379,6 +530,18 @@ impl Shared {
             query: request.query.clone(),
             body: request.body.to_vec(),
             status,
+            headers: request
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    let shown = if CREDENTIAL_HEADERS.contains(&name.as_str()) {
+                        "** redacted **".to_string()
+                    } else {
+                        String::from_utf8_lossy(value.as_bytes()).into_owned()
+                    };
+                    (name.as_str().to_string(), shown)
+                })
+                .collect(),
         });
     }
 }
@@ -458,6 +621,34 @@ impl FakeResponse {
             headers: Vec::new(),
             body: body.as_bytes().to_vec(),
             delay: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::*;
+
+    #[test]
+    fn fault_prefixes_are_checked_against_the_routes() {
+        for ok in [
+            "/",
+            "/api/v4/",
+            "/api/v4/failover-groups/",
+            "/api/v4/failover-groups/e8d6/allowed-own",
+            "/api/4.0/federations/1/users/3",
+            "/api/accounts/group/ops/",
+            "/api/cfg/serverGroupConfig/x/userGroups/Admin",
+        ] {
+            assert!(ROUTES.iter().any(|r| route_starts_with(r, ok)), "{ok}");
+        }
+        for bad in [
+            "/api/v4/failover-group/",
+            "/api/accounts/groups/",
+            "/api/4.0/federations/1/user/",
+            "/nope",
+        ] {
+            assert!(!ROUTES.iter().any(|r| route_starts_with(r, bad)), "{bad}");
         }
     }
 }
