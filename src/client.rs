@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::Method;
 use url::Url;
 
-use crate::auth::{Auth, NoAuth};
+use crate::auth::{Auth, DynAuth, NoAuth, SharedAuth};
 use crate::error::{Error, Result};
 use crate::request::{ErrorProfile, RequestBuilder};
 use crate::retry::RetryPolicy;
@@ -131,7 +131,7 @@ impl Client {
 /// as an error rather than carrying credentials to another host).
 pub struct ClientBuilder {
     base_url: Option<String>,
-    auth: Arc<dyn Auth>,
+    auth: Arc<dyn DynAuth>,
     connect_timeout: Duration,
     request_timeout: Duration,
     user_agent: String,
@@ -205,9 +205,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The authentication scheme, already shared.
-    pub fn shared_auth(mut self, auth: Arc<dyn Auth>) -> Self {
-        self.auth = auth;
+    /// The authentication scheme, shared with other clients (one session or login for all of them).
+    pub fn shared_auth(mut self, auth: SharedAuth) -> Self {
+        self.auth = auth.0;
         self
     }
 
@@ -287,6 +287,9 @@ impl ClientBuilder {
 
     /// Builds the client. Fails with [`Error::Config`] for a missing or unusable base URL, a bad user agent
     /// or certificate, or a TLS backend that cannot start.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) for a missing or unusable base URL (credentials in it are refused and never shown), a bad user agent or certificate, or a TLS backend that cannot start.
     pub fn build(self) -> Result<Client> {
         let raw = self
             .base_url

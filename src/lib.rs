@@ -42,6 +42,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## How do I…
+//!
+//! Calls marked **replaces** overwrite the whole member list: a member someone added meanwhile is lost.
+//! [`membership::sync`] guards against that (it reads again right before an overwrite).
+//!
+//! | service | list members | add | remove | replace the whole list |
+//! |---|---|---|---|---|
+//! | Uplynk | [`allowed_owners`](uplynk::FailoverGroups::allowed_owners) | [`update_allowed_owners`](uplynk::FailoverGroups::update_allowed_owners) with [`owners_to_add`](uplynk::AllowedOwnersUpdate::owners_to_add) | the same, with [`owners_to_remove`](uplynk::AllowedOwnersUpdate::owners_to_remove) | — (no such call) |
+//! | Entuity | [`user_group`](entuity::ConfigSets::user_group)`.members` | [`add_user_group_member`](entuity::ConfigSets::add_user_group_member) | [`remove_user_group_member`](entuity::ConfigSets::remove_user_group_member) | [`set_user_group_members`](entuity::ConfigSets::set_user_group_members) (**replaces**) |
+//! | Danube Cloud | [`get`](danube::Groups::get)`.users` | — (the API only overwrites: use [`membership::sync`]) | — (likewise) | [`update`](danube::Groups::update) with [`GroupUpdate::users`](danube::GroupUpdate::users) (**replaces**) |
+//! | Traffic Ops | [`users`](traffic_ops::Federations::users) | [`assign_users`](traffic_ops::Federations::assign_users)`(id, ids, false)` | [`remove_user`](traffic_ops::Federations::remove_user) | [`assign_users`](traffic_ops::Federations::assign_users)`(id, ids, true)` (**replaces**: drops every user first) |
+//! | any of them | [`membership::plan`] | [`membership::sync`] to the desired set | [`membership::sync`] | [`membership::sync`] (guarded) |
+//!
 //! ## The pieces
 //!
 //! - [`Client`] / [`ClientBuilder`]: base URL (scheme, host, port, path prefix), auth, connect and request
@@ -70,6 +83,7 @@
 //! - `tracing`: one span per request (service, method, path template, status, attempts, duration), no secrets.
 
 #![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;

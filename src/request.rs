@@ -567,7 +567,7 @@ impl Call<'_> {
         }
         let authorized = bounded(
             time_left,
-            self.inner.auth.authorize(&mut AuthRequest {
+            self.inner.auth.authorize_boxed(&mut AuthRequest {
                 request: &mut request,
                 http: &self.inner.http,
                 base_url: &self.inner.base_url,
@@ -591,7 +591,7 @@ impl Call<'_> {
         }
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        self.inner.auth.observe_response(status, &headers);
+        self.inner.auth.observe_response_dyn(status, &headers);
         // 304 answers a conditional request the caller made: not an error, and it has no body.
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
             return self.read_success(status, headers, response, progress).await;
@@ -674,7 +674,7 @@ impl Call<'_> {
                 base_url: &self.inner.base_url,
                 timeout: time_left,
             };
-            match bounded(time_left, self.inner.auth.on_rejected(&rejection)).await {
+            match bounded(time_left, self.inner.auth.on_rejected_boxed(&rejection)).await {
                 Some(Ok(AfterRejection::Retry)) => return Attempt::Reauthenticate,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Attempt::Done(Err(e)),
@@ -834,6 +834,9 @@ impl Response {
     }
     /// Decodes the body as JSON into `T`; an empty, truncated or malformed body is an [`Error::Decode`] that
     /// keeps the status and the start of the body.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when the body is not a `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|e| self.decode_error(e.to_string(), Some(e)))
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use url::Url;
 
-use crate::auth::Auth;
+use crate::auth::DynAuth;
 use crate::error::TransportErrorKind;
 use crate::retry::{AttemptOutcome, RetryPolicy};
 
@@ -15,7 +15,7 @@ use crate::retry::{AttemptOutcome, RetryPolicy};
 pub(crate) struct ClientInner {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: Url,
-    pub(crate) auth: Arc<dyn Auth>,
+    pub(crate) auth: Arc<dyn DynAuth>,
     pub(crate) retry: RetryPolicy,
     pub(crate) request_timeout: Duration,
     pub(crate) user_agent: http::HeaderValue,

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
-use group_membership::auth::{Auth, BasicAuth, BearerAuth, HeaderAuth};
+use group_membership::auth::{BasicAuth, BearerAuth, HeaderAuth, SharedAuth};
 use group_membership::danube::DanubeLogin;
 use group_membership::entuity::NewMember;
 use group_membership::error::{MAX_KEPT_BODY, TransportErrorKind};
@@ -285,13 +285,13 @@ async fn no_credential_follows_a_redirect_to_another_host() {
         .mount(&server)
         .await;
 
-    let auths: Vec<Arc<dyn Auth>> = vec![
-        Arc::new(BasicAuth::new("admin", "basic-Secret-3")),
-        Arc::new(HeaderAuth::new("ES-API-KEY", "key-Secret-4").unwrap()),
-        Arc::new(BearerAuth::new("bearer-Secret-5")),
-        Arc::new(TrafficOpsSession::password("admin", "pw-Secret-6")),
-        Arc::new(DanubeLogin::new("admin", "pw-Secret-7")),
-        Arc::new(UplynkAuth::new(USER_ID, API_KEY)),
+    let auths: Vec<SharedAuth> = vec![
+        SharedAuth::new(BasicAuth::new("admin", "basic-Secret-3")),
+        SharedAuth::new(HeaderAuth::new("ES-API-KEY", "key-Secret-4").unwrap()),
+        SharedAuth::new(BearerAuth::new("bearer-Secret-5")),
+        SharedAuth::new(TrafficOpsSession::password("admin", "pw-Secret-6")),
+        SharedAuth::new(DanubeLogin::new("admin", "pw-Secret-7")),
+        SharedAuth::new(UplynkAuth::new(USER_ID, API_KEY)),
     ];
     for auth in auths {
         let client = Client::builder()

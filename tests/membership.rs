@@ -224,13 +224,14 @@ async fn a_write_failing_part_way_is_reported_exactly() {
     let f = client.traffic_ops().federations();
     f.assign_users(1, &[3, 4], false).await.unwrap(); // now 2, 3, 4
     let group = TrafficOpsFederationUsers::new(client.clone(), 1);
-    sandbox.inject_fault(
-        Method::DELETE,
-        "/api/4.0/federations/1/users/3",
-        Fault::Status(StatusCode::INTERNAL_SERVER_ERROR),
-        1,
-    )
-    .unwrap();
+    sandbox
+        .inject_fault(
+            Method::DELETE,
+            "/api/4.0/federations/1/users/3",
+            Fault::Status(StatusCode::INTERNAL_SERVER_ERROR),
+            1,
+        )
+        .unwrap();
 
     // Desired {2, 5}: add 5, remove 3 (fails), remove 4 (not attempted).
     let report = sync(&group, [2, 5], &Guards::default()).await;
@@ -345,13 +346,14 @@ async fn many_groups_reconcile_concurrently_and_failures_stay_visible() {
     clients.insert("cdn".to_string(), sandbox.traffic_ops_client().unwrap());
     let entries = state.entries(&clients).unwrap();
 
-    sandbox.inject_fault(
-        Method::GET,
-        "/api/cfg/",
-        Fault::Status(StatusCode::SERVICE_UNAVAILABLE),
-        3,
-    )
-    .unwrap();
+    sandbox
+        .inject_fault(
+            Method::GET,
+            "/api/cfg/",
+            Fault::Status(StatusCode::SERVICE_UNAVAILABLE),
+            3,
+        )
+        .unwrap();
     let dry = reconcile_all(&entries, &Guards::default(), false, 2).await;
     assert_eq!(
         dry.iter().map(|r| r.service).collect::<Vec<_>>(),
@@ -391,7 +393,6 @@ struct Shifting {
     writes: std::sync::atomic::AtomicUsize,
 }
 
-#[async_trait::async_trait]
 impl GroupMembers for Shifting {
     type Member = String;
     fn service(&self) -> &'static str {

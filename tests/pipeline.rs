@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use common::*;
 use group_membership::auth::{AfterRejection, Auth, AuthRequest, BasicAuth, Rejection};
 use group_membership::error::{MAX_KEPT_BODY, TransportErrorKind};
@@ -305,7 +304,6 @@ struct Refreshing {
     rejected: Mutex<Vec<(StatusCode, String)>>,
 }
 
-#[async_trait]
 impl Auth for Refreshing {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
         let n = self.authorized.fetch_add(1, Ordering::SeqCst) + 1;
@@ -318,6 +316,19 @@ impl Auth for Refreshing {
             .unwrap()
             .push((rejection.status(), body));
         Ok(AfterRejection::Retry)
+    }
+}
+
+/// Shares one `Refreshing` between the client and the test's assertions.
+#[derive(Debug)]
+struct Counted(std::sync::Arc<Refreshing>);
+
+impl Auth for Counted {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        self.0.authorize(request).await
+    }
+    async fn on_rejected(&self, rejection: &Rejection<'_>) -> Result<AfterRejection> {
+        self.0.on_rejected(rejection).await
     }
 }
 
@@ -348,7 +359,7 @@ async fn an_auth_may_refresh_once_after_a_rejection_and_never_loops() {
     let auth = std::sync::Arc::new(Refreshing::default());
     let client = Client::builder()
         .base_url(server.uri())
-        .shared_auth(auth.clone())
+        .auth(Counted(auth.clone()))
         .build()
         .unwrap();
     client

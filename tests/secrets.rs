@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use group_membership::auth::{Auth, BasicAuth, BearerAuth, HeaderAuth};
+use group_membership::auth::{BasicAuth, BearerAuth, HeaderAuth, SharedAuth};
 use group_membership::danube::{DanubeApiKey, DanubeLogin};
 use group_membership::traffic_ops::TrafficOpsSession;
 use group_membership::uplynk::UplynkAuth;
@@ -112,14 +112,14 @@ async fn no_secret_in_debug_display_errors_or_logs() {
     let refusing = MockServer::start().await; // refuses every login
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(400).set_body_json(json!({"detail": "Unable to log in with provided credentials.", "alerts": [{"text": "Invalid username or password.", "level": "error"}]}))).mount(&refusing).await;
 
-    let auths: Vec<Arc<dyn Auth>> = vec![
-        Arc::new(BasicAuth::new("admin", "basic-Pw-Aardvark")),
-        Arc::new(HeaderAuth::new("X-Api-Key", "header-Key-Bison").unwrap()),
-        Arc::new(BearerAuth::new("bearer-Tok-Caracal")),
-        Arc::new(UplynkAuth::new(USER_ID, "uplynk-Key-Dingo")),
-        Arc::new(TrafficOpsSession::password("admin", "to-Pw-Echidna")),
-        Arc::new(DanubeLogin::new("admin", "danube-Pw-Gecko")),
-        Arc::new(DanubeApiKey::new("danube-Key-Ibis").unwrap()),
+    let auths: Vec<SharedAuth> = vec![
+        SharedAuth::new(BasicAuth::new("admin", "basic-Pw-Aardvark")),
+        SharedAuth::new(HeaderAuth::new("X-Api-Key", "header-Key-Bison").unwrap()),
+        SharedAuth::new(BearerAuth::new("bearer-Tok-Caracal")),
+        SharedAuth::new(UplynkAuth::new(USER_ID, "uplynk-Key-Dingo")),
+        SharedAuth::new(TrafficOpsSession::password("admin", "to-Pw-Echidna")),
+        SharedAuth::new(DanubeLogin::new("admin", "danube-Pw-Gecko")),
+        SharedAuth::new(DanubeApiKey::new("danube-Key-Ibis").unwrap()),
     ];
     let mut printed = String::new();
     for auth in &auths {

@@ -23,7 +23,6 @@
 //! #[derive(Debug)]
 //! struct Tenant(&'static str);
 //!
-//! #[async_trait::async_trait]
 //! impl Auth for Tenant {
 //!     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
 //!         request.insert_header("x-tenant", self.0, false)
@@ -32,9 +31,11 @@
 //! ```
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use async_trait::async_trait;
 use base64::Engine;
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
@@ -45,25 +46,109 @@ use crate::error::{Error, Result};
 
 pub(crate) mod session;
 
-/// Authorises each attempt of a request. Implement it to plug in a scheme the crate does not ship.
+/// Authorises each attempt of a request. Implement it to plug in a scheme the crate does not ship: write
+/// the methods as `async fn` (their futures must be `Send`).
 ///
-/// `Debug` is required so that clients can be printed; implementations must never print secrets.
-#[async_trait]
+/// `Debug` is required so that clients can be printed; implementations must never print secrets. To keep
+/// schemes of different types in one list, or share one auth between clients, use [`SharedAuth`].
 pub trait Auth: Send + Sync + fmt::Debug {
     /// Adds credentials to one attempt of a request. Called again for every retry.
-    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()>;
+    ///
+    /// # Errors
+    /// [`Error::Auth`] when credentials cannot be had (a refused login, a value a header cannot carry);
+    /// a login's own transport failure as [`Error::Transport`].
+    fn authorize(&self, request: &mut AuthRequest<'_>) -> impl Future<Output = Result<()>> + Send;
 
     /// Called when the service answered 401 or 403. Return [`AfterRejection::Retry`] after refreshing
     /// credentials to have the request sent once more; the pipeline asks at most once per request, so an
     /// auth can never cause a login loop. The default gives up.
-    async fn on_rejected(&self, rejection: &Rejection<'_>) -> Result<AfterRejection> {
+    ///
+    /// # Errors
+    /// As [`authorize`](Self::authorize), for a refresh that failed.
+    fn on_rejected(
+        &self,
+        rejection: &Rejection<'_>,
+    ) -> impl Future<Output = Result<AfterRejection>> + Send {
         let _ = rejection;
-        Ok(AfterRejection::GiveUp)
+        async { Ok(AfterRejection::GiveUp) }
     }
 
     /// Sees every answer's status and headers (for example, a renewed session cookie). The default ignores them.
     fn observe_response(&self, status: StatusCode, headers: &HeaderMap) {
         let _ = (status, headers);
+    }
+}
+
+/// A boxed future, for the type-erased form of [`Auth`].
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`Auth`] with its futures boxed, so that a client can hold any auth behind one pointer.
+pub(crate) trait DynAuth: Send + Sync + fmt::Debug {
+    fn authorize_boxed<'a>(&'a self, request: &'a mut AuthRequest<'_>)
+    -> BoxFuture<'a, Result<()>>;
+    fn on_rejected_boxed<'a>(
+        &'a self,
+        rejection: &'a Rejection<'_>,
+    ) -> BoxFuture<'a, Result<AfterRejection>>;
+    fn observe_response_dyn(&self, status: StatusCode, headers: &HeaderMap);
+}
+
+impl<A: Auth> DynAuth for A {
+    fn authorize_boxed<'a>(
+        &'a self,
+        request: &'a mut AuthRequest<'_>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.authorize(request))
+    }
+    fn on_rejected_boxed<'a>(
+        &'a self,
+        rejection: &'a Rejection<'_>,
+    ) -> BoxFuture<'a, Result<AfterRejection>> {
+        Box::pin(self.on_rejected(rejection))
+    }
+    fn observe_response_dyn(&self, status: StatusCode, headers: &HeaderMap) {
+        self.observe_response(status, headers);
+    }
+}
+
+/// Any [`Auth`], type-erased and cheap to clone: for a list of schemes of different types, or one auth
+/// (one session, one login) shared by several clients through
+/// [`ClientBuilder::shared_auth`](crate::ClientBuilder::shared_auth).
+///
+/// ```
+/// use group_membership::auth::{BasicAuth, HeaderAuth, SharedAuth};
+/// let auths = vec![
+///     SharedAuth::new(BasicAuth::new("admin", "secret")),
+///     SharedAuth::new(HeaderAuth::new("ES-API-KEY", "k-1")?),
+/// ];
+/// assert!(!format!("{auths:?}").contains("secret"));
+/// # Ok::<(), group_membership::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct SharedAuth(pub(crate) Arc<dyn DynAuth>);
+
+impl SharedAuth {
+    /// Wraps `auth`.
+    pub fn new(auth: impl Auth + 'static) -> Self {
+        SharedAuth(Arc::new(auth))
+    }
+}
+
+impl fmt::Debug for SharedAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Auth for SharedAuth {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        self.0.authorize_boxed(request).await
+    }
+    async fn on_rejected(&self, rejection: &Rejection<'_>) -> Result<AfterRejection> {
+        self.0.on_rejected_boxed(rejection).await
+    }
+    fn observe_response(&self, status: StatusCode, headers: &HeaderMap) {
+        self.0.observe_response_dyn(status, headers);
     }
 }
 
@@ -162,6 +247,9 @@ impl AuthRequest<'_> {
     }
     /// Sets a header, replacing any previous value. `sensitive` marks it so that HTTP/2 never indexes it and
     /// debugging output of the underlying client hides it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] (or, while authorising, [`Error::Auth`]) for a name or value an HTTP header cannot carry.
     pub fn insert_header(&mut self, name: &str, value: &str, sensitive: bool) -> Result<()> {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| Error::auth(format!("`{name}` is not a valid header name"), None))?;
@@ -235,7 +323,6 @@ impl Clock for FixedClock {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoAuth;
 
-#[async_trait]
 impl Auth for NoAuth {
     async fn authorize(&self, _request: &mut AuthRequest<'_>) -> Result<()> {
         Ok(())
@@ -284,7 +371,6 @@ impl fmt::Debug for BasicAuth {
     }
 }
 
-#[async_trait]
 impl Auth for BasicAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
         request.insert_header_value(AUTHORIZATION, self.header.clone());
@@ -309,6 +395,9 @@ pub struct HeaderAuth {
 
 impl HeaderAuth {
     /// A header `name: value`. Fails with [`Error::InvalidInput`] when either cannot be sent as a header.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] (or, while authorising, [`Error::Auth`]) for a name or value an HTTP header cannot carry.
     pub fn new(name: &str, value: impl Into<String>) -> Result<Self> {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             Error::invalid_input(
@@ -337,7 +426,6 @@ impl fmt::Debug for HeaderAuth {
     }
 }
 
-#[async_trait]
 impl Auth for HeaderAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
         request.insert_header_value(self.name.clone(), self.value.clone());
@@ -374,7 +462,6 @@ impl fmt::Debug for BearerAuth {
     }
 }
 
-#[async_trait]
 impl Auth for BearerAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
         match &self.header {

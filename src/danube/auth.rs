@@ -4,7 +4,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use http::header::AUTHORIZATION;
 use http::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -24,6 +23,9 @@ pub struct DanubeApiKey(HeaderAuth);
 
 impl DanubeApiKey {
     /// An API key. Fails when the key has characters a header cannot carry.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a key a header cannot carry; for logout, what the request returns.
     pub fn new(api_key: impl Into<String>) -> Result<Self> {
         HeaderAuth::new("ES-API-KEY", api_key).map(DanubeApiKey)
     }
@@ -37,7 +39,6 @@ impl fmt::Debug for DanubeApiKey {
     }
 }
 
-#[async_trait]
 impl Auth for DanubeApiKey {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
         self.0.authorize(request).await
@@ -113,6 +114,9 @@ impl DanubeLogin {
 
     /// Logs out (`GET /api/accounts/logout/`) through `client` and forgets the token whatever the answer.
     /// Without a token this sends nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a key a header cannot carry; for logout, what the request returns.
     pub async fn logout(&self, client: &crate::Client) -> Result<()> {
         if !self.is_logged_in() {
             return Ok(());
@@ -207,7 +211,6 @@ impl fmt::Debug for DanubeLogin {
     }
 }
 
-#[async_trait]
 impl Auth for DanubeLogin {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
         if request.url().origin() != request.base_url().origin() {

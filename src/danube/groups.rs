@@ -272,11 +272,17 @@ impl<'c> Groups<'c> {
     }
 
     /// The names of all groups, by name ascending (`GET /accounts/group/`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list_names(&self) -> Result<Vec<String>> {
         result(&self.api.send(self.collection(), false).await?)
     }
 
     /// All groups with their details, by name ascending (`full=true`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list(&self) -> Result<Vec<Group>> {
         result(
             &self
@@ -287,6 +293,9 @@ impl<'c> Groups<'c> {
     }
 
     /// All groups with extended details, including their datacenters, by name ascending (`extended=true`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list_extended(&self) -> Result<Vec<Group>> {
         result(
             &self
@@ -297,11 +306,17 @@ impl<'c> Groups<'c> {
     }
 
     /// One group (`GET /accounts/group/{name}/`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn get(&self, name: &str) -> Result<Group> {
         result(&self.api.send(self.one(Method::GET, name)?, false).await?)
     }
 
     /// One group with extended details (`extended=true`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn get_extended(&self, name: &str) -> Result<Group> {
         result(
             &self
@@ -316,6 +331,9 @@ impl<'c> Groups<'c> {
 
     /// Creates a group (`POST /accounts/group/{name}/`, SuperAdmin). An existing name is
     /// [`Error::AlreadyExists`]; refused fields are [`Error::Validation`]. Never retried once sent.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn create(&self, group: &NewGroup) -> Result<Group> {
         group.validate()?;
         let request = self.one(Method::POST, &group.name)?.json(group);
@@ -324,6 +342,9 @@ impl<'c> Groups<'c> {
 
     /// Updates a group (`PUT /accounts/group/{name}/`): only what `update` sets changes, and `users` and
     /// `permissions` replace their whole lists. An update that sets nothing is refused before sending.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn update(&self, name: &str, update: &GroupUpdate) -> Result<Group> {
         if update == &GroupUpdate::default() {
             return Err(Error::invalid_input(
@@ -339,6 +360,9 @@ impl<'c> Groups<'c> {
     }
 
     /// Deletes a group (`DELETE /accounts/group/{name}/`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn delete(&self, name: &str) -> Result<()> {
         let _: Option<serde_json::Value> = result(
             &self

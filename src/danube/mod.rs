@@ -63,6 +63,9 @@ impl Client {
     /// assert!(!format!("{client:?}").contains("k-123"));
     /// # Ok::<(), group_membership::Error>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when the client cannot be built (or, for an API key, [`Error::InvalidInput`](crate::Error::InvalidInput) when it cannot be sent as a header).
     pub fn for_danube_api_key(
         base_url: impl Into<String>,
         api_key: impl Into<String>,
@@ -74,6 +77,9 @@ impl Client {
     }
 
     /// A client for the Danube Cloud server at `base_url` that logs in with a username and password.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when the client cannot be built (or, for an API key, [`Error::InvalidInput`](crate::Error::InvalidInput) when it cannot be sent as a header).
     pub fn for_danube_login(
         base_url: impl Into<String>,
         username: impl Into<String>,

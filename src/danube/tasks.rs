@@ -40,6 +40,9 @@ impl<'c> Tasks<'c> {
     }
 
     /// Polls a task once.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty task ID; the service's refusal as [`Error::Api`](crate::Error::Api), no answer as [`Error::Transport`](crate::Error::Transport); for waiting, [`Error::Transport`](crate::Error::Transport) of kind `Timeout` once the deadline passed.
     pub async fn status(&self, task_id: &str) -> Result<TaskOutcome> {
         check_segment("task ID", task_id)?;
         let request = self.api.route(Method::GET, "task/{}/status", &[task_id]);
@@ -76,6 +79,9 @@ impl<'c> Tasks<'c> {
 
     /// Polls a task every `interval` until it ends or `deadline` passes; then returns the last
     /// [`TaskOutcome::Running`] (the task goes on server-side: nothing is cancelled).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty task ID; the service's refusal as [`Error::Api`](crate::Error::Api), no answer as [`Error::Transport`](crate::Error::Transport); for waiting, [`Error::Transport`](crate::Error::Transport) of kind `Timeout` once the deadline passed.
     pub async fn wait(
         &self,
         task_id: &str,

@@ -331,12 +331,18 @@ impl<'c> ConfigSets<'c> {
     }
 
     /// All config sets (`GET /api/cfg/serverGroups`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list(&self) -> Result<Vec<ConfigSet>> {
         let items: Items<ConfigSet> = self.server_groups(Method::GET, None)?.send_json().await?;
         Ok(items.items)
     }
 
     /// Creates a config set (`POST /api/cfg/serverGroups`). Not retried once it may have reached the server.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn create(&self, config_set: &NewConfigSet) -> Result<ConfigSet> {
         if config_set.server_group_name.trim().is_empty() {
             return Err(Error::invalid_input("config set name", "must not be empty"));
@@ -350,6 +356,9 @@ impl<'c> ConfigSets<'c> {
     }
 
     /// Updates a config set (`PUT /api/cfg/serverGroups/{id}`); an update that sets nothing is refused.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn update(&self, id: &str, update: &ConfigSetUpdate) -> Result<ConfigSet> {
         if update.is_empty() {
             return Err(Error::invalid_input(
@@ -366,24 +375,36 @@ impl<'c> ConfigSets<'c> {
     }
 
     /// Pauses synchronisation of a config set (`{"syncPaused": true}`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn pause_sync(&self, id: &str) -> Result<ConfigSet> {
         self.update(id, &ConfigSetUpdate::new().sync_paused(true))
             .await
     }
 
     /// Resumes synchronisation of a config set (`{"syncPaused": false}`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn resume_sync(&self, id: &str) -> Result<ConfigSet> {
         self.update(id, &ConfigSetUpdate::new().sync_paused(false))
             .await
     }
 
     /// Deletes a config set (`DELETE /api/cfg/serverGroups/{id}`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn delete(&self, id: &str) -> Result<ChangeResult> {
         let response = self.server_groups(Method::DELETE, Some(id))?.send().await?;
         change(&response)
     }
 
     /// The user groups of a config set (`GET /api/cfg/serverGroupConfig/{id}/userGroups`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn user_groups(&self, id: &str) -> Result<Vec<UserGroup>> {
         let items: Items<UserGroup> = self
             .user_groups_request(Method::GET, id, None)?
@@ -393,6 +414,9 @@ impl<'c> ConfigSets<'c> {
     }
 
     /// One user group with its members (`GET /api/cfg/serverGroupConfig/{id}/userGroups/{name}`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn user_group(&self, id: &str, user_group: &str) -> Result<UserGroup> {
         self.user_groups_request(Method::GET, id, Some(user_group))?
             .send_json()
@@ -401,6 +425,9 @@ impl<'c> ConfigSets<'c> {
 
     /// **Replaces** the members of a user group (`PUT .../userGroups/{name}` with
     /// `{"userGroupName", "members"}`): whoever is not listed is removed. An empty list empties the group.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn set_user_group_members<I, S>(
         &self,
         id: &str,
@@ -429,6 +456,9 @@ impl<'c> ConfigSets<'c> {
 
     /// Adds one member to a user group (`POST .../userGroups/{name}/members` with `{"username", "password"}`).
     /// Not retried once it may have reached the server.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn add_user_group_member(
         &self,
         id: &str,
@@ -448,6 +478,9 @@ impl<'c> ConfigSets<'c> {
     }
 
     /// Removes one member from a user group (`DELETE .../userGroups/{name}/members/{username}`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn remove_user_group_member(
         &self,
         id: &str,

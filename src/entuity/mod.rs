@@ -62,6 +62,9 @@ impl Client {
     /// assert!(!format!("{client:?}").contains("secret"));
     /// # Ok::<(), group_membership::Error>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when the client cannot be built.
     pub fn for_entuity(
         base_url: impl Into<String>,
         username: impl Into<String>,

@@ -284,6 +284,9 @@ impl DesiredState {
     }
 
     /// Builds the client of connection `name` from the environment (`env` looks a variable up).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) naming what is wrong in the file (and, for JSON mistakes and duplicate keys, the line); [`Error::Config`](crate::Error::Config) for a connection whose variables are missing or whose client cannot be built.
     pub fn client(&self, name: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Client> {
         let c = self.connections.get(name).ok_or_else(|| {
             Error::invalid_input("connection", format!("no connection named `{name}`"))
@@ -362,6 +365,9 @@ impl DesiredState {
     }
 
     /// The groups as reconcilable entries, each with the client of its connection from `clients`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) naming what is wrong in the file (and, for JSON mistakes and duplicate keys, the line); [`Error::Config`](crate::Error::Config) for a connection whose variables are missing or whose client cannot be built.
     pub fn entries(&self, clients: &BTreeMap<String, Client>) -> Result<Vec<Box<dyn Reconcile>>> {
         self.groups
             .iter()

@@ -47,12 +47,12 @@ use std::collections::BTreeSet;
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
 
-use async_trait::async_trait;
+use std::future::Future;
 
 pub use self::file::{Connection, DesiredGroup, DesiredState, Service};
 pub use self::plan::{
-    Desired, Drift, GroupReport, Guards, Outcome, Plan, Reconcile, Step, StepResult, plan,
-    reconcile_all, sync, sync_entry,
+    Desired, Drift, GroupReport, Guards, Outcome, Plan, Reconcile, ReportFuture, Step, StepResult,
+    plan, reconcile_all, sync, sync_entry,
 };
 pub use self::targets::{
     DanubeGroupUsers, EntuityUserGroup, TrafficOpsFederationUsers, UplynkAllowedOwners,
@@ -64,7 +64,6 @@ pub trait MemberId: Clone + Ord + Hash + Display + Debug + Send + Sync + 'static
 impl<T: Clone + Ord + Hash + Display + Debug + Send + Sync + 'static> MemberId for T {}
 
 /// "The members of one group" on one service.
-#[async_trait]
 pub trait GroupMembers: Send + Sync + Debug {
     /// The service's member identity (`String` or `u64`).
     type Member: MemberId;
@@ -77,13 +76,19 @@ pub trait GroupMembers: Send + Sync + Debug {
 
     /// The complete current membership. An incomplete answer (a page of a longer list) is an error, never a
     /// partial set.
-    async fn members(&self) -> Result<BTreeSet<Self::Member>>;
+    ///
+    /// # Errors
+    /// Any error of the read; an incomplete or not understood answer is an error too.
+    fn members(&self) -> impl Future<Output = Result<BTreeSet<Self::Member>>> + Send;
 
     /// The steps that carry `plan` out with the fewest calls this service allows.
     fn steps(&self, plan: &Plan<Self::Member>) -> Vec<Step<Self::Member>>;
 
     /// Performs one step.
-    async fn perform(&self, step: &Step<Self::Member>) -> Result<()>;
+    ///
+    /// # Errors
+    /// Any error of the write ([`Error::may_have_been_applied`] tells whether it may have taken effect).
+    fn perform(&self, step: &Step<Self::Member>) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Refuses an incomplete read: the service said it has more members than it returned.

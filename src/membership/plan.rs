@@ -3,8 +3,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use async_trait::async_trait;
 use futures_util::StreamExt;
+use std::future::Future;
+use std::pin::Pin;
 
 use super::{GroupMembers, MemberId};
 use crate::error::Error;
@@ -286,6 +287,9 @@ impl fmt::Display for GroupReport {
 }
 
 /// Reads the group and computes the plan to `desired`, with no write.
+///
+/// # Errors
+/// Any error of reading the group's members: nothing is planned from a read that failed or was not understood.
 pub async fn plan<G: GroupMembers>(
     group: &G,
     desired: impl IntoIterator<Item = G::Member>,
@@ -435,17 +439,19 @@ impl<G: GroupMembers> Desired<G> {
     }
 }
 
-/// A group to reconcile, whatever its service (object-safe, for mixed lists).
-#[async_trait]
+/// The future of [`Reconcile::reconcile`].
+pub type ReportFuture<'a> = Pin<Box<dyn Future<Output = GroupReport> + Send + 'a>>;
+
+/// A group to reconcile, whatever its service (object-safe, for mixed lists such as
+/// `Vec<Box<dyn Reconcile>>`).
 pub trait Reconcile: Send + Sync + fmt::Debug {
     /// Plans (`apply: false`) or syncs the group and reports.
-    async fn reconcile(&self, guards: &Guards, apply: bool) -> GroupReport;
+    fn reconcile<'a>(&'a self, guards: &'a Guards, apply: bool) -> ReportFuture<'a>;
 }
 
-#[async_trait]
 impl<G: GroupMembers> Reconcile for Desired<G> {
-    async fn reconcile(&self, guards: &Guards, apply: bool) -> GroupReport {
-        run(&self.group, self.members.clone(), guards, apply).await
+    fn reconcile<'a>(&'a self, guards: &'a Guards, apply: bool) -> ReportFuture<'a> {
+        Box::pin(run(&self.group, self.members.clone(), guards, apply))
     }
 }
 

@@ -2,8 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use async_trait::async_trait;
-
 use super::{GroupMembers, Plan, Step, complete, member_set};
 use crate::client::Client;
 use crate::danube::GroupUpdate;
@@ -36,7 +34,6 @@ impl UplynkAllowedOwners {
     }
 }
 
-#[async_trait]
 impl GroupMembers for UplynkAllowedOwners {
     type Member = String;
 
@@ -102,7 +99,6 @@ impl EntuityUserGroup {
     }
 }
 
-#[async_trait]
 impl GroupMembers for EntuityUserGroup {
     type Member = String;
 
@@ -165,7 +161,6 @@ impl DanubeGroupUsers {
     }
 }
 
-#[async_trait]
 impl GroupMembers for DanubeGroupUsers {
     type Member = String;
 
@@ -221,7 +216,6 @@ impl TrafficOpsFederationUsers {
     }
 }
 
-#[async_trait]
 impl GroupMembers for TrafficOpsFederationUsers {
     type Member = u64;
 

@@ -206,6 +206,9 @@ impl Sandbox {
     pub const DANUBE_RATE_PER_MINUTE: u32 = danube::REAL_RATE;
 
     /// Starts a sandbox on `127.0.0.1` with an ephemeral port.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a path prefix that matches no route of the sandbox.
     pub fn start() -> std::io::Result<Sandbox> {
         let shared = Arc::new(Shared::seeded());
         let (addr, stop) = server::spawn(Arc::clone(&shared))?;
@@ -258,12 +261,12 @@ impl Sandbox {
 
     /// A [`ClientBuilder`](crate::ClientBuilder) for the sandbox's Traffic Ops API, logging in as `admin`.
     pub fn traffic_ops_client_builder(&self) -> crate::ClientBuilder {
-        Client::builder()
-            .base_url(self.base_url.as_str())
-            .auth(crate::traffic_ops::TrafficOpsSession::password(
+        Client::builder().base_url(self.base_url.as_str()).auth(
+            crate::traffic_ops::TrafficOpsSession::password(
                 Self::TRAFFIC_OPS_USER,
                 Self::TRAFFIC_OPS_PASSWORD,
-            ))
+            ),
+        )
     }
 
     /// A [`ClientBuilder`](crate::ClientBuilder) for the sandbox's Danube Cloud API with its API key.
@@ -351,10 +354,15 @@ impl Sandbox {
         fault: Fault,
         times: u32,
     ) -> Result<()> {
-        if !ROUTES.iter().any(|route| route_starts_with(route, path_prefix)) {
+        if !ROUTES
+            .iter()
+            .any(|route| route_starts_with(route, path_prefix))
+        {
             return Err(crate::Error::invalid_input(
                 "fault path prefix",
-                format!("`{path_prefix}` matches no route of the sandbox (see Sandbox::inject_fault)"),
+                format!(
+                    "`{path_prefix}` matches no route of the sandbox (see Sandbox::inject_fault)"
+                ),
             ));
         }
         lock(&self.shared.faults).push(FaultRule {

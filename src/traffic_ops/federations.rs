@@ -230,6 +230,9 @@ const TO_FORMAT: &[FormatItem<'static>] =
 
 impl Timestamp {
     /// Parses Traffic Ops' format (`2018-12-05 00:31:34+00`, offsets as `+HH` or `+HH:MM`) or RFC 3339.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub fn parse(text: &str) -> Result<Timestamp> {
         let bad = || {
             Error::invalid_input(
@@ -437,6 +440,9 @@ impl<'c> Federations<'c> {
     }
 
     /// The users assigned to a federation (`GET federations/{id}/users`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn users(
         &self,
         federation_id: u64,
@@ -469,6 +475,9 @@ impl<'c> Federations<'c> {
     /// a user already assigned makes the whole call fail with 400 "already exists" and nothing changes.
     /// Duplicate IDs are refused before sending (the server rejects them even with replace). Never retried
     /// once it may have reached the server: a repeated assignment fails with "already exists".
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn assign_users(
         &self,
         federation_id: u64,
@@ -496,6 +505,9 @@ impl<'c> Federations<'c> {
 
     /// Removes one user from a federation (`DELETE federations/{id}/users/{userID}`). No such assignment (or
     /// federation) is a 404 "no federation users with that key found".
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn remove_user(&self, federation_id: u64, user_id: u64) -> Result<Reply<()>> {
         let (fed, user) = (federation_id.to_string(), user_id.to_string());
         let request = self
@@ -505,6 +517,9 @@ impl<'c> Federations<'c> {
     }
 
     /// The federations of a CDN that are linked to a delivery service (`GET cdns/{name}/federations`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn cdn_federations(&self, cdn: &str) -> Result<Reply<Vec<CdnFederation>>> {
         check_segment("CDN name", cdn)?;
         let request = self.api.route(Method::GET, "cdns/{}/federations", &[cdn]);
@@ -512,6 +527,9 @@ impl<'c> Federations<'c> {
     }
 
     /// Creates a federation in a CDN (`POST cdns/{name}/federations`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn create_cdn_federation(
         &self,
         cdn: &str,
@@ -527,6 +545,9 @@ impl<'c> Federations<'c> {
     }
 
     /// Replaces a CDN federation's cname, TTL and description (`PUT cdns/{name}/federations/{id}`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn update_cdn_federation(
         &self,
         cdn: &str,
@@ -544,6 +565,9 @@ impl<'c> Federations<'c> {
     }
 
     /// Deletes a CDN federation (`DELETE cdns/{name}/federations/{id}`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn delete_cdn_federation(&self, cdn: &str, federation_id: u64) -> Result<Reply<()>> {
         check_segment("CDN name", cdn)?;
         let id = federation_id.to_string();
@@ -554,6 +578,9 @@ impl<'c> Federations<'c> {
     }
 
     /// Every federation mapping of every delivery service (`GET federations/all`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn all(&self) -> Result<Reply<Vec<AllFederation>>> {
         let request = self.api.route(Method::GET, "federations/all", &[]);
         reply(&self.api.send(request).await?)

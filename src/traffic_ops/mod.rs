@@ -96,6 +96,9 @@ impl ApiVersion {
     }
 
     /// Parses `4.0`, `4.1`, `5.0` or another `major.minor`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a version that is not `major.minor`; [`Error::Config`] when a client cannot be built; for calls, as [`Federations`]' methods.
     pub fn parse(text: &str) -> Result<ApiVersion> {
         let t = text.trim().trim_start_matches('v');
         let valid = t.split_once('.').is_some_and(|(a, b)| {
@@ -144,6 +147,9 @@ impl Client {
     /// assert!(!format!("{client:?}").contains("\"pw\""));
     /// # Ok::<(), group_membership::Error>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a version that is not `major.minor`; [`Error::Config`] when a client cannot be built; for calls, as [`Federations`]' methods.
     pub fn for_traffic_ops(
         base_url: impl Into<String>,
         username: impl Into<String>,
@@ -197,6 +203,9 @@ impl<'c> TrafficOps<'c> {
     }
 
     /// `GET /api/{version}/ping`: `{"ping": "pong"}` when the server is up (no login needed).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a version that is not `major.minor`; [`Error::Config`] when a client cannot be built; for calls, as [`Federations`]' methods.
     pub async fn ping(&self) -> Result<serde_json::Value> {
         let response = self.send(self.route(Method::GET, "ping", &[])).await?;
         response.json()

@@ -4,7 +4,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use http::{HeaderMap, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -169,6 +168,9 @@ impl TrafficOpsSession {
 
     /// Logs out (`POST /api/{version}/user/logout`) through `client`, and forgets the session whatever the
     /// server answers. Without a session this sends nothing.
+    ///
+    /// # Errors
+    /// What the logout request returns (the session is forgotten whatever the answer).
     pub async fn logout(&self, client: &Client) -> Result<Reply<()>> {
         if !self.is_logged_in() {
             return Ok(Reply {
@@ -333,7 +335,6 @@ impl fmt::Debug for TrafficOpsSession {
     }
 }
 
-#[async_trait]
 impl Auth for TrafficOpsSession {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
         if let Credentials::AccessToken(token) = &self.inner.credentials {

@@ -8,7 +8,6 @@ use std::cell::RefCell;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use base64::Engine;
 use flate2::{Compress, Compression, FlushCompress, Status};
 use hmac::{Hmac, KeyInit, Mac};
@@ -113,6 +112,9 @@ impl UplynkAuth {
     /// `msg` and `sig` depend only on the user ID and the whole second, so the signature of the current
     /// second is kept and handed out again within that second: byte for byte what signing afresh would
     /// give, at a fraction of the cost. A retry in a later second is signed anew.
+    ///
+    /// # Errors
+    /// [`Error::Auth`](crate::Error::Auth) when the message cannot be compressed; [`Error::InvalidInput`](crate::Error::InvalidInput) for a `msg` that is not base64 of zlib-compressed text.
     pub fn sign(&self) -> Result<SignedParams> {
         self.signed_now().map(|m| SignedParams {
             msg: m.msg.clone(),
@@ -134,6 +136,9 @@ impl UplynkAuth {
     }
 
     /// Signs a given Unix timestamp (always computed; no memo).
+    ///
+    /// # Errors
+    /// [`Error::Auth`](crate::Error::Auth) when the message cannot be compressed; [`Error::InvalidInput`](crate::Error::InvalidInput) for a `msg` that is not base64 of zlib-compressed text.
     pub fn sign_at(&self, unix_seconds: u64) -> Result<SignedParams> {
         let mut json = String::with_capacity(self.user_id.len() + 48);
         // The vendor's Python uses json.dumps' default separators (", " and ": ") and ensure_ascii.
@@ -215,7 +220,6 @@ impl fmt::Debug for UplynkAuth {
     }
 }
 
-#[async_trait]
 impl Auth for UplynkAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
         let signed = self.signed_now()?;
@@ -226,6 +230,9 @@ impl Auth for UplynkAuth {
 }
 
 /// Decodes a `msg` back into its JSON text (base64 → zlib). Useful for checking signatures in tests.
+///
+/// # Errors
+/// [`Error::Auth`](crate::Error::Auth) when the message cannot be compressed; [`Error::InvalidInput`](crate::Error::InvalidInput) for a `msg` that is not base64 of zlib-compressed text.
 pub fn decode_msg(msg: &str) -> Result<String> {
     use std::io::Read;
     let compressed = base64::engine::general_purpose::STANDARD

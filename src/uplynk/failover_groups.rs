@@ -306,17 +306,26 @@ impl<'c> FailoverGroups<'c> {
     }
 
     /// All failover groups the account can see (`GET /failover-groups`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list(&self) -> Result<Collection<FailoverGroup>> {
         self.request(Method::GET, None, None)?.send_json().await
     }
 
     /// One failover group (`GET /failover-groups/{id}`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn get(&self, id: &str) -> Result<FailoverGroup> {
         self.request(Method::GET, Some(id), None)?.send_json().await
     }
 
     /// Changes the mode, automatic failback, or both (`PATCH /failover-groups/{id}`). An update that sets
     /// nothing is refused before sending. PATCH is not retried once it may have reached the service.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn update(&self, id: &str, update: &FailoverGroupUpdate) -> Result<()> {
         if update.mode.is_none() && update.auto_failback.is_none() {
             return Err(Error::invalid_input(
@@ -331,6 +340,9 @@ impl<'c> FailoverGroups<'c> {
     }
 
     /// The users allowed to use a failover group (`GET /failover-groups/{id}/allowed-owners`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn allowed_owners(&self, id: &str) -> Result<Collection<AllowedOwner>> {
         self.request(Method::GET, Some(id), Some("allowed-owners"))?
             .send_json()
@@ -342,6 +354,9 @@ impl<'c> FailoverGroups<'c> {
     ///
     /// Refused before sending: an empty owner ID, or one ID both added and removed. Retried like any PUT:
     /// adding an owner twice or removing one twice leaves the same set.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn update_allowed_owners(
         &self,
         id: &str,
@@ -357,6 +372,9 @@ impl<'c> FailoverGroups<'c> {
     /// Adds and removes live channels (`PUT /failover-groups/{id}/channels`). A channel already in another
     /// group makes the service answer 409. Not retried once it may have reached the service: a repeated add
     /// could report a conflict for a change that succeeded.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn update_channels(&self, id: &str, update: &ChannelsUpdate) -> Result<()> {
         validate_ids(
             "channel ID",
@@ -371,6 +389,9 @@ impl<'c> FailoverGroups<'c> {
     }
 
     /// Sets which Live Slicers may be failed over to, and in what order (`PUT /failover-groups/{id}/slicers`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn update_slicers(&self, id: &str, slicers: &[SlicerEligibility]) -> Result<()> {
         if slicers.is_empty() {
             return Err(Error::invalid_input(
@@ -398,6 +419,9 @@ impl<'c> FailoverGroups<'c> {
 
     /// Switches the feed to slate (`true`) or back to the active Live Slicer (`false`)
     /// (`PUT /failover-groups/{id}/set_no_slicer`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn set_no_slicer(&self, id: &str, no_slicer: bool) -> Result<()> {
         let body = serde_json::json!({ "no_slicer": no_slicer });
         self.request(Method::PUT, Some(id), Some("set_no_slicer"))?

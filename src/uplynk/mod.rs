@@ -61,6 +61,9 @@ impl Client {
     /// assert_eq!(client.base_url().as_str(), "https://services.uplynk.com/");
     /// # Ok::<(), group_membership::Error>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when the client cannot be built.
     pub fn for_uplynk(user_id: impl Into<String>, api_key: impl Into<String>) -> Result<Client> {
         Client::builder()
             .base_url(DEFAULT_BASE_URL)
