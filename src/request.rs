@@ -40,6 +40,22 @@ pub(crate) struct ErrorProfile {
     pub(crate) parse_error: fn(&serde_json::Value) -> ServiceError,
     /// Says whether a 2xx body reports a failure, or could not be read well enough to tell.
     pub(crate) check_success: SuccessCheck,
+    /// Byte strings at least one of which every failure report contains (a key or a value, as the
+    /// service writes it). A body with none of them and no `\` escape cannot report a failure.
+    pub(crate) failure_needles: &'static [&'static [u8]],
+}
+
+impl ErrorProfile {
+    /// True when `body` cannot hold a failure report: none of the needles, and no escape that could spell
+    /// one. Only a shortcut for bodies a typed decode will read in full afterwards (that decode checks the
+    /// rest: that the body is JSON of the documented shape).
+    fn cannot_report_failure(&self, body: &[u8]) -> bool {
+        !body.contains(&b'\\')
+            && self
+                .failure_needles
+                .iter()
+                .all(|needle| !body.windows(needle.len()).any(|w| w == *needle))
+    }
 }
 
 impl ErrorProfile {
@@ -61,6 +77,7 @@ pub(crate) static GENERIC_PROFILE: ErrorProfile = ErrorProfile {
     service: "generic",
     parse_error: generic_error,
     check_success: crate::json::no_failure_markers,
+    failure_needles: &[],
 };
 
 /// Reads `code` and `message`/`detail`/`title`/`description`/`error` from a JSON object, if the body is one.
@@ -225,6 +242,8 @@ pub struct RequestBuilder<'c> {
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     observer: Option<ResponseObserver>,
+    /// True when a typed decode of the whole body follows (`send_json`).
+    decode_follows: bool,
     profile: &'static ErrorProfile,
 }
 
@@ -267,6 +286,7 @@ impl<'c> RequestBuilder<'c> {
             timeout: None,
             retry: None,
             observer: None,
+            decode_follows: false,
             profile,
         }
     }
@@ -364,7 +384,8 @@ impl<'c> RequestBuilder<'c> {
     ///
     /// # Errors
     /// Everything [`send`](Self::send) returns, and [`Error::Decode`] when the body is not a `T`.
-    pub async fn send_json<T: DeserializeOwned>(self) -> Result<T> {
+    pub async fn send_json<T: DeserializeOwned>(mut self) -> Result<T> {
+        self.decode_follows = true;
         self.send().await?.json()
     }
 
@@ -452,6 +473,7 @@ struct Call<'c> {
     timeout: Duration,
     policy: Cow<'c, RetryPolicy>,
     profile: &'static ErrorProfile,
+    decode_follows: bool,
     started: Instant,
 }
 
@@ -504,6 +526,7 @@ impl<'c> Call<'c> {
                 None => Cow::Borrowed(&inner.retry),
             },
             profile: builder.profile,
+            decode_follows: builder.decode_follows,
             started: Instant::now(),
         })
     }
@@ -620,7 +643,12 @@ impl Call<'_> {
             Ok(Err(limit)) => return Attempt::Done(Err(self.too_large(limit, progress))),
             Err(e) => return self.send_failed(e, true, progress),
         };
-        let result = match (self.profile.check_success)(&body) {
+        let verdict = if self.decode_follows && self.profile.cannot_report_failure(&body) {
+            Verdict::Success
+        } else {
+            (self.profile.check_success)(&body)
+        };
+        let result = match verdict {
             Verdict::Success => Ok(Response {
                 status,
                 headers,
@@ -906,6 +934,20 @@ fn trace_retry(attempt: u32, wait: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shortcut_never_skips_a_body_that_could_report_a_failure() {
+        let to = &crate::traffic_ops::PROFILE;
+        assert!(to.cannot_report_failure(br#"{"response":[{"id":2}]}"#));
+        assert!(!to.cannot_report_failure(br#"{"alerts":[],"response":[]}"#));
+        assert!(!to.cannot_report_failure(br#"{"\u0061lerts":[{"level":"error"}]}"#));
+        let uplynk = &crate::uplynk::PROFILE;
+        assert!(uplynk.cannot_report_failure(br#"{"@type":"Collection","items":[]}"#));
+        assert!(!uplynk.cannot_report_failure(br#"{"@type":"Error"}"#));
+        assert!(!uplynk.cannot_report_failure(br#"{"error":1}"#));
+        assert!(!crate::danube::PROFILE.cannot_report_failure(br#"{"status":"FAILURE"}"#));
+        assert!(!crate::entuity::PROFILE.cannot_report_failure(br#"{"errorCode":"X"}"#));
+    }
 
     #[test]
     fn generic_errors_read_common_keys() {

@@ -53,6 +53,7 @@ pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "danube",
     parse_error,
     check_success,
+    failure_needles: &[b"\"FAILURE\""],
 };
 
 impl Client {

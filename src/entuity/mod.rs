@@ -52,6 +52,7 @@ pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "entuity",
     parse_error,
     check_success,
+    failure_needles: &[b"\"errorCode\""],
 };
 
 impl Client {

@@ -52,6 +52,7 @@ pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "traffic_ops",
     parse_error,
     check_success,
+    failure_needles: &[b"\"alerts\""],
 };
 
 /// A Traffic Ops API version. The federation **users** routes answer identically at 4.0, 4.1 and 5.0; CDN

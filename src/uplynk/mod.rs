@@ -51,6 +51,7 @@ pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "uplynk",
     parse_error,
     check_success,
+    failure_needles: &[b"\"Error\"", b"\"error\""],
 };
 
 impl Client {
