@@ -60,7 +60,7 @@
 //! - [`Client`] / [`ClientBuilder`]: base URL (scheme, host, port, path prefix), auth, connect and request
 //!   timeouts, user agent, [`RetryPolicy`], TLS (certificate verification on unless
 //!   [`danger_accept_invalid_certs`](ClientBuilder::danger_accept_invalid_certs); extra root CAs), or your own
-//!   `reqwest::Client`. Redirects are not followed.
+//!   `reqwest::ClientBuilder`. Redirects are never followed, whatever the builder says.
 //! - [`auth`]: the [`Auth`](auth::Auth) trait, called before every attempt, able to refresh once after a
 //!   401/403; generic schemes [`BasicAuth`](auth::BasicAuth), [`HeaderAuth`](auth::HeaderAuth),
 //!   [`BearerAuth`](auth::BearerAuth), [`NoAuth`](auth::NoAuth).
