@@ -213,7 +213,8 @@ impl FederationUsersQuery {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct AssignedUsers {
-    /// The user IDs that were assigned.
+    /// The user IDs that were assigned, as the server echoes them (empty if it leaves the echo out: the
+    /// echo only reports what the request said, and nothing is ever written from it).
     #[serde(default)]
     pub user_ids: Vec<u64>,
     /// `Some(true)` when every previous user was removed first; `None` when the request did not say.
