@@ -300,8 +300,10 @@ impl TrafficOpsSession {
     }
 }
 
-/// The session cookies a response sets, parsed with the `cookie` crate; expired ones are dropped.
+/// The session cookies a response sets, parsed with the `cookie` crate; expired ones are dropped, whether by
+/// `Max-Age` or by an `Expires` in the past (as Traffic Ops' logout sends them).
 fn session_cookies(headers: &HeaderMap) -> Vec<(String, SecretString)> {
+    let now = time::OffsetDateTime::now_utc();
     headers
         .get_all(SET_COOKIE)
         .iter()
@@ -309,6 +311,7 @@ fn session_cookies(headers: &HeaderMap) -> Vec<(String, SecretString)> {
         .filter_map(|v| cookie::Cookie::parse(v.to_string()).ok())
         .filter(|c| SESSION_COOKIES.contains(&c.name()))
         .filter(|c| c.max_age().is_none_or(|age| age.whole_seconds() > 0) && !c.value().is_empty())
+        .filter(|c| c.max_age().is_some() || c.expires_datetime().is_none_or(|at| at > now))
         .map(|c| {
             (
                 c.name().to_string(),
@@ -413,5 +416,29 @@ impl Auth for TrafficOpsSession {
             }
             *current = Some(Session::new(session.origin, session.version, cookies));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_expired_by_max_age_or_by_a_past_expires_are_dropped() {
+        let mut h = HeaderMap::new();
+        for v in [
+            "mojolicious=renewed; Path=/; Max-Age=3600; HttpOnly",
+            "access_token=; Path=/; Expires=Tue, 24 Nov 2026 10:00:00 GMT; HttpOnly",
+            "mojolicious=old; Path=/; Expires=Tue, 24 Nov 2020 10:00:00 GMT; HttpOnly",
+            "access_token=gone; Max-Age=0",
+            "other=x; Max-Age=60",
+        ] {
+            h.append(SET_COOKIE, v.parse().unwrap());
+        }
+        let kept: Vec<String> = session_cookies(&h)
+            .into_iter()
+            .map(|(n, v)| format!("{n}={}", v.expose_secret()))
+            .collect();
+        assert_eq!(kept, ["mojolicious=renewed"]);
     }
 }
