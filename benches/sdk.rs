@@ -365,6 +365,7 @@ impl Calls {
                     .uplynk()
                     .failover_groups()
                     .allowed_owners(GROUP)
+                    .list()
                     .await;
                 owners.expect("sdk call").items.len()
             }
@@ -372,8 +373,9 @@ impl Calls {
                 let group = self
                     .sdk
                     .entuity()
-                    .config_sets()
-                    .user_group(CONFIG_SET, "Administrators")
+                    .user_groups(CONFIG_SET)
+                    .members("Administrators")
+                    .get()
                     .await;
                 group.expect("sdk call").members.len()
             }
@@ -391,7 +393,8 @@ impl Calls {
                     .sdk
                     .traffic_ops()
                     .federations()
-                    .users(1, &FederationUsersQuery::new())
+                    .users(1)
+                    .list(&FederationUsersQuery::new())
                     .await;
                 users.expect("sdk call").response.len()
             }

@@ -42,8 +42,9 @@ async fn main() -> ExitCode {
     match target
         .client
         .entuity()
-        .config_sets()
-        .add_user_group_member(config_set, group, &member)
+        .user_groups(config_set)
+        .members(group)
+        .add(&member)
         .await
     {
         Ok(change) => {

@@ -33,8 +33,9 @@ async fn main() -> ExitCode {
     match target
         .client
         .entuity()
-        .config_sets()
-        .remove_user_group_member(config_set, group, username)
+        .user_groups(config_set)
+        .members(group)
+        .remove(username)
         .await
     {
         Ok(removal) => {

@@ -40,8 +40,9 @@ async fn main() -> ExitCode {
     match target
         .client
         .entuity()
-        .config_sets()
-        .set_user_group_members(config_set, group, members.iter().cloned())
+        .user_groups(config_set)
+        .members(group)
+        .replace_all(members.iter().cloned())
         .await
     {
         Ok(change) => {

@@ -4,7 +4,8 @@
 //! cargo run --example quickstart
 //! ```
 //! Finding the group uses each service's own API; granting and revoking then go through the one
-//! membership interface (`membership::GroupMembers` and `sync`), the same code for all four services.
+//! membership interface (`membership::add` and `membership::remove`: targeted changes that touch only the
+//! member named), the same code for all four services.
 //!
 //! With no environment set every service runs against the embedded sandbox. Each service switches to the
 //! real server when its credentials are set, and then only reads unless told whom to grant and revoke:
@@ -18,7 +19,7 @@
 //!   `DANUBE_GROUP` (default: the first listed); `DANUBE_GRANT_USER` to add and remove.
 //! - Traffic Ops: `TO_URL`, `TO_USER`, `TO_PASSWORD` (`TO_INSECURE=1`, `TO_API_VERSION`); federation
 //!   `TO_FEDERATION_ID` or the first federation of CDN `TO_CDN` (default `CDN-in-a-Box`);
-//!   `TO_GRANT_USER_ID` to assign and remove.
+//!   `TO_GRANT_USER` (a username or an integer user ID) to assign and remove.
 //!
 //! Each run leaves the groups as it found them.
 
@@ -26,11 +27,12 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::fmt::Display;
 use std::process::ExitCode;
 
 use group_membership::membership::{
-    DanubeGroupUsers, EntuityUserGroup, GroupMembers, Guards, TrafficOpsFederationUsers,
-    UplynkAllowedOwners, sync,
+    DanubeGroupUsers, EntuityUserGroup, GroupMembers, TrafficOpsFederationUsers,
+    UplynkAllowedOwners, UserRef, add, remove,
 };
 
 type BoxError = Box<dyn std::error::Error>;
@@ -163,24 +165,30 @@ fn traffic_ops_tour() -> Tour {
             say!("No federation to show: set TO_FEDERATION_ID or TO_CDN.");
             return Ok(());
         };
-        let grantee = match common::env("TO_GRANT_USER_ID") {
-            Some(id) => Some(
-                id.parse::<u64>()
-                    .map_err(|_| "TO_GRANT_USER_ID must be an integer user ID")?,
-            ),
-            None => target.is_sandbox().then_some(3),
+        // A username or an integer ID: the membership interface resolves either.
+        let grantee = match common::env("TO_GRANT_USER") {
+            Some(user) => Some(match user.parse::<u64>() {
+                Ok(id) => UserRef::Id(id),
+                Err(_) => UserRef::Username(user),
+            }),
+            None => target.is_sandbox().then(|| UserRef::from("operator")),
         };
         let group = TrafficOpsFederationUsers::new(target.client.clone(), federation);
-        grant_and_revoke(&group, grantee, "TO_GRANT_USER_ID").await
+        grant_and_revoke(&group, grantee, "TO_GRANT_USER").await
     })
 }
 
-/// The same code for every service: show the members, grant `grantee`, show, revoke, show.
-async fn grant_and_revoke<G: GroupMembers>(
+/// The same code for every service: show the members, add `grantee` (a targeted change: nobody else is
+/// touched), show, remove them again, show.
+async fn grant_and_revoke<G>(
     group: &G,
-    grantee: Option<G::Member>,
+    grantee: Option<G::Name>,
     variable: &str,
-) -> Result<(), BoxError> {
+) -> Result<(), BoxError>
+where
+    G: GroupMembers,
+    G::Name: Display,
+{
     let show = |label: &str, members: &BTreeSet<G::Member>| {
         let list: Vec<String> = members.iter().map(ToString::to_string).collect();
         say!(
@@ -199,29 +207,17 @@ async fn grant_and_revoke<G: GroupMembers>(
         say!("  Set {variable} to grant and revoke someone; stopping after the read.");
         return Ok(());
     };
-    if before.contains(&user) {
+
+    let granted = add(group, [user.clone()]).await.into_result()?;
+    if granted.made_no_change() {
         say!("  {user} is already a member; nothing to change.");
         return Ok(());
     }
+    show(&format!("  after adding {user}"), &group.members().await?);
 
-    let with_user: BTreeSet<G::Member> = before.iter().cloned().chain([user.clone()]).collect();
-    let granted = sync(group, with_user, &Guards::default()).await;
-    if !granted.is_success() {
-        return Err(format!("granting {user} failed:\n{granted}").into());
-    }
-    show(&format!("  after granting {user}"), &group.members().await?);
-
-    // Restoring the starting set may mean emptying the group again: that is what was found.
-    let restore = Guards {
-        allow_empty: true,
-        ..Guards::default()
-    };
-    let revoked = sync(group, before.clone(), &restore).await;
-    if !revoked.is_success() {
-        return Err(format!("revoking {user} failed:\n{revoked}").into());
-    }
+    remove(group, [user.clone()]).await.into_result()?;
     let after = group.members().await?;
-    show(&format!("  after revoking {user}"), &after);
+    show(&format!("  after removing {user}"), &after);
     say!(
         "  back to the starting set: {}",
         if after == before {

@@ -43,13 +43,15 @@ async fn main() -> ExitCode {
         Ok(t) => t,
         Err(e) => return common::fail(e.as_ref()),
     };
-    match target
-        .client
-        .traffic_ops()
-        .federations()
-        .assign_users(federation, users, replace)
-        .await
-    {
+    let federation_users = target.client.traffic_ops().federations().users(federation);
+    // `--replace` makes the list exactly these users (the server first drops every user); without it the
+    // users are added and everyone else stays.
+    let assigned = if replace {
+        federation_users.replace_all(users).await
+    } else {
+        federation_users.add(users).await
+    };
+    match assigned {
         Ok(reply) => {
             common::print_alerts(&reply.alerts);
             say!(

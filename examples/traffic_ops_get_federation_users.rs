@@ -90,7 +90,8 @@ async fn main() -> ExitCode {
         .client
         .traffic_ops()
         .federations()
-        .users(federation, &query)
+        .users(federation)
+        .list(&query)
         .await
     {
         Ok(reply) => {

@@ -33,7 +33,8 @@ async fn main() -> ExitCode {
         .client
         .traffic_ops()
         .federations()
-        .remove_user(federation, user)
+        .users(federation)
+        .remove(user)
         .await
     {
         Ok(reply) => {

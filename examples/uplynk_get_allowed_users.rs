@@ -37,6 +37,7 @@ async fn main() -> ExitCode {
         .uplynk()
         .failover_groups()
         .allowed_owners(&group_id)
+        .list()
         .await
     {
         Ok(owners) => {

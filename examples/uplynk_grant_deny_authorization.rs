@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
         Err(e) => return common::fail(e.as_ref()),
     };
     // The sample prints the raw status code, so this goes through the escape hatch, which signs, retries and
-    // reads errors like the typed `failover_groups().update_allowed_owners(&group_id, &update)` does.
+    // reads errors like the typed `failover_groups().allowed_owners(&group_id).change(&update)` does.
     let sent = target
         .client
         .uplynk()

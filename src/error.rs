@@ -7,13 +7,16 @@
 //! |---|---|---|
 //! | [`Error::InvalidInput`] | the SDK refused your input before sending | no |
 //! | [`Error::Config`] | the client could not be built | no |
-//! | [`Error::Api`] | the service answered with an error (non-2xx, or a 2xx body that says it failed) | yes |
+//! | [`Error::Api`] | the service refused: an error answer (non-2xx, or a 2xx body that says it failed); [`ApiError::kind`] says which refusal (already exists, field validation, API version, or any other) | yes |
 //! | [`Error::Transport`] | the request could not be sent, or its answer could not be read | maybe ([`TransportError::may_have_been_sent`]) |
 //! | [`Error::Decode`] | a success answer was not what the service documents | yes |
 //! | [`Error::Auth`] | credentials could not be obtained (a failed login, a signing failure) | depends |
-//! | [`Error::AlreadyExists`] | the service refused to create what already exists | yes |
-//! | [`Error::Validation`] | the service refused the input field by field | yes |
-//! | [`Error::ApiVersionNotSupported`] | the service refused the API version the client speaks | yes |
+//! | [`Error::Report`] | a membership change did not fully succeed; the report says what was applied | maybe ([`Error::may_have_been_applied`]) |
+//!
+//! Every refusal by the service is one variant, [`Error::Api`], so `match` on it sees them all; its
+//! [`ApiErrorKind`] tells a create of something that exists, field-by-field validation and an API version
+//! the service does not serve from the rest (and [`Error::is_already_exists`], [`Error::field_errors`] and
+//! [`Error::unsupported_api_version`] read it directly).
 //!
 //! No variant ever holds a secret: URLs are kept without their query (where Uplynk's `msg`/`sig` live),
 //! `Set-Cookie` and credential headers are dropped from kept response headers, and auth implementations
@@ -67,20 +70,12 @@ pub enum Error {
     /// The client could not be configured as asked.
     #[error("invalid client configuration: {0}")]
     Config(String),
-    /// The service refused to create something because it already exists (e.g. Danube Cloud's 406).
-    #[error("already exists: {0}")]
-    AlreadyExists(Box<ApiError>),
-    /// The service refused the input field by field (e.g. Danube Cloud's `FAILURE` result).
-    #[error(transparent)]
-    Validation(Box<ValidationError>),
-    /// The service does not implement the API version this client asked for (e.g. Traffic Ops' 501).
-    #[error("the service does not implement API version {version}: {api}")]
-    ApiVersionNotSupported {
-        /// The version that was refused.
-        version: String,
-        /// The service's answer.
-        api: Box<ApiError>,
-    },
+    /// A membership change ([`membership::add`](crate::membership::add), [`sync`](crate::membership::sync),
+    /// ...) did not fully succeed; the report says exactly what was applied, what failed (and whether it
+    /// may have reached the server) and what was not tried. Made by
+    /// [`GroupReport::into_result`](crate::membership::GroupReport::into_result).
+    #[error("{0}")]
+    Report(Box<crate::membership::GroupReport>),
 }
 
 impl Error {
@@ -90,9 +85,6 @@ impl Error {
             Error::Api(e) => Some(e.status),
             Error::Decode(e) => Some(e.status),
             Error::Auth(e) => e.api.as_ref().map(|a| a.status),
-            Error::ApiVersionNotSupported { api, .. } => Some(api.status),
-            Error::AlreadyExists(api) => Some(api.status),
-            Error::Validation(v) => Some(v.api.status),
             _ => None,
         }
     }
@@ -102,9 +94,6 @@ impl Error {
         match self {
             Error::Api(e) => Some(e),
             Error::Auth(e) => e.api.as_ref(),
-            Error::ApiVersionNotSupported { api, .. } => Some(api),
-            Error::AlreadyExists(api) => Some(api),
-            Error::Validation(v) => Some(&v.api),
             _ => None,
         }
     }
@@ -134,6 +123,7 @@ impl Error {
             Error::Decode(_) => true,
             // Credentials could not be had: the request itself was not sent, or was refused (401/403).
             Error::InvalidInput(_) | Error::Config(_) | Error::Auth(_) => false,
+            Error::Report(report) => report.may_have_changed_something(),
             _ => self
                 .status()
                 .is_some_and(|s| s.is_success() || s.is_server_error()),
@@ -147,13 +137,32 @@ impl Error {
 
     /// True when the service said the thing to create already exists.
     pub fn is_already_exists(&self) -> bool {
-        matches!(self, Error::AlreadyExists(_))
+        matches!(self, Error::Api(e) if e.kind == ApiErrorKind::AlreadyExists)
     }
 
     /// The field errors, when the service refused the input field by field.
     pub fn field_errors(&self) -> Option<&[FieldError]> {
         match self {
-            Error::Validation(v) => Some(&v.fields),
+            Error::Api(e) => match &e.kind {
+                ApiErrorKind::Validation(fields) => Some(fields),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The API version the service said it does not serve (Traffic Ops' 501), when that is this error.
+    pub fn unsupported_api_version(&self) -> Option<&str> {
+        match self.api().map(ApiError::kind) {
+            Some(ApiErrorKind::ApiVersionNotSupported { version }) => Some(version),
+            _ => None,
+        }
+    }
+
+    /// The report, when a membership change did not fully succeed ([`Error::Report`]).
+    pub fn report(&self) -> Option<&crate::membership::GroupReport> {
+        match self {
+            Error::Report(r) => Some(r),
             _ => None,
         }
     }
@@ -313,6 +322,7 @@ impl ServiceError {
 /// the query) and how many attempts were made.
 #[derive(Clone)]
 pub struct ApiError {
+    pub(crate) kind: ApiErrorKind,
     pub(crate) status: StatusCode,
     pub(crate) method: Method,
     pub(crate) path: String,
@@ -332,6 +342,7 @@ impl ApiError {
         headers: &HeaderMap,
     ) -> Self {
         ApiError {
+            kind: ApiErrorKind::Refused,
             status,
             method,
             path,
@@ -342,6 +353,15 @@ impl ApiError {
         }
     }
 
+    /// Which refusal this is.
+    pub fn kind(&self) -> &ApiErrorKind {
+        &self.kind
+    }
+    /// The same answer, read as the refusal `kind` (service modules know what a status means there).
+    pub(crate) fn with_kind(mut self, kind: ApiErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
     /// The HTTP status code.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -396,6 +416,27 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ApiErrorKind::AlreadyExists => write!(f, "already exists: ")?,
+            ApiErrorKind::ApiVersionNotSupported { version } => {
+                write!(f, "the service does not implement API version {version}: ")?;
+            }
+            ApiErrorKind::Refused | ApiErrorKind::Validation(_) => {}
+        }
+        self.fmt_answer(f)?;
+        if let ApiErrorKind::Validation(fields) = &self.kind {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.messages.join(" ")))
+                .collect();
+            write!(f, "; fields: {}", fields.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+impl ApiError {
+    fn fmt_answer(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{} {} answered HTTP {}",
@@ -417,6 +458,7 @@ impl fmt::Display for ApiError {
 impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiError")
+            .field("kind", &self.kind)
             .field("status", &self.status)
             .field("method", &self.method)
             .field("path", &self.path)
@@ -546,26 +588,23 @@ pub struct FieldError {
     pub messages: Vec<String>,
 }
 
-/// The service refused the input field by field.
-#[derive(Debug, thiserror::Error)]
-#[error("{api}; fields: {}", .fields.iter().map(|f| format!("{}: {}", f.field, f.messages.join(" "))).collect::<Vec<_>>().join("; "))]
-pub struct ValidationError {
-    pub(crate) api: ApiError,
-    pub(crate) fields: Vec<FieldError>,
-}
-
-impl ValidationError {
-    pub(crate) fn new(api: ApiError, fields: Vec<FieldError>) -> Self {
-        ValidationError { api, fields }
-    }
-    /// Each refused field with its messages.
-    pub fn fields(&self) -> &[FieldError] {
-        &self.fields
-    }
-    /// The service's whole answer.
-    pub fn api(&self) -> &ApiError {
-        &self.api
-    }
+/// Which refusal an [`ApiError`] is. Services may refuse in ways this crate learns to tell apart later, so
+/// match with a wildcard arm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// Any refusal not told apart below (404, 403, 409, 412, 5xx, ...): see the status and message.
+    Refused,
+    /// The service refused to create something because it already exists (Danube Cloud's 406 on a create).
+    AlreadyExists,
+    /// The service refused the input field by field (Danube Cloud's `FAILURE` result); each field with its
+    /// messages.
+    Validation(Vec<FieldError>),
+    /// The service does not serve the API version this client speaks (Traffic Ops' 501).
+    ApiVersionNotSupported {
+        /// The version that was refused.
+        version: String,
+    },
 }
 
 /// Credentials could not be obtained or applied (for example a login the service refused).

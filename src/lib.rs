@@ -10,32 +10,53 @@
 //! | Danube Cloud API | accounts: user groups | [`danube`] | [`danube::DanubeApiKey`], [`danube::DanubeLogin`] |
 //! | Traffic Ops API 4.x/5.0 | federations: users | [`traffic_ops`] | [`traffic_ops::TrafficOpsSession`] (cookie login) |
 //!
-//! ## A tour
+//! ## Grant and revoke, the same way on every service
+//!
+//! [`membership::add`] and [`membership::remove`] change only the members you name, with each service's
+//! most targeted calls; a member already there (or already gone) makes no write, and nobody else is
+//! touched. The report says exactly what was applied; [`into_result`](membership::GroupReport::into_result)
+//! makes it fit `?`.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> group_membership::Result<()> {
+//! # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
+//! use group_membership::membership::{self, DanubeGroupUsers, TrafficOpsFederationUsers};
+//!
+//! // Real server: let client = Client::for_traffic_ops("https://to.example", "user", "password")?;
+//! # let client = sandbox.traffic_ops_client()?;
+//! let federation = TrafficOpsFederationUsers::new(client, 1);
+//! membership::add(&federation, ["operator"]).await.into_result()?; // by username (or ID: 3)
+//! membership::remove(&federation, ["operator"]).await.into_result()?;
+//!
+//! # let client = sandbox.danube_client()?;
+//! let group = DanubeGroupUsers::new(client, "operators");
+//! let report = membership::add(&group, ["tester@erigones.com"]).await.into_result()?;
+//! println!("{report}"); // add: tester@erigones.com / applied: set members to [...] / read back: as desired
+//! # Ok(()) }
+//! ```
+//!
+//! ## The typed API
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> group_membership::Result<()> {
 //! # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
 //! use group_membership::{Client, Error};
-//! use group_membership::uplynk::AllowedOwnersUpdate;
 //!
 //! // One client per service account: cheap to clone, Send + Sync.
 //! // Real service: let client = Client::for_uplynk("user ID", "API key")?;
 //! # let client = sandbox.uplynk_client()?;
 //! let groups = client.uplynk().failover_groups();
 //!
-//! let owners = groups.allowed_owners("e8d6b5cb940c40cc9ec6ad081a38f3f0").await?;
-//! println!("{} allowed owners", owners.items.len());
-//!
-//! groups
-//!     .update_allowed_owners(
-//!         "e8d6b5cb940c40cc9ec6ad081a38f3f0",
-//!         &AllowedOwnersUpdate::new().owners_to_add(["gu137664292b46a1a286cdf79b1a9bm8"]).owners_to_remove(["t345643dn409198f523flniu1234n34i"]),
-//!     )
-//!     .await?;
+//! // A handle scoped to one group, with the verbs every service's handle has: list, add, remove.
+//! let owners = groups.allowed_owners("e8d6b5cb940c40cc9ec6ad081a38f3f0");
+//! owners.add(["gu137664292b46a1a286cdf79b1a9bm8"]).await?;
+//! owners.remove(["t345643dn409198f523flniu1234n34i"]).await?;
+//! println!("{} allowed owners", owners.list().await?.items.len());
 //!
 //! // Errors are typed and keep what a support ticket needs.
-//! match groups.allowed_owners("0000000000000000000000000000dead").await {
+//! match groups.allowed_owners("0000000000000000000000000000dead").list().await {
 //!     Err(Error::Api(e)) if e.status() == 404 => println!("no such group: {}", e.message().unwrap_or("")),
 //!     other => { other?; }
 //! }
@@ -44,16 +65,21 @@
 //!
 //! ## How do I…
 //!
-//! Calls marked **replaces** overwrite the whole member list: a member someone added meanwhile is lost.
-//! [`membership::sync`] guards against that (it reads again right before an overwrite).
+//! Every service has a handle scoped to one group, with the same verbs: `list`, `add`, `remove`, and
+//! `replace_all` where the service has a call that overwrites the whole list (**replaces**: a member someone
+//! added meanwhile is lost; [`membership::sync`] reads again right before an overwrite and refuses if the
+//! group moved).
 //!
-//! | service | list members | add | remove | replace the whole list |
+//! | service | the group's handle | add | remove | replace the whole list |
 //! |---|---|---|---|---|
-//! | Uplynk | [`allowed_owners`](uplynk::FailoverGroups::allowed_owners) | [`update_allowed_owners`](uplynk::FailoverGroups::update_allowed_owners) with [`owners_to_add`](uplynk::AllowedOwnersUpdate::owners_to_add) | the same, with [`owners_to_remove`](uplynk::AllowedOwnersUpdate::owners_to_remove) | — (no such call) |
-//! | Entuity | [`user_group`](entuity::ConfigSets::user_group)`.members` | [`add_user_group_member`](entuity::ConfigSets::add_user_group_member) | [`remove_user_group_member`](entuity::ConfigSets::remove_user_group_member) | [`set_user_group_members`](entuity::ConfigSets::set_user_group_members) (**replaces**) |
-//! | Danube Cloud | [`get`](danube::Groups::get)`.users` | — (the API only overwrites: use [`membership::sync`]) | — (likewise) | [`update`](danube::Groups::update) with [`GroupUpdate::users`](danube::GroupUpdate::users) (**replaces**) |
-//! | Traffic Ops | [`users`](traffic_ops::Federations::users) | [`assign_users`](traffic_ops::Federations::assign_users)`(id, ids, false)` | [`remove_user`](traffic_ops::Federations::remove_user) | [`assign_users`](traffic_ops::Federations::assign_users)`(id, ids, true)` (**replaces**: drops every user first) |
-//! | any of them | [`membership::plan`] | [`membership::sync`] to the desired set | [`membership::sync`] | [`membership::sync`] (guarded) |
+//! | Uplynk | [`failover_groups().allowed_owners(id)`](uplynk::FailoverGroups::allowed_owners) | [`add`](uplynk::AllowedOwners::add) (one `PUT`; [`change`](uplynk::AllowedOwners::change) adds and removes in one) | [`remove`](uplynk::AllowedOwners::remove) | — (no such call) |
+//! | Entuity | [`user_groups(config_set).members(name)`](entuity::ConfigSetUserGroups::members) | [`add`](entuity::UserGroupMembers::add) (one `POST`) | [`remove`](entuity::UserGroupMembers::remove) (one `DELETE`) | [`replace_all`](entuity::UserGroupMembers::replace_all) |
+//! | Danube Cloud | [`groups().users(name)`](danube::Groups::users) | [`add`](danube::GroupUsers::add) (read, then overwrite) | [`remove`](danube::GroupUsers::remove) (likewise) | [`replace_all`](danube::GroupUsers::replace_all) |
+//! | Traffic Ops | [`federations().users(id)`](traffic_ops::Federations::users) | [`add`](traffic_ops::FederationUsers::add) (one `POST`) | [`remove`](traffic_ops::FederationUsers::remove) (one `DELETE`) | [`replace_all`](traffic_ops::FederationUsers::replace_all) (drops every user first) |
+//! | any of them | [`membership::plan`] | [`membership::add`] | [`membership::remove`] | [`membership::sync`] (guarded) |
+//!
+//! Also: a Traffic Ops username's ID with [`traffic_ops::Users::find_by_username`]; a Danube Cloud user's
+//! groups with [`danube::Users::get`].
 //!
 //! ## The pieces
 //!
@@ -68,10 +94,12 @@
 //!   `Client::request` is the escape hatch for endpoints the crate does not model.
 //! - [`retry`]: which failures are retried (idempotent requests on 429/502/503/504 and timeouts; any request
 //!   whose connection never opened), exponential backoff with full jitter, `Retry-After` honoured and clamped.
-//! - [`error`]: one [`Error`] type; [`ApiError`] keeps the status, the service's code and message, a bounded
-//!   raw body and the response headers. No secret is ever in an error, a `Debug` or a `Display`.
-//! - [`membership`]: one interface for "the members of a group" on all four services, with plans, safe
-//!   sync (guards, exact reports, read-back), many groups at once and a desired-state file format.
+//! - [`error`]: one [`Error`] type; every refusal by a service is [`Error::Api`], whose [`ApiError`] keeps
+//!   the [kind](ApiErrorKind), status, the service's code and message, a bounded raw body and the response
+//!   headers. No secret is ever in an error, a `Debug` or a `Display`.
+//! - [`membership`]: one interface for "the members of a group" on all four services: targeted add and
+//!   remove, plans, safe sync (guards, exact reports, read-back), members by name (Traffic Ops usernames),
+//!   many groups at once and a desired-state file format.
 //! - `sandbox` (cargo feature `sandbox`): an in-process fake of the services for examples, doc-tests and your
 //!   own tests, with fault injection.
 //!
@@ -120,7 +148,7 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,
 };
-pub use error::{ApiError, Error, FieldError, Result};
+pub use error::{ApiError, ApiErrorKind, Error, FieldError, Result};
 pub use path::encode_segment;
 pub use request::{RequestBuilder, RequestOptions, Response, ResponseObserver};
 pub use retry::{AttemptOutcome, RetryDecision, RetryPolicy};

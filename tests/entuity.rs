@@ -53,8 +53,9 @@ async fn set_members_sends_the_seeds_put_and_returns_the_change() {
     .await;
     let replaced = client(&server)
         .entuity()
-        .config_sets()
-        .set_user_group_members(SET, "Administrators", ["kim1", "admin", "super1"])
+        .user_groups(SET)
+        .members("Administrators")
+        .replace_all(["kim1", "admin", "super1"])
         .await
         .unwrap();
     let change = replaced.change().expect("the vendor's change envelope");
@@ -93,8 +94,9 @@ async fn the_overwrite_answer_is_read_in_either_candidate_shape() {
         .await;
         let replaced = client(&server)
             .entuity()
-            .config_sets()
-            .set_user_group_members(SET, "Administrators", ["kim1"])
+            .user_groups(SET)
+            .members("Administrators")
+            .replace_all(["kim1"])
             .await
             .unwrap_or_else(|e| panic!("{body}: {e}"));
         let got = match &replaced {
@@ -124,8 +126,9 @@ async fn the_overwrite_answer_is_read_in_either_candidate_shape() {
         .await;
         let result = client(&server)
             .entuity()
-            .config_sets()
-            .set_user_group_members(SET, "Administrators", ["kim1"])
+            .user_groups(SET)
+            .members("Administrators")
+            .replace_all(["kim1"])
             .await;
         match result {
             Ok(MembersReplaced::Applied) if ok => {}
@@ -162,17 +165,22 @@ async fn add_member_sends_username_and_password_and_is_not_retried() {
     .mount(&server)
     .await;
     let client = client(&server);
-    let sets = client.entuity().config_sets();
     let member = NewMember::new("guy9").password("supersecret");
     assert!(!format!("{member:?}").contains("supersecret"));
-    let change = sets
-        .add_user_group_member(SET, "usergroup1", &member)
+    let change = client
+        .entuity()
+        .user_groups(SET)
+        .members("usergroup1")
+        .add(&member)
         .await
         .unwrap();
     assert_eq!(change.configuration_change_id, 79);
 
-    let err = sets
-        .add_user_group_member(SET, "busy", &NewMember::new("guy9"))
+    let err = client
+        .entuity()
+        .user_groups(SET)
+        .members("busy")
+        .add(&NewMember::new("guy9"))
         .await
         .unwrap_err();
     assert_eq!(err.api().unwrap().attempts(), 1, "a POST is never repeated");
@@ -193,8 +201,9 @@ async fn remove_member_sends_the_seeds_delete_and_returns_the_confirmation() {
     .await;
     let removal = client(&server)
         .entuity()
-        .config_sets()
-        .remove_user_group_member(SET, "userGroup1", "guy9")
+        .user_groups(SET)
+        .members("userGroup1")
+        .remove("guy9")
         .await
         .unwrap();
     assert_eq!(removal.details.as_deref(), Some("user 'guy9' removed"));
@@ -223,34 +232,66 @@ async fn names_with_spaces_and_reserved_characters_are_one_segment_each() {
     .await;
     let client = client(&server);
     let sets = client.entuity().config_sets();
-    sets.remove_user_group_member(SET, "Network Ops/EU #50%", "j.doe@corp;x")
+    client
+        .entuity()
+        .user_groups(SET)
+        .members("Network Ops/EU #50%")
+        .remove("j.doe@corp;x")
         .await
         .unwrap();
     assert_eq!(
-        sets.user_group(SET, "a/../b")
+        client
+            .entuity()
+            .user_groups(SET)
+            .members("a/../b")
+            .get()
             .await
             .unwrap()
             .user_group_name,
         "a/../b"
     );
     for (what, err) in [
-        ("empty group", sets.user_group(SET, "").await.unwrap_err()),
-        ("dot-dot id", sets.user_groups("..").await.unwrap_err()),
+        (
+            "empty group",
+            client
+                .entuity()
+                .user_groups(SET)
+                .members("")
+                .get()
+                .await
+                .unwrap_err(),
+        ),
+        (
+            "dot-dot id",
+            client.entuity().user_groups("..").list().await.unwrap_err(),
+        ),
         (
             "empty user",
-            sets.remove_user_group_member(SET, "G", "")
+            client
+                .entuity()
+                .user_groups(SET)
+                .members("G")
+                .remove("")
                 .await
                 .unwrap_err(),
         ),
         (
             "empty member",
-            sets.set_user_group_members(SET, "G", ["a", " "])
+            client
+                .entuity()
+                .user_groups(SET)
+                .members("G")
+                .replace_all(["a", " "])
                 .await
                 .unwrap_err(),
         ),
         (
             "empty new member",
-            sets.add_user_group_member(SET, "G", &NewMember::new(""))
+            client
+                .entuity()
+                .user_groups(SET)
+                .members("G")
+                .add(&NewMember::new(""))
                 .await
                 .unwrap_err(),
         ),
@@ -338,7 +379,7 @@ async fn config_set_endpoints_send_and_decode_their_documented_bodies() {
     );
     assert_eq!(sets.resume_sync(SET).await.unwrap(), all[0]);
     assert_eq!(sets.delete(SET).await.unwrap().configuration_change_id, 100);
-    let groups = sets.user_groups(SET).await.unwrap();
+    let groups = client.entuity().user_groups(SET).list().await.unwrap();
     assert_eq!(
         (
             groups[0].user_group_name.as_str(),
@@ -395,8 +436,11 @@ async fn both_error_shapes_become_typed_api_errors() {
     let client = client(&server);
     let sets = client.entuity().config_sets();
 
-    let err = sets
-        .set_user_group_members(SET, "G412", ["nobody"])
+    let err = client
+        .entuity()
+        .user_groups(SET)
+        .members("G412")
+        .replace_all(["nobody"])
         .await
         .unwrap_err();
     let api = err.api().unwrap();
@@ -409,8 +453,11 @@ async fn both_error_shapes_become_typed_api_errors() {
         )
     );
 
-    let err = sets
-        .add_user_group_member(SET, "G200", &NewMember::new("kim1"))
+    let err = client
+        .entuity()
+        .user_groups(SET)
+        .members("G200")
+        .add(&NewMember::new("kim1"))
         .await
         .unwrap_err();
     let api = err.api().unwrap();
@@ -423,7 +470,13 @@ async fn both_error_shapes_become_typed_api_errors() {
         )
     );
 
-    let err = sets.user_group(SET, "G401").await.unwrap_err();
+    let err = client
+        .entuity()
+        .user_groups(SET)
+        .members("G401")
+        .get()
+        .await
+        .unwrap_err();
     assert!(err.is_auth_failure());
     assert_eq!(
         err.api().unwrap().body().text(),
@@ -431,7 +484,13 @@ async fn both_error_shapes_become_typed_api_errors() {
     );
     assert!(!err.to_string().contains(PASSWORD) && !format!("{err:?}").contains("YWRtaW46"));
 
-    let err = sets.user_group(SET, "Gnodata").await.unwrap_err();
+    let err = client
+        .entuity()
+        .user_groups(SET)
+        .members("Gnodata")
+        .get()
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
 
     let err = sets.delete(SET).await.unwrap_err();

@@ -79,6 +79,7 @@ async fn a_connection_closed_mid_response_is_retried_for_reads_only() {
         .uplynk()
         .failover_groups()
         .allowed_owners(GROUP_ID)
+        .list()
         .await
         .unwrap_err();
     let Error::Transport(t) = &err else {
@@ -100,8 +101,9 @@ async fn a_connection_closed_mid_response_is_retried_for_reads_only() {
         .unwrap();
     let err = entuity
         .entuity()
-        .config_sets()
-        .add_user_group_member("set", "group", &NewMember::new("guy9"))
+        .user_groups("set")
+        .members("group")
+        .add(&NewMember::new("guy9"))
         .await
         .unwrap_err();
     let Error::Transport(t) = &err else {
@@ -173,14 +175,14 @@ async fn a_slow_server_times_out_and_only_idempotent_calls_are_repeated() {
         .build()
         .unwrap();
     let f = client.traffic_ops().federations();
-    let err = f.assign_users(1, &[3], false).await.unwrap_err();
+    let err = f.users(1).add(&[3]).await.unwrap_err();
     assert!(err.is_timeout());
     assert_eq!(
         err.attempts(),
         Some(1),
         "a POST that may have arrived is not repeated"
     );
-    let err = f.remove_user(1, 2).await.unwrap_err();
+    let err = f.users(1).remove(2).await.unwrap_err();
     assert_eq!(
         (err.is_timeout(), err.attempts()),
         (true, Some(2)),
@@ -346,19 +348,22 @@ async fn html_where_json_was_expected_is_a_typed_error_on_every_service() {
             .uplynk()
             .failover_groups()
             .allowed_owners(GROUP_ID)
+            .list()
             .await
             .unwrap_err(),
         entuity
             .entuity()
-            .config_sets()
-            .user_group("set", "group")
+            .user_groups("set")
+            .members("group")
+            .get()
             .await
             .unwrap_err(),
         danube.danube().groups().get("operators").await.unwrap_err(),
         traffic_ops
             .traffic_ops()
             .federations()
-            .users(1, &Default::default())
+            .users(1)
+            .list(&Default::default())
             .await
             .unwrap_err(),
     ];

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use group_membership::auth::BasicAuth;
 use group_membership::danube::{DanubeApiKey, DanubeLogin};
-use group_membership::error::{CUT_MARKER, TransportErrorKind};
+use group_membership::error::{ApiErrorKind, CUT_MARKER, TransportErrorKind};
 use group_membership::membership::{
     DanubeGroupUsers, EntuityUserGroup, Guards, Outcome, StepResult, TrafficOpsFederationUsers,
     UplynkAllowedOwners, sync,
@@ -302,10 +302,8 @@ async fn a_2xx_body_that_cannot_be_read_is_a_decode_error_not_a_success() {
     let err = uplynk_client(&server.url)
         .uplynk()
         .failover_groups()
-        .update_allowed_owners(
-            "g1",
-            &group_membership::uplynk::AllowedOwnersUpdate::new().owners_to_add(["a"]),
-        )
+        .allowed_owners("g1")
+        .change(&group_membership::uplynk::AllowedOwnersUpdate::new().owners_to_add(["a"]))
         .await
         .unwrap_err();
     let Error::Decode(e) = &err else {
@@ -332,7 +330,8 @@ async fn traffic_ops_error_alerts_in_a_200_are_api_errors_and_sync_reports_the_s
     let err = client
         .traffic_ops()
         .federations()
-        .remove_user(1, 3)
+        .users(1)
+        .remove(3)
         .await
         .unwrap_err();
     let Error::Api(api) = &err else {
@@ -413,11 +412,11 @@ async fn a_31_mib_failure_envelope_costs_a_few_times_its_size_and_the_error_keep
         peak <= 4 * size + 1024 * 1024,
         "peak {peak} for a body of {size}"
     );
-    let Error::Validation(v) = &err else {
+    let (Error::Api(api), Some(fields)) = (&err, err.field_errors()) else {
         panic!("{err:?}")
     };
-    let kept: usize = v
-        .fields()
+    assert!(matches!(api.kind(), ApiErrorKind::Validation(_)));
+    let kept: usize = fields
         .iter()
         .flat_map(|f| &f.messages)
         .map(String::len)
@@ -428,10 +427,10 @@ async fn a_31_mib_failure_envelope_costs_a_few_times_its_size_and_the_error_keep
         "{}",
         err.to_string().len()
     );
-    assert!(v.api().body().bytes().len() <= 8 * 1024);
-    assert!(v.api().body().is_truncated());
+    assert!(api.body().bytes().len() <= 8 * 1024);
+    assert!(api.body().is_truncated());
     assert!(
-        v.fields()
+        fields
             .iter()
             .any(|f| f.messages.iter().any(|m| m == CUT_MARKER)),
         "the cut is marked"
@@ -448,17 +447,14 @@ async fn large_danube_validation_errors_are_cut_with_a_marker() {
     let server = Hostile::start(move |_| raw_answer(400, body.clone())).await;
     let client = danube_client(&server.url);
     let err = client.danube().groups().get("ops").await.unwrap_err();
-    let Error::Validation(v) = &err else {
+    let (Error::Api(api), Some(fields)) = (&err, err.field_errors()) else {
         panic!("{err:?}")
     };
-    assert!(v.fields().len() < 100, "{} fields kept", v.fields().len());
-    assert!(
-        v.fields().iter().any(|f| f.field == "…"),
-        "the cut is marked"
-    );
-    assert!(v.api().message().unwrap().len() <= 16 * 1024);
+    assert!(fields.len() < 100, "{} fields kept", fields.len());
+    assert!(fields.iter().any(|f| f.field == "…"), "the cut is marked");
+    assert!(api.message().unwrap().len() <= 16 * 1024);
     assert!(err.to_string().len() <= 32 * 1024);
-    assert!(v.api().body().bytes().len() <= 8 * 1024 && v.api().body().is_truncated());
+    assert!(api.body().bytes().len() <= 8 * 1024 && api.body().is_truncated());
 
     // 2 MB: not read past the error window; still a typed API error with its status and raw start.
     let fields: serde_json::Map<String, serde_json::Value> = (0..20_000)
@@ -555,7 +551,8 @@ async fn a_caller_waiting_for_someone_elses_login_is_bounded_by_its_own_deadline
     let first = tokio::spawn(async move {
         slow.traffic_ops()
             .federations()
-            .users(1, &Default::default())
+            .users(1)
+            .list(&Default::default())
             .await
     });
     tokio::time::sleep(Duration::from_millis(50)).await; // the first call now holds the login lock
@@ -563,7 +560,8 @@ async fn a_caller_waiting_for_someone_elses_login_is_bounded_by_its_own_deadline
     let err = hasty
         .traffic_ops()
         .federations()
-        .users(1, &Default::default())
+        .users(1)
+        .list(&Default::default())
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");

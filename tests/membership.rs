@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use group_membership::membership::{
     DanubeGroupUsers, Desired, DesiredState, EntuityUserGroup, GroupMembers, Guards, Outcome,
-    Reconcile, StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, plan, reconcile_all,
-    sync,
+    Reconcile, StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, plan,
+    reconcile_all, sync,
 };
 use group_membership::sandbox::{Fault, RecordedRequest, Sandbox};
 use group_membership::{Client, RetryPolicy};
@@ -26,7 +26,7 @@ fn writes(sandbox: &Sandbox) -> Vec<RecordedRequest> {
 async fn converges<G: GroupMembers>(
     sandbox: &Sandbox,
     group: G,
-    desired: Vec<G::Member>,
+    desired: Vec<G::Name>,
     expect_add: usize,
     expect_remove: usize,
 ) {
@@ -51,10 +51,8 @@ async fn converges<G: GroupMembers>(
     };
     assert!(steps.iter().all(|(_, r)| matches!(r, StepResult::Applied)));
     assert!(drift.as_ref().unwrap().is_none());
-    assert_eq!(
-        group.members().await.unwrap(),
-        desired.iter().cloned().collect()
-    );
+    let current = group.members().await.unwrap();
+    assert_eq!(current, group.resolve(&desired, &current).await.unwrap());
 
     sandbox.clear_requests();
     let again = sync(&group, desired, &Guards::default()).await;
@@ -99,7 +97,14 @@ async fn every_service_converges_and_the_second_run_writes_nothing() {
         sandbox.traffic_ops_client().unwrap(),
         Sandbox::TRAFFIC_OPS_FEDERATION_ID,
     );
-    converges(&sandbox, traffic_ops, vec![3, 4], 2, 1).await;
+    converges(
+        &sandbox,
+        traffic_ops,
+        vec![UserRef::Id(3), "readonly".into()],
+        2,
+        1,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -222,7 +227,7 @@ async fn a_write_failing_part_way_is_reported_exactly() {
     let sandbox = Sandbox::start().unwrap();
     let client = sandbox.traffic_ops_client().unwrap();
     let f = client.traffic_ops().federations();
-    f.assign_users(1, &[3, 4], false).await.unwrap(); // now 2, 3, 4
+    f.users(1).add(&[3, 4]).await.unwrap(); // now 2, 3, 4
     let group = TrafficOpsFederationUsers::new(client.clone(), 1);
     sandbox
         .inject_fault(
@@ -234,7 +239,7 @@ async fn a_write_failing_part_way_is_reported_exactly() {
         .unwrap();
 
     // Desired {2, 5}: add 5, remove 3 (fails), remove 4 (not attempted).
-    let report = sync(&group, [2, 5], &Guards::default()).await;
+    let report = sync(&group, [2u64, 5], &Guards::default()).await;
     let Outcome::Applied { steps, drift } = &report.outcome else {
         panic!("{report}")
     };
@@ -259,10 +264,10 @@ async fn a_write_failing_part_way_is_reported_exactly() {
     assert_eq!(
         summary,
         [
-            ("add [5]".to_string(), "applied"),
+            ("add [portal (5)]".to_string(), "applied"),
             // A 500 may have come after the server acted: the report must not say "not applied".
-            ("remove 3".to_string(), "maybe"),
-            ("remove 4".to_string(), "not attempted"),
+            ("remove operator (3)".to_string(), "maybe"),
+            ("remove readonly (4)".to_string(), "not attempted"),
         ]
     );
     let StepResult::Failed { error, .. } = &steps[1].1 else {
@@ -272,19 +277,24 @@ async fn a_write_failing_part_way_is_reported_exactly() {
     let drift = drift.as_ref().unwrap();
     assert_eq!(
         drift.unexpected,
-        ["3", "4"],
-        "the read-back shows what is left"
+        ["operator (3)", "readonly (4)"],
+        "the read-back shows what is left, with names"
     );
     assert!(drift.missing.is_empty());
     assert!(!report.is_success());
     let text = report.to_string();
     assert!(
-        text.contains("FAILED:        remove 3") && text.contains("not attempted: remove 4"),
+        text.contains("FAILED:        remove operator (3)")
+            && text.contains("not attempted: remove readonly (4)"),
         "{text}"
     );
 
     // Running again finishes the job.
-    assert!(sync(&group, [2, 5], &Guards::default()).await.is_success());
+    assert!(
+        sync(&group, [2u64, 5], &Guards::default())
+            .await
+            .is_success()
+    );
     assert_eq!(sandbox.traffic_ops_federation_users(1).unwrap(), [2, 5]);
 }
 
@@ -395,6 +405,14 @@ struct Shifting {
 
 impl GroupMembers for Shifting {
     type Member = String;
+    type Name = String;
+    async fn resolve(
+        &self,
+        wanted: &[String],
+        _: &std::collections::BTreeSet<String>,
+    ) -> group_membership::Result<std::collections::BTreeSet<String>> {
+        Ok(wanted.iter().cloned().collect())
+    }
     fn service(&self) -> &'static str {
         "test"
     }

@@ -61,6 +61,7 @@ async fn uplynk_spans_show_the_failover_group_route() {
         .uplynk()
         .failover_groups()
         .allowed_owners(Sandbox::UPLYNK_FAILOVER_GROUP_ID)
+        .list()
         .await
         .unwrap();
     assert_eq!(taken(&paths), ["/api/v4/failover-groups/{}/allowed-owners"]);
@@ -71,11 +72,18 @@ async fn entuity_spans_show_the_user_group_routes() {
     let sandbox = Sandbox::start().unwrap();
     let client = sandbox.entuity_client().unwrap();
     let (paths, _guard) = recording();
-    let sets = client.entuity().config_sets();
-    sets.user_group(Sandbox::ENTUITY_CONFIG_SET_ID, "Administrators")
+    client
+        .entuity()
+        .user_groups(Sandbox::ENTUITY_CONFIG_SET_ID)
+        .members("Administrators")
+        .get()
         .await
         .unwrap();
-    sets.remove_user_group_member(Sandbox::ENTUITY_CONFIG_SET_ID, "Administrators", "admin")
+    client
+        .entuity()
+        .user_groups(Sandbox::ENTUITY_CONFIG_SET_ID)
+        .members("Administrators")
+        .remove("admin")
         .await
         .unwrap();
     assert_eq!(
@@ -103,10 +111,11 @@ async fn traffic_ops_spans_show_the_version_and_the_federation_route() {
     let (paths, _guard) = recording();
     let federations = client.traffic_ops().federations();
     federations
-        .users(1, &FederationUsersQuery::new())
+        .users(1)
+        .list(&FederationUsersQuery::new())
         .await
         .unwrap();
-    federations.remove_user(1, 2).await.unwrap();
+    federations.users(1).remove(2).await.unwrap();
     assert_eq!(
         taken(&paths),
         [

@@ -31,17 +31,23 @@ async fn basic_auth_is_enforced_with_an_html_401() {
 async fn membership_changes_increment_the_change_id_and_keep_state() {
     let sandbox = Sandbox::start().unwrap();
     let client = sandbox.entuity_client().unwrap();
-    let sets = client.entuity().config_sets();
 
     assert_eq!(
-        sets.user_group(SET, "Administrators")
+        client
+            .entuity()
+            .user_groups(SET)
+            .members("Administrators")
+            .get()
             .await
             .unwrap()
             .members,
         ["admin"]
     );
-    let first = sets
-        .set_user_group_members(SET, "Administrators", ["kim1", "admin", "super1"])
+    let first = client
+        .entuity()
+        .user_groups(SET)
+        .members("Administrators")
+        .replace_all(["kim1", "admin", "super1"])
         .await
         .unwrap();
     let first = first
@@ -56,12 +62,11 @@ async fn membership_changes_increment_the_change_id_and_keep_state() {
         (first.server_group_id.as_str(), first.modified_by.as_str()),
         (SET, "admin")
     );
-    let second = sets
-        .add_user_group_member(
-            SET,
-            "Administrators",
-            &NewMember::new("guy9").password("supersecret"),
-        )
+    let second = client
+        .entuity()
+        .user_groups(SET)
+        .members("Administrators")
+        .add(&NewMember::new("guy9").password("supersecret"))
         .await
         .unwrap();
     assert_eq!(second.configuration_change_id, 101);
@@ -69,13 +74,19 @@ async fn membership_changes_increment_the_change_id_and_keep_state() {
         sandbox.entuity_members(SET, "Administrators").unwrap(),
         ["kim1", "admin", "super1", "guy9"]
     );
-    let removal = sets
-        .remove_user_group_member(SET, "Administrators", "guy9")
+    let removal = client
+        .entuity()
+        .user_groups(SET)
+        .members("Administrators")
+        .remove("guy9")
         .await
         .unwrap();
     assert_eq!(removal.details.as_deref(), Some("user 'guy9' removed"));
-    let third = sets
-        .set_user_group_members(SET, "Administrators", Vec::<String>::new())
+    let third = client
+        .entuity()
+        .user_groups(SET)
+        .members("Administrators")
+        .replace_all(Vec::<String>::new())
         .await
         .unwrap();
     assert_eq!(third.change().unwrap().configuration_change_id, 103);
@@ -86,7 +97,7 @@ async fn membership_changes_increment_the_change_id_and_keep_state() {
             .is_empty()
     );
 
-    let groups = sets.user_groups(SET).await.unwrap();
+    let groups = client.entuity().user_groups(SET).list().await.unwrap();
     assert_eq!(
         groups
             .iter()
@@ -95,7 +106,11 @@ async fn membership_changes_increment_the_change_id_and_keep_state() {
         ["Administrators", "Network Operators"]
     );
     assert_eq!(
-        sets.user_group(SET, "Network Operators")
+        client
+            .entuity()
+            .user_groups(SET)
+            .members("Network Operators")
+            .get()
             .await
             .unwrap()
             .members,
@@ -153,10 +168,12 @@ async fn config_sets_can_be_created_paused_resumed_and_deleted() {
 async fn documented_error_shapes_come_back_typed() {
     let sandbox = Sandbox::start().unwrap();
     let client = sandbox.entuity_client().unwrap();
-    let sets = client.entuity().config_sets();
 
-    let err = sets
-        .set_user_group_members(SET, "Administrators", ["nobody"])
+    let err = client
+        .entuity()
+        .user_groups(SET)
+        .members("Administrators")
+        .replace_all(["nobody"])
         .await
         .unwrap_err();
     let api = err.api().unwrap();
@@ -170,8 +187,11 @@ async fn documented_error_shapes_come_back_typed() {
             .contains("errorCode=ERROR_OPERATION_FAILURE")
     );
 
-    let err = sets
-        .add_user_group_member(SET, "Administrators", &NewMember::new("admin"))
+    let err = client
+        .entuity()
+        .user_groups(SET)
+        .members("Administrators")
+        .add(&NewMember::new("admin"))
         .await
         .unwrap_err();
     let api = err.api().unwrap();
@@ -181,15 +201,29 @@ async fn documented_error_shapes_come_back_typed() {
         "a 2xx that says it failed"
     );
 
-    let err = sets.user_group(SET, "No Such Group").await.unwrap_err();
+    let err = client
+        .entuity()
+        .user_groups(SET)
+        .members("No Such Group")
+        .get()
+        .await
+        .unwrap_err();
     assert!(err.is_not_found());
-    let err = sets
+    let err = client
+        .entuity()
         .user_groups("00000000-0000-0000-0000-000000000000")
+        .list()
         .await
         .unwrap_err();
     assert!(err.is_not_found());
     assert!(matches!(
-        sets.user_group(SET, "..").await.unwrap_err(),
+        client
+            .entuity()
+            .user_groups(SET)
+            .members("..")
+            .get()
+            .await
+            .unwrap_err(),
         Error::InvalidInput(_)
     ));
     assert_eq!(

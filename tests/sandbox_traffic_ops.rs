@@ -30,14 +30,15 @@ async fn seeded_federation_assign_list_remove() {
     let f = client.traffic_ops().federations();
 
     let users = f
-        .users(FED, &FederationUsersQuery::new())
+        .users(FED)
+        .list(&FederationUsersQuery::new())
         .await
         .unwrap()
         .response;
     assert_eq!(ids(&users), [2]);
     assert_eq!(users[0].username.as_deref(), Some("admin"));
 
-    let assigned = f.assign_users(FED, &[3, 4], false).await.unwrap();
+    let assigned = f.users(FED).add(&[3, 4]).await.unwrap();
     assert_eq!(
         assigned.alerts[0].text,
         "2 user(s) were assigned to the test.quest. federation"
@@ -54,9 +55,9 @@ async fn seeded_federation_assign_list_remove() {
         [2, 3, 4]
     );
 
-    let removed = f.remove_user(FED, 4).await.unwrap();
+    let removed = f.users(FED).remove(4).await.unwrap();
     assert_eq!(removed.alerts[0].text, "federation users was deleted.");
-    let err = f.remove_user(FED, 4).await.unwrap_err();
+    let err = f.users(FED).remove(4).await.unwrap_err();
     assert_eq!(
         (err.status(), err.api().unwrap().message()),
         (
@@ -66,7 +67,7 @@ async fn seeded_federation_assign_list_remove() {
     );
 
     // replace: true removes everyone first.
-    let replaced = f.assign_users(FED, &[5], true).await.unwrap();
+    let replaced = f.users(FED).replace_all(&[5]).await.unwrap();
     assert_eq!(replaced.response.replace, Some(true));
     assert_eq!(sandbox.traffic_ops_federation_users(FED).unwrap(), [5]);
     assert_eq!(sandbox.traffic_ops_logins(), 1);
@@ -85,23 +86,24 @@ async fn observed_errors_come_back_as_the_server_words_them() {
     };
 
     assert_eq!(
-        text(f.assign_users(FED, &[2], false).await.unwrap_err()),
+        text(f.users(FED).add(&[2]).await.unwrap_err()),
         (
             400,
             "federation_tmuser federation, tm_user '1, 2' already exists.".into()
         )
     );
     assert_eq!(
-        text(f.assign_users(FED, &[99], false).await.unwrap_err()),
+        text(f.users(FED).add(&[99]).await.unwrap_err()),
         (404, "tm_user not found".into())
     );
     assert_eq!(
-        text(f.assign_users(999, &[2], false).await.unwrap_err()),
+        text(f.users(999).add(&[2]).await.unwrap_err()),
         (404, "federation 999 not found".into())
     );
     assert_eq!(
         text(
-            f.users(999, &FederationUsersQuery::new())
+            f.users(999)
+                .list(&FederationUsersQuery::new())
                 .await
                 .unwrap_err()
         ),
@@ -185,7 +187,8 @@ async fn expiry_under_concurrency_causes_one_login() {
     client
         .traffic_ops()
         .federations()
-        .users(FED, &FederationUsersQuery::new())
+        .users(FED)
+        .list(&FederationUsersQuery::new())
         .await
         .unwrap();
     assert_eq!(sandbox.traffic_ops_logins(), 1);
@@ -197,7 +200,8 @@ async fn expiry_under_concurrency_causes_one_login() {
             client
                 .traffic_ops()
                 .federations()
-                .users(FED, &FederationUsersQuery::new())
+                .users(FED)
+                .list(&FederationUsersQuery::new())
                 .await
         })
     });
@@ -220,7 +224,8 @@ async fn a_missing_permission_is_403_without_a_new_login() {
     let err = client
         .traffic_ops()
         .federations()
-        .assign_users(FED, &[3], false)
+        .users(FED)
+        .add(&[3])
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::FORBIDDEN));
@@ -233,7 +238,8 @@ async fn a_missing_permission_is_403_without_a_new_login() {
     client
         .traffic_ops()
         .federations()
-        .users(FED, &FederationUsersQuery::new())
+        .users(FED)
+        .list(&FederationUsersQuery::new())
         .await
         .unwrap();
 }
@@ -245,17 +251,15 @@ async fn versions_logout_and_query_semantics() {
         TrafficOpsSession::password(Sandbox::TRAFFIC_OPS_USER, Sandbox::TRAFFIC_OPS_PASSWORD);
     let client = session_client(&sandbox, &session);
     let to = client.traffic_ops();
-    to.federations()
-        .assign_users(FED, &[3, 4, 5], false)
-        .await
-        .unwrap();
+    to.federations().users(FED).add(&[3, 4, 5]).await.unwrap();
 
     for v in [ApiVersion::V4_1, ApiVersion::V5_0] {
         let users = to
             .clone()
             .with_api_version(v)
             .federations()
-            .users(FED, &FederationUsersQuery::new())
+            .users(FED)
+            .list(&FederationUsersQuery::new())
             .await
             .unwrap();
         assert_eq!(ids(&users.response), [2, 3, 4, 5]);
@@ -268,15 +272,15 @@ async fn versions_logout_and_query_semantics() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::ApiVersionNotSupported { version, .. } if version == "2.0"),
+        matches!(&err, Error::Api(_)) && err.unsupported_api_version() == Some("2.0"),
         "{err:?}"
     );
 
     let f = to.federations();
     let q = FederationUsersQuery::new;
     let desc = f
-        .users(
-            FED,
+        .users(FED)
+        .list(
             &q().orderby(FederationUserOrder::UserId)
                 .sort_order(SortOrder::Descending),
         )
@@ -284,18 +288,14 @@ async fn versions_logout_and_query_semantics() {
         .unwrap();
     assert_eq!(ids(&desc.response), [5, 4, 3, 2]);
     let page2 = f
-        .users(
-            FED,
-            &q().orderby(FederationUserOrder::UserId).limit(2).page(2),
-        )
+        .users(FED)
+        .list(&q().orderby(FederationUserOrder::UserId).limit(2).page(2))
         .await
         .unwrap();
     assert_eq!(ids(&page2.response), [4, 5]);
     let offset = f
-        .users(
-            FED,
-            &q().orderby(FederationUserOrder::UserId).limit(2).offset(1),
-        )
+        .users(FED)
+        .list(&q().orderby(FederationUserOrder::UserId).limit(2).offset(1))
         .await
         .unwrap();
     assert_eq!(
@@ -303,12 +303,15 @@ async fn versions_logout_and_query_semantics() {
         [3, 4],
         "offset skips that many rows: the 2nd and 3rd users"
     );
-    let role = f.users(FED, &q().role("operations")).await.unwrap();
+    let role = f.users(FED).list(&q().role("operations")).await.unwrap();
     assert_eq!(ids(&role.response), [3]);
-    let one = f.users(FED, &q().user_id(4)).await.unwrap();
+    let one = f.users(FED).list(&q().user_id(4)).await.unwrap();
     assert_eq!(ids(&one.response), [4]);
     assert!(matches!(
-        f.users(FED, &q().limit(2).offset(0)).await.unwrap_err(),
+        f.users(FED)
+            .list(&q().limit(2).offset(0))
+            .await
+            .unwrap_err(),
         Error::InvalidInput(_)
     ));
 
@@ -326,7 +329,7 @@ async fn versions_logout_and_query_semantics() {
     let bye = session.logout(&client).await.unwrap();
     assert_eq!(bye.alerts[0].text, "You are logged out.");
     assert!(!session.is_logged_in());
-    f.users(FED, &q()).await.unwrap();
+    f.users(FED).list(&q()).await.unwrap();
     assert_eq!(
         sandbox.traffic_ops_logins(),
         2,
@@ -341,10 +344,7 @@ async fn the_sandbox_answers_as_the_real_server_was_observed_to() {
     let sandbox = Sandbox::start().unwrap();
     let client = sandbox.traffic_ops_client().unwrap();
     let to = client.traffic_ops();
-    to.federations()
-        .assign_users(FED, &[4, 5, 3], false)
-        .await
-        .unwrap();
+    to.federations().users(FED).add(&[4, 5, 3]).await.unwrap();
 
     let raw = |pairs: &'static [(&'static str, &'static str)]| {
         let mut r = to.request(http::Method::GET, ["federations", "1", "users"]);
@@ -413,13 +413,15 @@ async fn the_sandbox_answers_as_the_real_server_was_observed_to() {
 
     // If-Modified-Since: 304, empty body, Last-Modified in the server's `UTC` spelling, read back.
     let first = federations
-        .users(FED, &FederationUsersQuery::new())
+        .users(FED)
+        .list(&FederationUsersQuery::new())
         .await
         .unwrap();
     assert!(!first.not_modified);
     let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
     let again = federations
-        .users(FED, &FederationUsersQuery::new().if_modified_since(later))
+        .users(FED)
+        .list(&FederationUsersQuery::new().if_modified_since(later))
         .await
         .unwrap();
     assert!(again.not_modified && again.response.is_empty());
@@ -434,10 +436,8 @@ async fn the_sandbox_answers_as_the_real_server_was_observed_to() {
     assert!(again.last_modified().is_some());
     let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
     let changed = federations
-        .users(
-            FED,
-            &FederationUsersQuery::new().if_modified_since(long_ago),
-        )
+        .users(FED)
+        .list(&FederationUsersQuery::new().if_modified_since(long_ago))
         .await
         .unwrap();
     assert!(!changed.not_modified && changed.response.len() == 4);

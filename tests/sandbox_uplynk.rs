@@ -103,7 +103,7 @@ async fn starts_seeded_with_the_samples_and_keeps_changes() {
     let client = sandbox.uplynk_client().unwrap();
     let groups = client.uplynk().failover_groups();
 
-    let owners = groups.allowed_owners(GROUP).await.unwrap();
+    let owners = groups.allowed_owners(GROUP).list().await.unwrap();
     assert_eq!(
         owners
             .items
@@ -123,9 +123,9 @@ async fn starts_seeded_with_the_samples_and_keeps_changes() {
             "t341643dn409198f523flniu1234n34h",
         ])
         .owners_to_remove(["ff41643dn419198f523flniu1234n34i"]);
-    groups.update_allowed_owners(GROUP, &update).await.unwrap();
-    groups.update_allowed_owners(GROUP, &update).await.unwrap(); // the same change twice leaves the same set
-    let after = groups.allowed_owners(GROUP).await.unwrap();
+    groups.allowed_owners(GROUP).change(&update).await.unwrap();
+    groups.allowed_owners(GROUP).change(&update).await.unwrap(); // the same change twice leaves the same set
+    let after = groups.allowed_owners(GROUP).list().await.unwrap();
     assert_eq!(
         after
             .items
@@ -184,6 +184,7 @@ async fn documented_errors_come_back_typed() {
 
     let err = groups
         .allowed_owners("0000000000000000000000000000dead")
+        .list()
         .await
         .unwrap_err();
     assert!(err.is_not_found());

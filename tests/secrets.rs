@@ -219,6 +219,7 @@ async fn the_span_shows_the_path_template_not_the_ids() {
         .uplynk()
         .failover_groups()
         .allowed_owners("secret-looking-group-id")
+        .list()
         .await;
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(

@@ -88,7 +88,8 @@ async fn logs_in_lazily_then_sends_the_cookie_and_the_exact_query() {
     let reply = client
         .traffic_ops()
         .federations()
-        .users(1, &query)
+        .users(1)
+        .list(&query)
         .await
         .unwrap();
     assert!(reply.alerts.is_empty());
@@ -135,7 +136,7 @@ async fn assign_sends_user_ids_and_replace_and_returns_echo_and_alerts() {
         .await;
     let (client, _) = client(&server);
     let federations = client.traffic_ops().federations();
-    let reply = federations.assign_users(1, &[2], true).await.unwrap();
+    let reply = federations.users(1).replace_all(&[2]).await.unwrap();
     assert_eq!(
         (reply.response.user_ids.as_slice(), reply.response.replace),
         ([2u64].as_slice(), Some(true))
@@ -145,7 +146,7 @@ async fn assign_sends_user_ids_and_replace_and_returns_echo_and_alerts() {
         "1 user(s) were assigned to the test.quest. federation"
     );
     assert_eq!(reply.alerts[0].level, AlertLevel::Success);
-    let reply = federations.assign_users(1, &[2, 3], false).await.unwrap();
+    let reply = federations.users(1).add(&[2, 3]).await.unwrap();
     assert_eq!(
         reply.response.replace, None,
         "null when the request did not say"
@@ -158,10 +159,7 @@ async fn assign_sends_user_ids_and_replace_and_returns_echo_and_alerts() {
         ["careful"]
     );
 
-    let err = federations
-        .assign_users(1, &[2, 2], false)
-        .await
-        .unwrap_err();
+    let err = federations.users(1).add(&[2, 2]).await.unwrap_err();
     assert!(
         matches!(err, Error::InvalidInput(_)),
         "duplicates refused before sending: {err:?}"
@@ -224,14 +222,15 @@ async fn every_documented_error_keeps_the_servers_words() {
     let (client, session) = client(&server);
     let f = client.traffic_ops().federations();
     let errors = [
-        f.assign_users(1, &[], false).await.unwrap_err(),
-        f.assign_users(2, &[2], false).await.unwrap_err(),
-        f.assign_users(3, &[99], false).await.unwrap_err(),
-        f.users(999, &FederationUsersQuery::new())
+        f.users(1).add(&[]).await.unwrap_err(),
+        f.users(2).add(&[2]).await.unwrap_err(),
+        f.users(3).add(&[99]).await.unwrap_err(),
+        f.users(999)
+            .list(&FederationUsersQuery::new())
             .await
             .unwrap_err(),
-        f.remove_user(1, 7).await.unwrap_err(),
-        f.remove_user(1, 8).await.unwrap_err(),
+        f.users(1).remove(7).await.unwrap_err(),
+        f.users(1).remove(8).await.unwrap_err(),
     ];
     for ((_, _, status, text), err) in cases.iter().zip(errors) {
         let api = err.api().unwrap_or_else(|| panic!("{err:?}"));
@@ -280,7 +279,8 @@ async fn a_401_logs_in_again_once_and_retries_once() {
     let reply = client
         .traffic_ops()
         .federations()
-        .remove_user(1, 2)
+        .users(1)
+        .remove(2)
         .await
         .unwrap();
     assert_eq!(reply.alerts[0].text, "federation users was deleted.");
@@ -303,7 +303,8 @@ async fn a_persistent_401_is_returned_after_one_relogin() {
     let err = client
         .traffic_ops()
         .federations()
-        .users(1, &FederationUsersQuery::new())
+        .users(1)
+        .list(&FederationUsersQuery::new())
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
@@ -329,7 +330,8 @@ async fn a_refused_login_is_a_typed_auth_error_with_the_alert_text() {
     let err = client
         .traffic_ops()
         .federations()
-        .users(1, &FederationUsersQuery::new())
+        .users(1)
+        .list(&FederationUsersQuery::new())
         .await
         .unwrap_err();
     let Error::Auth(auth) = &err else {
@@ -371,9 +373,10 @@ async fn the_sliding_renewal_is_picked_up() {
         .await;
     let (client, _) = client(&server);
     let f = client.traffic_ops().federations();
-    f.users(1, &FederationUsersQuery::new()).await.unwrap();
+    f.users(1).list(&FederationUsersQuery::new()).await.unwrap();
     assert!(
-        f.users(2, &FederationUsersQuery::new())
+        f.users(2)
+            .list(&FederationUsersQuery::new())
             .await
             .unwrap()
             .response
@@ -473,12 +476,13 @@ async fn logins_follow_the_api_version_and_a_501_there_names_it() {
         .traffic_ops()
         .with_api_version(ApiVersion::parse("9.9").unwrap())
         .federations()
-        .users(1, &FederationUsersQuery::new())
+        .users(1)
+        .list(&FederationUsersQuery::new())
         .await
         .unwrap_err();
     match &err {
-        Error::ApiVersionNotSupported { version, api } => {
-            assert_eq!(version, "9.9");
+        Error::Api(api) => {
+            assert_eq!(err.unsupported_api_version(), Some("9.9"));
             assert_eq!(api.status(), StatusCode::NOT_IMPLEMENTED);
             assert_eq!(api.path(), "/api/9.9/user/login");
         }
@@ -495,7 +499,8 @@ async fn logins_follow_the_api_version_and_a_501_there_names_it() {
     assert_eq!(v5.traffic_ops().api_version(), &ApiVersion::V5_0);
     v5.traffic_ops()
         .federations()
-        .users(1, &FederationUsersQuery::new())
+        .users(1)
+        .list(&FederationUsersQuery::new())
         .await
         .unwrap();
 }
@@ -521,7 +526,8 @@ async fn a_304_with_an_empty_body_is_not_modified() {
     let reply = client
         .traffic_ops()
         .federations()
-        .users(1, &FederationUsersQuery::new().if_modified_since(since))
+        .users(1)
+        .list(&FederationUsersQuery::new().if_modified_since(since))
         .await
         .unwrap();
     assert!(reply.not_modified);

@@ -43,6 +43,7 @@ async fn get_allowed_owners_sends_a_signed_get_and_decodes_the_sample() {
         .uplynk()
         .failover_groups()
         .allowed_owners(GROUP_ID)
+        .list()
         .await
         .unwrap();
 
@@ -90,7 +91,8 @@ async fn grant_deny_sends_the_samples_body_as_json_and_accepts_204() {
     uplynk_client(&server)
         .uplynk()
         .failover_groups()
-        .update_allowed_owners(GROUP_ID, &update)
+        .allowed_owners(GROUP_ID)
+        .change(&update)
         .await
         .unwrap();
 }
@@ -204,20 +206,24 @@ async fn bad_input_is_refused_before_anything_is_sent() {
     let client = uplynk_client(&server);
     let groups = client.uplynk().failover_groups();
     let cases: Vec<(&str, Error)> = vec![
-        ("empty ID", groups.allowed_owners("").await.unwrap_err()),
+        (
+            "empty ID",
+            groups.allowed_owners("").list().await.unwrap_err(),
+        ),
         ("dot-dot ID", groups.get("..").await.unwrap_err()),
         (
             "empty owner",
             groups
-                .update_allowed_owners(GROUP_ID, &AllowedOwnersUpdate::new().owners_to_add([""]))
+                .allowed_owners(GROUP_ID)
+                .change(&AllowedOwnersUpdate::new().owners_to_add([""]))
                 .await
                 .unwrap_err(),
         ),
         (
             "owner added and removed",
             groups
-                .update_allowed_owners(
-                    GROUP_ID,
+                .allowed_owners(GROUP_ID)
+                .change(
                     &AllowedOwnersUpdate::new()
                         .owners_to_add(["u"])
                         .owners_to_remove(["u"]),
@@ -247,7 +253,7 @@ async fn bad_input_is_refused_before_anything_is_sent() {
     for (case, err) in cases {
         assert!(matches!(err, Error::InvalidInput(_)), "{case}: {err:?}");
     }
-    let Error::InvalidInput(e) = groups.allowed_owners("").await.unwrap_err() else {
+    let Error::InvalidInput(e) = groups.allowed_owners("").list().await.unwrap_err() else {
         unreachable!()
     };
     assert_eq!(e.what(), "failover group ID");
@@ -277,6 +283,7 @@ async fn hostile_ids_stay_one_path_segment() {
             .uplynk()
             .failover_groups()
             .allowed_owners(id)
+            .list()
             .await
             .unwrap_err();
         assert!(err.is_not_found(), "{id}: {err}");
@@ -333,6 +340,7 @@ async fn every_error_status_and_body_shape_becomes_a_typed_api_error() {
                 .uplynk()
                 .failover_groups()
                 .allowed_owners(GROUP_ID)
+                .list()
                 .await
                 .unwrap_err();
             let api = err
@@ -384,6 +392,7 @@ async fn malformed_truncated_and_failed_2xx_bodies_are_errors_not_panics() {
             .uplynk()
             .failover_groups()
             .allowed_owners(GROUP_ID)
+            .list()
             .await
             .unwrap_err();
         assert_eq!(err.status().map(|s| s.as_u16()), Some(200), "{body}");
@@ -429,6 +438,7 @@ async fn idempotent_calls_are_retried_and_each_attempt_is_signed_afresh() {
         .uplynk()
         .failover_groups()
         .allowed_owners(GROUP_ID)
+        .list()
         .await
         .unwrap();
     assert_eq!(owners.items.len(), 2);
@@ -473,7 +483,8 @@ async fn puts_retry_but_patch_and_channel_changes_never_repeat_after_reaching_th
     let groups = client.uplynk().failover_groups();
 
     let err = groups
-        .update_allowed_owners(GROUP_ID, &AllowedOwnersUpdate::new().owners_to_add(["u"]))
+        .allowed_owners(GROUP_ID)
+        .change(&AllowedOwnersUpdate::new().owners_to_add(["u"]))
         .await
         .unwrap_err();
     assert_eq!(
@@ -521,6 +532,7 @@ async fn retry_after_is_honoured_in_seconds_and_clamped() {
         .uplynk()
         .failover_groups()
         .allowed_owners(GROUP_ID)
+        .list()
         .await
         .unwrap();
     assert!(
@@ -541,6 +553,7 @@ async fn retry_after_is_honoured_in_seconds_and_clamped() {
         .with_retry_policy(clamped)
         .failover_groups()
         .allowed_owners("busy")
+        .list()
         .await
         .unwrap_err();
     assert_eq!(err.api().unwrap().attempts(), 2);
@@ -553,6 +566,7 @@ async fn retry_after_is_honoured_in_seconds_and_clamped() {
         .uplynk()
         .failover_groups()
         .allowed_owners(GROUP_ID)
+        .list()
         .await
         .unwrap();
 }
@@ -573,6 +587,7 @@ async fn timeouts_are_typed_and_overridable_per_handle() {
         .with_retry_policy(fast_retries(2))
         .failover_groups()
         .allowed_owners(GROUP_ID)
+        .list()
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -610,6 +625,7 @@ async fn a_client_with_a_path_prefix_keeps_it() {
         .uplynk()
         .failover_groups()
         .allowed_owners(GROUP_ID)
+        .list()
         .await
         .unwrap();
 }

@@ -3,7 +3,7 @@
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use super::{Danube, result};
+use super::{Danube, GroupUsers, result};
 use crate::error::{Error, Result};
 use crate::request::RequestBuilder;
 
@@ -271,10 +271,16 @@ impl<'c> Groups<'c> {
         Ok(self.api.route(method, "accounts/group/{}", &[name]))
     }
 
+    /// The users of one group: a handle with the same verbs as every service's group-scoped handle
+    /// (`list`, `add`, `remove`, `replace_all`). Sends nothing until one of them is called.
+    pub fn users(&self, group: impl Into<String>) -> GroupUsers<'c> {
+        GroupUsers::new(self.clone(), group.into())
+    }
+
     /// The names of all groups, by name ascending (`GET /accounts/group/`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list_names(&self) -> Result<Vec<String>> {
         result(&self.api.send(self.collection(), false).await?)
     }
@@ -282,7 +288,7 @@ impl<'c> Groups<'c> {
     /// All groups with their details, by name ascending (`full=true`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list(&self) -> Result<Vec<Group>> {
         result(
             &self
@@ -295,7 +301,7 @@ impl<'c> Groups<'c> {
     /// All groups with extended details, including their datacenters, by name ascending (`extended=true`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list_extended(&self) -> Result<Vec<Group>> {
         result(
             &self
@@ -308,7 +314,7 @@ impl<'c> Groups<'c> {
     /// One group (`GET /accounts/group/{name}/`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn get(&self, name: &str) -> Result<Group> {
         result(&self.api.send(self.one(Method::GET, name)?, false).await?)
     }
@@ -316,7 +322,7 @@ impl<'c> Groups<'c> {
     /// One group with extended details (`extended=true`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn get_extended(&self, name: &str) -> Result<Group> {
         result(
             &self
@@ -330,10 +336,10 @@ impl<'c> Groups<'c> {
     }
 
     /// Creates a group (`POST /accounts/group/{name}/`, SuperAdmin). An existing name is
-    /// [`Error::AlreadyExists`]; refused fields are [`Error::Validation`]. Never retried once sent.
+    /// an [`Error::Api`](crate::Error::Api) of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists); refused fields are of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation). Never retried once sent.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn create(&self, group: &NewGroup) -> Result<Group> {
         group.validate()?;
         let request = self.one(Method::POST, &group.name)?.json(group);
@@ -344,7 +350,7 @@ impl<'c> Groups<'c> {
     /// `permissions` replace their whole lists. An update that sets nothing is refused before sending.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn update(&self, name: &str, update: &GroupUpdate) -> Result<Group> {
         if update == &GroupUpdate::default() {
             return Err(Error::invalid_input(
@@ -362,7 +368,7 @@ impl<'c> Groups<'c> {
     /// Deletes a group (`DELETE /accounts/group/{name}/`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; [`Error::Validation`](crate::Error::Validation) for the server's field errors, [`Error::AlreadyExists`](crate::Error::AlreadyExists) for a create of an existing group, other refusals (404, 403, 429 after retries) as [`Error::Api`](crate::Error::Api); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn delete(&self, name: &str) -> Result<()> {
         let _: Option<serde_json::Value> = result(
             &self

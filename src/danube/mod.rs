@@ -5,9 +5,10 @@
 //! server never answers 401: missing or bad credentials are **403**.
 //!
 //! Answers come in the envelope `{"status": "SUCCESS" | "FAILURE", "result": ..., "task_id": ...}`, decoded
-//! into the typed result. A `FAILURE` with field errors becomes [`Error::Validation`]
-//! listing each field's messages; `{"detail": ...}` errors keep their detail as the message; a 406 on create
-//! becomes [`Error::AlreadyExists`]; a 429 is retried after its `Retry-After`
+//! into the typed result. A `FAILURE` with field errors becomes an [`Error::Api`] of kind
+//! [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation) listing each field's messages
+//! ([`Error::field_errors`]); `{"detail": ...}` errors keep their detail as the message; a 406 on create is
+//! of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists) ([`Error::is_already_exists`]); a 429 is retried after its `Retry-After`
 //! for reads, updates and deletes (never for a create).
 //!
 //! ```
@@ -34,18 +35,22 @@
 //! ```
 
 mod auth;
+mod group_users;
 mod groups;
 mod tasks;
+mod users;
 
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 pub use self::auth::{DanubeApiKey, DanubeLogin};
+pub use self::group_users::GroupUsers;
 pub use self::groups::{Group, GroupUpdate, Groups, NewGroup};
 pub use self::tasks::{TaskOutcome, Tasks};
+pub use self::users::{User, Users};
 use crate::client::Client;
-use crate::error::{Error, FieldError, Result, ServiceError, ValidationError};
+use crate::error::{ApiErrorKind, Error, FieldError, Result, ServiceError};
 use crate::json::Verdict;
 use crate::request::{ErrorProfile, RequestBuilder, RequestOptions, Response};
 
@@ -116,6 +121,11 @@ impl<'c> Danube<'c> {
         Groups::new(self.clone())
     }
 
+    /// Users, and the groups each belongs to.
+    pub fn users(&self) -> Users<'c> {
+        Users::new(self.clone())
+    }
+
     /// Asynchronous tasks (for the endpoints that are asynchronous; group calls are not).
     pub fn tasks(&self) -> Tasks<'c> {
         Tasks::new(self.clone())
@@ -150,8 +160,8 @@ impl<'c> Danube<'c> {
         )
     }
 
-    /// Sends a request, turning `FAILURE` field errors into [`Error::Validation`] and, for a create, a 406
-    /// into [`Error::AlreadyExists`].
+    /// Sends a request, reading `FAILURE` field errors as [`ApiErrorKind::Validation`] and, for a create, a
+    /// 406 as [`ApiErrorKind::AlreadyExists`].
     pub(crate) async fn send(
         &self,
         request: RequestBuilder<'c>,
@@ -159,10 +169,12 @@ impl<'c> Danube<'c> {
     ) -> Result<Response> {
         request.send().await.map_err(|e| match e {
             Error::Api(api) if is_create && api.status() == StatusCode::NOT_ACCEPTABLE => {
-                Error::AlreadyExists(api)
+                Error::Api(Box::new(api.with_kind(ApiErrorKind::AlreadyExists)))
             }
             Error::Api(api) if api.code() == Some("FAILURE") => match field_errors(api.details()) {
-                Some(fields) => Error::Validation(Box::new(ValidationError::new(*api, fields))),
+                Some(fields) => {
+                    Error::Api(Box::new(api.with_kind(ApiErrorKind::Validation(fields))))
+                }
                 None => Error::Api(api),
             },
             other => other,

@@ -281,9 +281,9 @@ impl Serialize for NewMember {
 }
 
 #[derive(Deserialize)]
-struct Items<T> {
+pub(super) struct Items<T> {
     /// Required: a list answer without `items` is not an empty list.
-    items: Vec<T>,
+    pub(super) items: Vec<T>,
 }
 
 /// Config sets and their user groups: a cheap borrowed handle from
@@ -305,28 +305,6 @@ impl<'c> ConfigSets<'c> {
                 Ok(self.api.route(method, "cfg/serverGroups/{}", &[id]))
             }
             None => Ok(self.api.route(method, "cfg/serverGroups", &[])),
-        }
-    }
-
-    fn user_groups_request(
-        &self,
-        method: Method,
-        id: &str,
-        group: Option<&str>,
-    ) -> Result<RequestBuilder<'c>> {
-        check_segment("config set ID", id)?;
-        match group {
-            Some(group) => {
-                check_segment("user group name", group)?;
-                Ok(self.api.route(
-                    method,
-                    "cfg/serverGroupConfig/{}/userGroups/{}",
-                    &[id, group],
-                ))
-            }
-            None => Ok(self
-                .api
-                .route(method, "cfg/serverGroupConfig/{}/userGroups", &[id])),
         }
     }
 
@@ -400,115 +378,10 @@ impl<'c> ConfigSets<'c> {
         let response = self.server_groups(Method::DELETE, Some(id))?.send().await?;
         change(&response)
     }
-
-    /// The user groups of a config set (`GET /api/cfg/serverGroupConfig/{id}/userGroups`).
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn user_groups(&self, id: &str) -> Result<Vec<UserGroup>> {
-        let items: Items<UserGroup> = self
-            .user_groups_request(Method::GET, id, None)?
-            .send_json()
-            .await?;
-        Ok(items.items)
-    }
-
-    /// One user group with its members (`GET /api/cfg/serverGroupConfig/{id}/userGroups/{name}`).
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn user_group(&self, id: &str, user_group: &str) -> Result<UserGroup> {
-        self.user_groups_request(Method::GET, id, Some(user_group))?
-            .send_json()
-            .await
-    }
-
-    /// **Replaces** the members of a user group (`PUT .../userGroups/{name}` with
-    /// `{"userGroupName", "members"}`): whoever is not listed is removed. An empty list empties the group.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn set_user_group_members<I, S>(
-        &self,
-        id: &str,
-        user_group: &str,
-        members: I,
-    ) -> Result<MembersReplaced>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let members: Vec<String> = members.into_iter().map(Into::into).collect();
-        if let Some(bad) = members.iter().find(|m| m.trim().is_empty()) {
-            return Err(Error::invalid_input(
-                "member username",
-                format!("{bad:?} is empty"),
-            ));
-        }
-        let body = serde_json::json!({ "userGroupName": user_group, "members": members });
-        let response = self
-            .user_groups_request(Method::PUT, id, Some(user_group))?
-            .json(&body)
-            .send()
-            .await?;
-        members_replaced(&response)
-    }
-
-    /// Adds one member to a user group (`POST .../userGroups/{name}/members` with `{"username", "password"}`).
-    /// Not retried once it may have reached the server.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn add_user_group_member(
-        &self,
-        id: &str,
-        user_group: &str,
-        member: &NewMember,
-    ) -> Result<ChangeResult> {
-        if member.username.trim().is_empty() {
-            return Err(Error::invalid_input("member username", "must not be empty"));
-        }
-        let response = self
-            .user_groups_request(Method::POST, id, Some(user_group))?
-            .route("members", &[])
-            .json(member)
-            .send()
-            .await?;
-        change(&response)
-    }
-
-    /// Removes one member from a user group (`DELETE .../userGroups/{name}/members/{username}`).
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn remove_user_group_member(
-        &self,
-        id: &str,
-        user_group: &str,
-        username: &str,
-    ) -> Result<MemberRemoval> {
-        check_segment("member username", username)?;
-        let response = self
-            .user_groups_request(Method::DELETE, id, Some(user_group))?
-            .route("members/{}", &[username])
-            .send()
-            .await?;
-        let envelope: Envelope<ChangeResult> = response.json()?;
-        let details = match envelope.error_details {
-            Some(serde_json::Value::String(s)) => Some(s),
-            Some(serde_json::Value::Null) | None => None,
-            Some(other) => Some(other.to_string()),
-        };
-        Ok(MemberRemoval {
-            details,
-            change: envelope.data,
-        })
-    }
 }
 
-/// The `data` of a change envelope; a success without it is a decode error.
 /// Reads a member-list overwrite's answer in either candidate shape (see [`MembersReplaced`]).
-fn members_replaced(response: &Response) -> Result<MembersReplaced> {
+pub(super) fn members_replaced(response: &Response) -> Result<MembersReplaced> {
     if response.body().iter().all(u8::is_ascii_whitespace) {
         return Ok(MembersReplaced::Applied);
     }
@@ -531,7 +404,8 @@ fn members_replaced(response: &Response) -> Result<MembersReplaced> {
     decode(value)
 }
 
-fn change(response: &Response) -> Result<ChangeResult> {
+/// The `data` of a change envelope; a success without it is a decode error.
+pub(super) fn change(response: &Response) -> Result<ChangeResult> {
     let envelope: Envelope<ChangeResult> = response.json()?;
     envelope
         .data

@@ -21,19 +21,22 @@
 //!
 //! // Real appliance: Client::for_entuity("https://entuity.example.net", "admin", "password")?
 //! # let client = sandbox.entuity_client()?;
-//! let config_sets = client.entuity().config_sets();
-//! let replaced = config_sets
-//!     .set_user_group_members("82e7c418-cd48-4fbf-857b-cddb475841a2", "Administrators", ["kim1", "admin", "super1"])
-//!     .await?;
+//! let admins = client
+//!     .entuity()
+//!     .user_groups("82e7c418-cd48-4fbf-857b-cddb475841a2")
+//!     .members("Administrators");
+//! // Overwrites the whole list (`add` and `remove` change one member and leave the rest).
+//! let replaced = admins.replace_all(["kim1", "admin", "super1"]).await?;
 //! if let Some(change) = replaced.change() {
 //!     println!("configuration change {}", change.configuration_change_id);
 //! }
-//! let group = config_sets.user_group("82e7c418-cd48-4fbf-857b-cddb475841a2", "Administrators").await?;
+//! let group = admins.get().await?;
 //! assert_eq!(group.members, ["kim1", "admin", "super1"]);
 //! # Ok(()) }
 //! ```
 
 mod config_sets;
+mod user_groups;
 
 use http::Method;
 use serde::{Deserialize, Serialize};
@@ -42,6 +45,7 @@ pub use self::config_sets::{
     ChangeResult, ConfigSet, ConfigSetUpdate, ConfigSets, MemberRemoval, MembersReplaced,
     NewConfigSet, NewMember, UserGroup,
 };
+pub use self::user_groups::{ConfigSetUserGroups, UserGroupMembers};
 use crate::auth::BasicAuth;
 use crate::client::Client;
 use crate::error::{Result, ServiceError};
@@ -99,6 +103,11 @@ impl<'c> Entuity<'c> {
     /// Config sets (server groups) and their user groups.
     pub fn config_sets(&self) -> ConfigSets<'c> {
         ConfigSets::new(self.clone())
+    }
+
+    /// The user groups of one config set; [`members`](ConfigSetUserGroups::members) narrows to one group.
+    pub fn user_groups(&self, config_set_id: impl Into<String>) -> ConfigSetUserGroups<'c> {
+        ConfigSetUserGroups::new(self.clone(), config_set_id.into())
     }
 
     /// The escape hatch for an endpoint the crate does not model: `segments` follow `/api`; Basic auth,

@@ -17,7 +17,7 @@
 //!     {"service": "entuity", "connection": "netmon", "config_set_id": "82e7c418-cd48-4fbf-857b-cddb475841a2",
 //!      "user_group": "Administrators", "members": ["admin", "kim1"]},
 //!     {"service": "danube", "connection": "cloud", "group": "operators", "members": ["admin"]},
-//!     {"service": "traffic_ops", "connection": "cdn", "federation_id": 1, "members": [2, 3]}
+//!     {"service": "traffic_ops", "connection": "cdn", "federation_id": 1, "members": ["admin", 3]}
 //!   ]
 //! }
 //! ```
@@ -26,7 +26,9 @@
 //! keys such as `password` are refused, so a secret cannot slip into the file. The base URL may be given
 //! literally (`base_url`) or through a variable (`base_url_env`; for Uplynk it defaults to the production host). Danube Cloud takes `api_key_env`, or
 //! `username_env` + `password_env`. `insecure_env` names a variable that, set to `1`, accepts invalid
-//! certificates. Traffic Ops members are integer user IDs; the others are strings.
+//! certificates. Traffic Ops members are usernames (strings) or integer user IDs (numbers), resolved
+//! against the server before planning (an unknown user fails that group, and nothing is written to it);
+//! the others are strings.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,7 +36,7 @@ use serde::Deserialize;
 
 use super::{
     DanubeGroupUsers, Desired, EntuityUserGroup, Reconcile, TrafficOpsFederationUsers,
-    UplynkAllowedOwners,
+    UplynkAllowedOwners, UserRef,
 };
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -140,8 +142,8 @@ pub enum DesiredGroup {
         connection: String,
         /// The federation.
         federation_id: u64,
-        /// User IDs.
-        members: Vec<u64>,
+        /// Usernames or integer user IDs.
+        members: Vec<UserRef>,
     },
 }
 
@@ -241,7 +243,7 @@ impl DesiredState {
             }
             let members: Vec<String> = match group {
                 DesiredGroup::TrafficOps { members, .. } => {
-                    members.iter().map(u64::to_string).collect()
+                    members.iter().map(UserRef::to_string).collect()
                 }
                 DesiredGroup::Uplynk { members, .. }
                 | DesiredGroup::Entuity { members, .. }

@@ -5,8 +5,23 @@
 //! and [`Danube Cloud`](DanubeGroupUsers) use names or IDs as `String`; [`Traffic Ops`](TrafficOpsFederationUsers)
 //! uses integer user IDs), so code written against the trait works unchanged on all four.
 //!
-//! On top of it, [`plan`] computes what would be added, removed and kept (no write), and [`sync`] carries
-//! a plan out safely:
+//! Three ways to change a group, each returning a [`GroupReport`] (turn it into a `Result` with
+//! [`GroupReport::into_result`]):
+//!
+//! - [`add`] and [`remove`] change only the members named, with the service's most targeted calls (Uplynk:
+//!   one `PUT` with `owners_to_add`/`owners_to_remove`; Entuity: one `POST` or `DELETE` per member; Traffic
+//!   Ops: one `POST` without `replace`, one `DELETE` per user; Danube Cloud, which only overwrites: read,
+//!   change, read again right before the overwrite and plan again if the group moved, read back). Adding a
+//!   member already present, or removing one absent, writes nothing; a member someone else removed
+//!   meanwhile is never put back.
+//! - [`sync`] makes the group exactly the desired list; [`plan`] shows what it would change (no write).
+//!
+//! Members are named the service's way ([`GroupMembers::Name`]): usernames or user IDs as strings, and for
+//! Traffic Ops a username or an integer ID ([`UserRef`]: `"admin"`, `7`), resolved to users before anything
+//! is planned; an unknown user is an error and nothing is written. Reports show Traffic Ops members as
+//! `admin (2)`.
+//!
+//! A sync is safe:
 //!
 //! - no write ever follows a failed or incomplete read;
 //! - emptying a group, or removing more than [`Guards::max_removals`] members, is refused unless allowed;
@@ -25,21 +40,26 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> group_membership::Result<()> {
 //! # let sandbox = group_membership::sandbox::Sandbox::start().expect("sandbox");
-//! use group_membership::membership::{plan, sync, Guards, TrafficOpsFederationUsers};
+//! use group_membership::membership::{add, plan, remove, sync, Guards, TrafficOpsFederationUsers};
 //!
 //! # let client = sandbox.traffic_ops_client()?;
 //! let federation = TrafficOpsFederationUsers::new(client, 1);
-//! let preview = plan(&federation, [2, 3]).await?;
-//! assert_eq!((preview.to_add(), preview.to_remove()), (&[3][..], &[][..]));
+//! // Targeted: only `operator` is added; whoever else is there stays.
+//! add(&federation, ["operator"]).await.into_result()?;
+//! let again = add(&federation, ["operator"]).await;
+//! assert!(again.made_no_change(), "already there: no write");
+//! remove(&federation, ["operator"]).await.into_result()?;
 //!
-//! let report = sync(&federation, [2, 3], &Guards::default()).await;
-//! assert!(report.is_success(), "{report}");
-//! let again = sync(&federation, [2, 3], &Guards::default()).await;
-//! assert!(again.made_no_change());
+//! // Declarative: the whole list, by username or ID.
+//! let preview = plan(&federation, ["admin", "operator"]).await?;
+//! let added: Vec<String> = preview.to_add().iter().map(ToString::to_string).collect();
+//! assert_eq!(added, ["operator (3)"]);
+//! sync(&federation, [2u64, 3], &Guards::default()).await.into_result()?;
 //! # Ok(()) }
 //! ```
 
 mod file;
+mod identity;
 mod plan;
 mod targets;
 
@@ -50,9 +70,10 @@ use std::hash::Hash;
 use std::future::Future;
 
 pub use self::file::{Connection, DesiredGroup, DesiredState, Service};
+pub use self::identity::{TrafficOpsUser, UserRef};
 pub use self::plan::{
-    Desired, Drift, GroupReport, Guards, Outcome, Plan, Reconcile, ReportFuture, Step, StepResult,
-    plan, reconcile_all, sync, sync_entry,
+    Change, Desired, Drift, GroupReport, Guards, Outcome, Plan, Reconcile, ReportFuture, Step,
+    StepResult, add, plan, reconcile_all, remove, sync, sync_entry,
 };
 pub use self::targets::{
     DanubeGroupUsers, EntuityUserGroup, TrafficOpsFederationUsers, UplynkAllowedOwners,
@@ -65,8 +86,11 @@ impl<T: Clone + Ord + Hash + Display + Debug + Send + Sync + 'static> MemberId f
 
 /// "The members of one group" on one service.
 pub trait GroupMembers: Send + Sync + Debug {
-    /// The service's member identity (`String` or `u64`).
+    /// The service's member identity: a `String` (username or user ID), or a [`TrafficOpsUser`].
     type Member: MemberId;
+
+    /// How callers name a member: a `String`, or for Traffic Ops a [`UserRef`] (username or ID).
+    type Name: Clone + Debug + Send + Sync + 'static;
 
     /// The service's name: `uplynk`, `entuity`, `danube` or `traffic_ops`.
     fn service(&self) -> &'static str;
@@ -81,7 +105,19 @@ pub trait GroupMembers: Send + Sync + Debug {
     /// Any error of the read; an incomplete or not understood answer is an error too.
     fn members(&self) -> impl Future<Output = Result<BTreeSet<Self::Member>>> + Send;
 
-    /// The steps that carry `plan` out with the fewest calls this service allows.
+    /// The members `wanted` names, knowing the `current` ones (Traffic Ops looks up the users the current
+    /// members do not name).
+    ///
+    /// # Errors
+    /// A name that means no member (an unknown user, an empty name) is an error: nothing is planned.
+    fn resolve(
+        &self,
+        wanted: &[Self::Name],
+        current: &BTreeSet<Self::Member>,
+    ) -> impl Future<Output = Result<BTreeSet<Self::Member>>> + Send;
+
+    /// The steps that carry `plan` out: the most targeted calls this service has for an
+    /// [`add`]/[`remove`], the fewest calls for a [`sync`] ([`Plan::change`] tells which).
     fn steps(&self, plan: &Plan<Self::Member>) -> Vec<Step<Self::Member>>;
 
     /// Performs one step.

@@ -10,9 +10,23 @@ use std::pin::Pin;
 use super::{GroupMembers, MemberId};
 use crate::error::Error;
 
-/// What a sync would change: members to add, to remove and to keep. Computed without any write.
+/// What a change asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Change {
+    /// The group becomes exactly the members named ([`sync`]).
+    Exact,
+    /// The members named are added; the others stay ([`add`]).
+    Add,
+    /// The members named are removed; the others stay ([`remove`]).
+    Remove,
+}
+
+/// What a change would do: members to add, to remove and to keep. Computed without any write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan<M> {
+    change: Change,
+    named: BTreeSet<M>,
     current: BTreeSet<M>,
     desired: BTreeSet<M>,
     to_add: Vec<M>,
@@ -21,18 +35,39 @@ pub struct Plan<M> {
 }
 
 impl<M: MemberId> Plan<M> {
-    /// The plan from `current` to `desired`.
+    /// The plan from `current` to exactly `desired` ([`Change::Exact`]).
     pub fn new(current: BTreeSet<M>, desired: BTreeSet<M>) -> Self {
+        Self::for_change(current, desired, Change::Exact)
+    }
+
+    /// The plan for `change` with the members `named`, from `current`: for [`Change::Add`] the desired
+    /// members are `current` plus `named`, for [`Change::Remove`] `current` less `named`.
+    pub fn for_change(current: BTreeSet<M>, named: BTreeSet<M>, change: Change) -> Self {
+        let desired: BTreeSet<M> = match change {
+            Change::Exact => named.clone(),
+            Change::Add => current.union(&named).cloned().collect(),
+            Change::Remove => current.difference(&named).cloned().collect(),
+        };
         let to_add = desired.difference(&current).cloned().collect();
         let to_remove = current.difference(&desired).cloned().collect();
         let to_keep = current.intersection(&desired).cloned().collect();
         Plan {
+            change,
+            named,
             current,
             desired,
             to_add,
             to_remove,
             to_keep,
         }
+    }
+    /// What was asked for: the exact list, or adding or removing the members named.
+    pub fn change(&self) -> Change {
+        self.change
+    }
+    /// The members the caller named (the whole desired list for [`Change::Exact`]).
+    pub fn named(&self) -> &BTreeSet<M> {
+        &self.named
     }
     /// Members to add.
     pub fn to_add(&self) -> &[M] {
@@ -62,6 +97,8 @@ impl<M: MemberId> Plan<M> {
         let r = |s: &BTreeSet<M>| s.iter().map(ToString::to_string).collect();
         let v = |s: &[M]| s.iter().map(ToString::to_string).collect();
         Plan {
+            change: self.change,
+            named: r(&self.named),
             current: r(&self.current),
             desired: r(&self.desired),
             to_add: v(&self.to_add),
@@ -115,9 +152,9 @@ pub enum Step<M> {
         /// The full new list.
         members: Vec<M>,
     },
-    /// One call that adds members (Traffic Ops' POST without replace).
+    /// One call that adds members (Traffic Ops' POST without replace; Entuity's POST, one member each).
     Add(Vec<M>),
-    /// One call that removes one member (Traffic Ops' DELETE).
+    /// One call that removes one member (Traffic Ops' and Entuity's DELETE).
     Remove(M),
 }
 
@@ -164,6 +201,9 @@ pub enum StepResult {
 pub enum Outcome {
     /// The current members could not be read completely: nothing was written.
     ReadFailed(Error),
+    /// A member named could not be resolved (an unknown Traffic Ops user, an empty name): nothing was
+    /// written.
+    ResolveFailed(Error),
     /// Dry run: the plan is shown, nothing was written.
     Planned,
     /// Already as desired: nothing was written.
@@ -219,7 +259,32 @@ impl GroupReport {
                 steps.iter().all(|(_, r)| matches!(r, StepResult::Applied))
                     && drift.as_ref().is_ok_and(Drift::is_none)
             }
-            Outcome::ReadFailed(_) | Outcome::Refused(_) => false,
+            Outcome::ReadFailed(_) | Outcome::ResolveFailed(_) | Outcome::Refused(_) => false,
+        }
+    }
+    /// True when a write was applied, or failed in a way that may have reached the server.
+    pub fn may_have_changed_something(&self) -> bool {
+        match &self.outcome {
+            Outcome::Applied { steps, .. } => steps.iter().any(|(_, r)| match r {
+                StepResult::Applied => true,
+                StepResult::Failed {
+                    may_have_applied, ..
+                } => *may_have_applied,
+                StepResult::NotAttempted => false,
+            }),
+            _ => false,
+        }
+    }
+    /// `Ok(self)` when [`is_success`](Self::is_success), otherwise [`Error::Report`] carrying this report,
+    /// so a change fits `?`: `membership::add(&group, ["alice"]).await.into_result()?;`.
+    ///
+    /// # Errors
+    /// [`Error::Report`] when something failed, was refused, or the group did not end as asked.
+    pub fn into_result(self) -> crate::Result<GroupReport> {
+        if self.is_success() {
+            Ok(self)
+        } else {
+            Err(Error::Report(Box::new(self)))
         }
     }
     /// True when the plan had nothing to change.
@@ -249,6 +314,7 @@ impl fmt::Display for GroupReport {
         }
         match &self.outcome {
             Outcome::ReadFailed(e) => write!(f, "  READ FAILED, nothing written: {e}"),
+            Outcome::ResolveFailed(e) => write!(f, "  UNKNOWN MEMBER, nothing written: {e}"),
             Outcome::Planned if self.has_pending_changes() => write!(f, "  pending (dry run)"),
             Outcome::Planned | Outcome::Unchanged => write!(f, "  no changes"),
             Outcome::Refused(why) => write!(f, "  REFUSED, nothing written: {why}"),
@@ -286,41 +352,80 @@ impl fmt::Display for GroupReport {
     }
 }
 
-/// Reads the group and computes the plan to `desired`, with no write.
+/// Reads the group, resolves the members named, and computes the plan to exactly `desired`, with no write.
 ///
 /// # Errors
-/// Any error of reading the group's members: nothing is planned from a read that failed or was not understood.
+/// Any error of reading the group's members (nothing is planned from a read that failed or was not
+/// understood), or of resolving a member named (an unknown Traffic Ops user).
 pub async fn plan<G: GroupMembers>(
     group: &G,
-    desired: impl IntoIterator<Item = G::Member>,
+    desired: impl IntoIterator<Item = impl Into<G::Name>>,
 ) -> crate::Result<Plan<G::Member>> {
+    let names = names::<G>(desired);
     let current = group.members().await?;
-    Ok(Plan::new(current, desired.into_iter().collect()))
+    let desired = group.resolve(&names, &current).await?;
+    Ok(Plan::new(current, desired))
 }
 
-/// Brings the group to `desired` safely: read, plan, check the guards, perform the steps (stopping at the
-/// first failure), read back. Never panics and never hides a failure: everything is in the report.
+/// Brings the group to exactly `desired` safely: read, resolve, plan, check the guards, perform the steps
+/// (stopping at the first failure), read back. Never panics and never hides a failure: everything is in
+/// the report ([`GroupReport::into_result`] makes it a `Result`).
 pub async fn sync<G: GroupMembers>(
     group: &G,
-    desired: impl IntoIterator<Item = G::Member>,
+    desired: impl IntoIterator<Item = impl Into<G::Name>>,
     guards: &Guards,
 ) -> GroupReport {
-    run(group, desired.into_iter().collect(), guards, true).await
+    run(group, &names::<G>(desired), Change::Exact, guards, true).await
 }
 
-/// Plans or syncs one group and reports (`apply: false` is a dry run that still checks the guards).
+/// Adds the members named and changes nothing else, with the service's most targeted calls; a member
+/// already present makes no write, and a member someone else removed meanwhile is not put back. The
+/// [`Guards`] do not apply (nothing is removed). Read back afterwards: the report's drift lists members
+/// named that are still missing.
+pub async fn add<G: GroupMembers>(
+    group: &G,
+    members: impl IntoIterator<Item = impl Into<G::Name>>,
+) -> GroupReport {
+    let guards = Guards::default();
+    run(group, &names::<G>(members), Change::Add, &guards, true).await
+}
+
+/// Removes the members named and changes nothing else, with the service's most targeted calls; a member
+/// already absent makes no write. Removing every member this way is allowed (you named them); the report's
+/// drift lists members named that are still present after the read-back.
+pub async fn remove<G: GroupMembers>(
+    group: &G,
+    members: impl IntoIterator<Item = impl Into<G::Name>>,
+) -> GroupReport {
+    let guards = Guards {
+        allow_empty: true,
+        max_removals: None,
+    };
+    run(group, &names::<G>(members), Change::Remove, &guards, true).await
+}
+
+/// Plans or syncs one group to exactly `desired` and reports (`apply: false` is a dry run that still
+/// checks the guards).
 pub async fn sync_entry<G: GroupMembers>(
     group: &G,
-    desired: BTreeSet<G::Member>,
+    desired: impl IntoIterator<Item = impl Into<G::Name>>,
     guards: &Guards,
     apply: bool,
 ) -> GroupReport {
-    run(group, desired, guards, apply).await
+    run(group, &names::<G>(desired), Change::Exact, guards, apply).await
 }
+
+fn names<G: GroupMembers>(members: impl IntoIterator<Item = impl Into<G::Name>>) -> Vec<G::Name> {
+    members.into_iter().map(Into::into).collect()
+}
+
+/// How many times a targeted overwrite plans again when the group moved before its write.
+const REPLANS: usize = 3;
 
 async fn run<G: GroupMembers>(
     group: &G,
-    desired: BTreeSet<G::Member>,
+    names: &[G::Name],
+    change: Change,
     guards: &Guards,
     apply: bool,
 ) -> GroupReport {
@@ -337,7 +442,14 @@ async fn run<G: GroupMembers>(
             return report;
         }
     };
-    let plan = Plan::new(current, desired);
+    let named = match group.resolve(names, &current).await {
+        Ok(named) => named,
+        Err(e) => {
+            report.outcome = Outcome::ResolveFailed(e);
+            return report;
+        }
+    };
+    let mut plan = Plan::for_change(current, named, change);
     report.plan = Some(plan.rendered());
     if plan.is_noop() {
         return report;
@@ -350,41 +462,75 @@ async fn run<G: GroupMembers>(
         report.outcome = Outcome::Planned;
         return report;
     }
-    let planned_steps = group.steps(&plan);
-    // An overwrite would silently undo a change someone made since the read: read again right before it,
-    // and refuse to write if the group moved.
+    let mut planned_steps = group.steps(&plan);
     if planned_steps
         .iter()
         .any(|s| matches!(s, Step::Replace { .. }))
     {
-        match group.members().await {
-            Ok(now) if &now == plan.current() => {}
-            Ok(now) => {
-                let appeared: Vec<String> = now
-                    .difference(plan.current())
-                    .map(ToString::to_string)
-                    .collect();
-                let vanished: Vec<String> = plan
-                    .current()
-                    .difference(&now)
-                    .map(ToString::to_string)
-                    .collect();
-                report.outcome = Outcome::Refused(format!(
-                    "the group changed since it was read (appeared [{}], vanished [{}]): plan again",
-                    appeared.join(", "),
-                    vanished.join(", ")
-                ));
-                return report;
-            }
-            Err(e) => {
-                report.outcome = Outcome::ReadFailed(e);
-                return report;
-            }
+        match confirm_before_overwrite(group, &mut plan, &mut report).await {
+            Some(steps) => planned_steps = steps,
+            None => return report,
         }
     }
+    let steps = perform_steps(group, planned_steps).await;
+    let drift = group
+        .members()
+        .await
+        .map(|after| drift_after(&plan, &after));
+    report.outcome = Outcome::Applied { steps, drift };
+    report
+}
+
+/// An overwrite would silently undo a change someone made since the read: read again right before it. A
+/// sync refuses to write if the group moved; a targeted change plans again from what it found (at most
+/// [`REPLANS`] times). `None` when the report already says why nothing is written.
+async fn confirm_before_overwrite<G: GroupMembers>(
+    group: &G,
+    plan: &mut Plan<G::Member>,
+    report: &mut GroupReport,
+) -> Option<Vec<Step<G::Member>>> {
+    for _ in 0..REPLANS {
+        let now = match group.members().await {
+            Ok(now) => now,
+            Err(e) => {
+                report.outcome = Outcome::ReadFailed(e);
+                return None;
+            }
+        };
+        if &now == plan.current() {
+            return Some(group.steps(plan));
+        }
+        if plan.change() == Change::Exact {
+            let appeared = rendered(now.difference(plan.current()));
+            let vanished = rendered(plan.current().difference(&now));
+            report.outcome = Outcome::Refused(format!(
+                "the group changed since it was read (appeared [{}], vanished [{}]): plan again",
+                appeared.join(", "),
+                vanished.join(", ")
+            ));
+            return None;
+        }
+        *plan = Plan::for_change(now, plan.named().clone(), plan.change());
+        report.plan = Some(plan.rendered());
+        if plan.is_noop() {
+            report.outcome = Outcome::Unchanged;
+            return None;
+        }
+    }
+    report.outcome = Outcome::Refused(format!(
+        "the group changed on each of {REPLANS} reads before the overwrite: try again later"
+    ));
+    None
+}
+
+/// Performs the steps in order, stopping at the first failure; each step with what became of it.
+async fn perform_steps<G: GroupMembers>(
+    group: &G,
+    planned: Vec<Step<G::Member>>,
+) -> Vec<(String, StepResult)> {
     let mut steps = Vec::new();
     let mut failed = false;
-    for step in planned_steps {
+    for step in planned {
         let label = step.to_string();
         if failed {
             steps.push((label, StepResult::NotAttempted));
@@ -405,19 +551,30 @@ async fn run<G: GroupMembers>(
             }
         }
     }
-    let drift = group.members().await.map(|after| Drift {
-        unexpected: after
-            .difference(plan.desired())
-            .map(ToString::to_string)
-            .collect(),
-        missing: plan
-            .desired()
-            .difference(&after)
-            .map(ToString::to_string)
-            .collect(),
-    });
-    report.outcome = Outcome::Applied { steps, drift };
-    report
+    steps
+}
+
+/// What is not as asked after the write: for a sync, any difference from the desired list; for a
+/// targeted change, only the members named (what others changed meanwhile is theirs).
+fn drift_after<M: MemberId>(plan: &Plan<M>, after: &BTreeSet<M>) -> Drift {
+    match plan.change() {
+        Change::Exact => Drift {
+            unexpected: rendered(after.difference(plan.desired())),
+            missing: rendered(plan.desired().difference(after)),
+        },
+        Change::Add => Drift {
+            unexpected: vec![],
+            missing: rendered(plan.named().difference(after)),
+        },
+        Change::Remove => Drift {
+            unexpected: rendered(plan.named().intersection(after)),
+            missing: vec![],
+        },
+    }
+}
+
+fn rendered<'a, M: MemberId>(members: impl Iterator<Item = &'a M>) -> Vec<String> {
+    members.map(ToString::to_string).collect()
 }
 
 /// One group and its desired members, ready for [`reconcile_all`].
@@ -425,16 +582,16 @@ async fn run<G: GroupMembers>(
 pub struct Desired<G: GroupMembers> {
     /// The group.
     pub group: G,
-    /// Who should be in it.
-    pub members: BTreeSet<G::Member>,
+    /// Who should be in it, named the service's way.
+    pub members: Vec<G::Name>,
 }
 
 impl<G: GroupMembers> Desired<G> {
     /// A group and its desired members.
-    pub fn new(group: G, members: impl IntoIterator<Item = G::Member>) -> Self {
+    pub fn new(group: G, members: impl IntoIterator<Item = impl Into<G::Name>>) -> Self {
         Desired {
             group,
-            members: members.into_iter().collect(),
+            members: names::<G>(members),
         }
     }
 }
@@ -451,7 +608,13 @@ pub trait Reconcile: Send + Sync + fmt::Debug {
 
 impl<G: GroupMembers> Reconcile for Desired<G> {
     fn reconcile<'a>(&'a self, guards: &'a Guards, apply: bool) -> ReportFuture<'a> {
-        Box::pin(run(&self.group, self.members.clone(), guards, apply))
+        Box::pin(run(
+            &self.group,
+            &self.members,
+            Change::Exact,
+            guards,
+            apply,
+        ))
     }
 }
 

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{GroupMembers, Plan, Step, complete, member_set};
+use super::identity::{TrafficOpsUser, UserRef, plain_names, resolve_traffic_ops_users};
+use super::{Change, GroupMembers, Plan, Step, complete, member_set};
 use crate::client::Client;
-use crate::danube::GroupUpdate;
+use crate::entuity::NewMember;
 use crate::error::{Error, Result};
 use crate::traffic_ops::FederationUsersQuery;
 use crate::uplynk::AllowedOwnersUpdate;
@@ -36,6 +37,7 @@ impl UplynkAllowedOwners {
 
 impl GroupMembers for UplynkAllowedOwners {
     type Member = String;
+    type Name = String;
 
     fn service(&self) -> &'static str {
         "uplynk"
@@ -49,9 +51,17 @@ impl GroupMembers for UplynkAllowedOwners {
             .uplynk()
             .failover_groups()
             .allowed_owners(&self.failover_group_id)
+            .list()
             .await?;
         complete("allowed owners", owners.items.len(), owners.total_items)?;
         Ok(member_set(owners.items.into_iter().map(|o| o.owner)))
+    }
+    async fn resolve(
+        &self,
+        wanted: &[String],
+        _current: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>> {
+        plain_names(wanted)
     }
     fn steps(&self, plan: &Plan<String>) -> Vec<Step<String>> {
         vec![Step::AddAndRemove {
@@ -69,14 +79,19 @@ impl GroupMembers for UplynkAllowedOwners {
         self.client
             .uplynk()
             .failover_groups()
-            .update_allowed_owners(&self.failover_group_id, &update)
+            .allowed_owners(&self.failover_group_id)
+            .change(&update)
             .await
     }
 }
 
-/// The members of a user group on an Entuity config set. One overwrite `PUT` carries a whole plan (the
-/// desired list). Because an overwrite would undo a change made by someone else since the read, `sync`
-/// reads the group again right before writing and refuses if it moved; the window left is one round trip.
+/// The members of a user group on an Entuity config set.
+///
+/// [`add`](super::add) and [`remove`](super::remove) change one member per call (`POST .../members`,
+/// `DELETE .../members/{username}`) and leave everyone else alone. [`sync`](super::sync) writes the whole
+/// desired list in one overwrite `PUT`; because an overwrite would undo a change made by someone else since
+/// the read, it reads the group again right before writing and refuses if it moved (the window left is one
+/// round trip).
 #[derive(Debug, Clone)]
 pub struct EntuityUserGroup {
     client: Client,
@@ -99,8 +114,18 @@ impl EntuityUserGroup {
     }
 }
 
+impl EntuityUserGroup {
+    fn handle(&self) -> crate::entuity::UserGroupMembers<'_> {
+        self.client
+            .entuity()
+            .user_groups(&self.config_set_id)
+            .members(&self.user_group)
+    }
+}
+
 impl GroupMembers for EntuityUserGroup {
     type Member = String;
+    type Name = String;
 
     fn service(&self) -> &'static str {
         "entuity"
@@ -112,39 +137,48 @@ impl GroupMembers for EntuityUserGroup {
         )
     }
     async fn members(&self) -> Result<BTreeSet<String>> {
-        let group = self
-            .client
-            .entuity()
-            .config_sets()
-            .user_group(&self.config_set_id, &self.user_group)
-            .await?;
-        Ok(member_set(group.members))
+        let members = self.handle().list().await?;
+        Ok(member_set(members))
+    }
+    async fn resolve(
+        &self,
+        wanted: &[String],
+        _current: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>> {
+        plain_names(wanted)
     }
     fn steps(&self, plan: &Plan<String>) -> Vec<Step<String>> {
-        vec![Step::Replace {
-            members: plan.desired().iter().cloned().collect(),
-        }]
+        match plan.change() {
+            Change::Exact => vec![Step::Replace {
+                members: plan.desired().iter().cloned().collect(),
+            }],
+            Change::Add | Change::Remove => plan
+                .to_add()
+                .iter()
+                .map(|m| Step::Add(vec![m.clone()]))
+                .chain(plan.to_remove().iter().cloned().map(Step::Remove))
+                .collect(),
+        }
     }
     async fn perform(&self, step: &Step<String>) -> Result<()> {
-        let Step::Replace { members } = step else {
-            return Err(unexpected("entuity", step));
-        };
-        self.client
-            .entuity()
-            .config_sets()
-            .set_user_group_members(
-                &self.config_set_id,
-                &self.user_group,
-                members.iter().cloned(),
-            )
-            .await
-            .map(drop)
+        let members = self.handle();
+        match step {
+            Step::Replace { members: list } => {
+                members.replace_all(list.iter().cloned()).await.map(drop)
+            }
+            Step::Add(added) if added.len() == 1 => {
+                members.add(&NewMember::new(&added[0])).await.map(drop)
+            }
+            Step::Remove(username) => members.remove(username).await.map(drop),
+            other => Err(unexpected("entuity", other)),
+        }
     }
 }
 
-/// The users of a Danube Cloud group. One partial `PUT` with `users` (which replaces the list) carries a
-/// whole plan; like Entuity's, the group is read again right before the write and the write refused if it
-/// changed since the plan.
+/// The users of a Danube Cloud group. Danube Cloud only overwrites: one partial `PUT` with `users` (which
+/// replaces the list) carries any plan. The group is read again right before the write: [`sync`](super::sync)
+/// refuses if it changed since the plan; [`add`](super::add) and [`remove`](super::remove) plan again from
+/// what they found (so a user someone removed meanwhile stays removed), at most three times.
 #[derive(Debug, Clone)]
 pub struct DanubeGroupUsers {
     client: Client,
@@ -163,6 +197,7 @@ impl DanubeGroupUsers {
 
 impl GroupMembers for DanubeGroupUsers {
     type Member = String;
+    type Name = String;
 
     fn service(&self) -> &'static str {
         "danube"
@@ -172,8 +207,20 @@ impl GroupMembers for DanubeGroupUsers {
     }
     async fn members(&self) -> Result<BTreeSet<String>> {
         Ok(member_set(
-            self.client.danube().groups().get(&self.group).await?.users,
+            self.client
+                .danube()
+                .groups()
+                .users(&self.group)
+                .list()
+                .await?,
         ))
+    }
+    async fn resolve(
+        &self,
+        wanted: &[String],
+        _current: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>> {
+        plain_names(wanted)
     }
     fn steps(&self, plan: &Plan<String>) -> Vec<Step<String>> {
         vec![Step::Replace {
@@ -184,17 +231,19 @@ impl GroupMembers for DanubeGroupUsers {
         let Step::Replace { members } = step else {
             return Err(unexpected("danube", step));
         };
-        let update = GroupUpdate::new().users(members.iter().cloned());
         self.client
             .danube()
             .groups()
-            .update(&self.group, &update)
+            .users(&self.group)
+            .replace_all(members.iter().cloned())
             .await
             .map(drop)
     }
 }
 
-/// The users of a Traffic Ops federation, by integer user ID.
+/// The users of a Traffic Ops federation. Members are [`TrafficOpsUser`]s (integer ID, with the username
+/// when known); callers name them by username or ID ([`UserRef`]: `"admin"`, `7`), resolved before
+/// anything is planned: an unknown user is an error and nothing is written.
 ///
 /// Additions go in one `POST` without `replace`, then each removal is one `DELETE`. `replace: true` would do
 /// it in one call, but it first removes **every** user, so an assignment someone else made meanwhile would
@@ -217,7 +266,8 @@ impl TrafficOpsFederationUsers {
 }
 
 impl GroupMembers for TrafficOpsFederationUsers {
-    type Member = u64;
+    type Member = TrafficOpsUser;
+    type Name = UserRef;
 
     fn service(&self) -> &'static str {
         "traffic_ops"
@@ -225,34 +275,48 @@ impl GroupMembers for TrafficOpsFederationUsers {
     fn describe(&self) -> String {
         format!("federation {} users", self.federation_id)
     }
-    async fn members(&self) -> Result<BTreeSet<u64>> {
+    async fn members(&self) -> Result<BTreeSet<TrafficOpsUser>> {
         let reply = self
             .client
             .traffic_ops()
             .federations()
-            .users(self.federation_id, &FederationUsersQuery::new())
+            .users(self.federation_id)
+            .list(&FederationUsersQuery::new())
             .await?;
-        Ok(member_set(reply.response.into_iter().map(|u| u.id)))
+        Ok(member_set(reply.response.into_iter().map(|u| {
+            TrafficOpsUser {
+                id: u.id,
+                username: u.username,
+            }
+        })))
     }
-    fn steps(&self, plan: &Plan<u64>) -> Vec<Step<u64>> {
+    async fn resolve(
+        &self,
+        wanted: &[UserRef],
+        current: &BTreeSet<TrafficOpsUser>,
+    ) -> Result<BTreeSet<TrafficOpsUser>> {
+        resolve_traffic_ops_users(&self.client, wanted, current).await
+    }
+    fn steps(&self, plan: &Plan<TrafficOpsUser>) -> Vec<Step<TrafficOpsUser>> {
         let mut steps = Vec::new();
         if !plan.to_add().is_empty() {
             steps.push(Step::Add(plan.to_add().to_vec()));
         }
-        steps.extend(plan.to_remove().iter().map(|id| Step::Remove(*id)));
+        steps.extend(plan.to_remove().iter().cloned().map(Step::Remove));
         steps
     }
-    async fn perform(&self, step: &Step<u64>) -> Result<()> {
-        let federations = self.client.traffic_ops().federations();
+    async fn perform(&self, step: &Step<TrafficOpsUser>) -> Result<()> {
+        let users = self
+            .client
+            .traffic_ops()
+            .federations()
+            .users(self.federation_id);
         match step {
-            Step::Add(ids) => federations
-                .assign_users(self.federation_id, ids, false)
-                .await
-                .map(drop),
-            Step::Remove(id) => federations
-                .remove_user(self.federation_id, *id)
-                .await
-                .map(drop),
+            Step::Add(added) => {
+                let ids: Vec<u64> = added.iter().map(|u| u.id).collect();
+                users.add(&ids).await.map(drop)
+            }
+            Step::Remove(user) => users.remove(user.id).await.map(drop),
             other => Err(unexpected("traffic_ops", other)),
         }
     }

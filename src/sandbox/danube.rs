@@ -212,9 +212,32 @@ impl DanubeFake {
                     None => detail(StatusCode::NOT_FOUND, "User Group not found"),
                 }
             }
+            ["accounts", "user", name] if m == Method::GET => self.user(name),
             ["task", id, "status"] if m == Method::GET => self.task_status(id),
             _ => html_404(),
         }
+    }
+
+    /// `GET /accounts/user/{name}/`: the user with the names of its groups. The 404 text for an unknown user
+    /// is this sandbox's (the notes do not record the server's).
+    fn user(&mut self, name: &str) -> FakeResponse {
+        if !self.users.iter().any(|u| u == name) {
+            return detail(StatusCode::NOT_FOUND, "User not found");
+        }
+        let groups: Vec<&str> = self
+            .groups
+            .iter()
+            .filter(|g| g.users.iter().any(|u| u == name))
+            .map(|g| g.name.as_str())
+            .collect();
+        self.envelope(
+            StatusCode::OK,
+            json!({
+                "username": name, "first_name": "", "last_name": "", "email": format!("{name}@example.test"),
+                "is_active": true, "is_super_admin": name == "admin", "api_access": true,
+                "dc_bound": false, "groups": groups
+            }),
+        )
     }
 
     fn authenticate(&self, req: &FakeRequest) -> Result<String, FakeResponse> {

@@ -233,6 +233,7 @@ impl TrafficOpsFake {
                 return r;
             }
             ["federations", "all"] if m == Method::GET => self.all(),
+            ["users"] if m == Method::GET => list_users(req),
             ["federations", id, "users"] if m == Method::GET => self.users(req, id),
             ["federations", id, "users"] if m == Method::POST => self.assign(req, id, user),
             ["federations", id, "users", uid] if m == Method::DELETE => self.remove(id, uid, user),
@@ -764,6 +765,39 @@ fn federation_json(f: &Federation, version: &str) -> Value {
         v["deliveryService"] = json!({"id": id, key: xml});
     }
     v
+}
+
+/// `GET users` with the `username`, `role` and `id` filters (combined with AND), as the server's source and
+/// docs describe it; the 400 text for a non-integer `id` follows the observed `userID` one.
+fn list_users(req: &FakeRequest) -> FakeResponse {
+    let id = match req.query_value("id").map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => {
+            return alert(
+                StatusCode::BAD_REQUEST,
+                "error",
+                "id cannot parse to integer",
+            );
+        }
+    };
+    let username = req.query_value("username");
+    let role = req.query_value("role");
+    let list: Vec<Value> = USERS
+        .iter()
+        .filter(|u| id.is_none_or(|id| u.id == id))
+        .filter(|u| username.is_none_or(|n| u.username == n))
+        .filter(|u| role.is_none_or(|r| u.role == r))
+        .map(|u| {
+            json!({
+                "addressLine1": null, "city": null, "company": null, "country": null,
+                "email": u.email, "fullName": u.full_name, "gid": null, "id": u.id,
+                "lastUpdated": "2026-11-24 10:31:56+00", "newUser": false, "phoneNumber": null,
+                "role": u.role, "tenant": "root", "tenantId": 1, "uid": null, "username": u.username
+            })
+        })
+        .collect();
+    FakeResponse::json(StatusCode::OK, &json!({ "response": list }))
 }
 
 fn alert(status: StatusCode, level: &str, text: &str) -> FakeResponse {

@@ -9,7 +9,7 @@ use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use super::{Reply, TrafficOps, reply, reply_or_default};
+use super::{FederationUsers, Reply, TrafficOps, reply, reply_or_default};
 use crate::error::{Error, Result};
 use crate::path::check_segment;
 
@@ -96,7 +96,7 @@ pub struct FederationUsersQuery {
     limit: Option<i64>,
     offset: Option<u64>,
     page: Option<u64>,
-    if_modified_since: Option<std::time::SystemTime>,
+    pub(super) if_modified_since: Option<std::time::SystemTime>,
 }
 
 impl FederationUsersQuery {
@@ -151,7 +151,7 @@ impl FederationUsersQuery {
         self
     }
 
-    fn pairs(&self) -> Result<Vec<(&'static str, String)>> {
+    pub(super) fn pairs(&self) -> Result<Vec<(&'static str, String)>> {
         let bad = |what: &str, why: &str| Err(Error::invalid_input(what, why));
         if self.limit.is_some_and(|l| l < -1) {
             return bad(
@@ -233,7 +233,7 @@ impl Timestamp {
     /// Parses Traffic Ops' format (`2018-12-05 00:31:34+00`, offsets as `+HH` or `+HH:MM`) or RFC 3339.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); the server's refusal as [`Error::Api`](crate::Error::Api), of kind [`ApiErrorKind::ApiVersionNotSupported`](crate::ApiErrorKind::ApiVersionNotSupported) when it does not serve the client's API version (501), otherwise (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub fn parse(text: &str) -> Result<Timestamp> {
         let bad = || {
             Error::invalid_input(
@@ -440,87 +440,16 @@ impl<'c> Federations<'c> {
         Federations { api }
     }
 
-    /// The users assigned to a federation (`GET federations/{id}/users`).
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn users(
-        &self,
-        federation_id: u64,
-        query: &FederationUsersQuery,
-    ) -> Result<Reply<Vec<FederationUser>>> {
-        let fed = federation_id.to_string();
-        let mut request = self.api.route(Method::GET, "federations/{}/users", &[&fed]);
-        for (k, v) in query.pairs()? {
-            request = request.query(k, v);
-        }
-        if let Some(when) = query.if_modified_since {
-            let value =
-                http::HeaderValue::from_str(&httpdate::fmt_http_date(when)).map_err(|_| {
-                    Error::invalid_input("if_modified_since", "not representable as an HTTP date")
-                })?;
-            request = request.header(http::header::IF_MODIFIED_SINCE, value);
-        }
-        let response = self.api.send(request).await?;
-        if response.status() == http::StatusCode::NOT_MODIFIED {
-            return reply_or_default(&response);
-        }
-        reply(&response)
-    }
-
-    /// Assigns users to a federation (`POST federations/{id}/users` with `{"userIds", "replace"?}`) and returns
-    /// the server's echo and alerts.
-    ///
-    /// **`replace: true` first removes every user currently assigned to the federation**, then assigns the
-    /// list, in one transaction; with an empty list it leaves the federation with no users. Without replace,
-    /// a user already assigned makes the whole call fail with 400 "already exists" and nothing changes.
-    /// Duplicate IDs are refused before sending (the server rejects them even with replace). Never retried
-    /// once it may have reached the server: a repeated assignment fails with "already exists".
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn assign_users(
-        &self,
-        federation_id: u64,
-        user_ids: &[u64],
-        replace: bool,
-    ) -> Result<Reply<AssignedUsers>> {
-        let mut seen = std::collections::HashSet::new();
-        if let Some(dup) = user_ids.iter().find(|id| !seen.insert(**id)) {
-            return Err(Error::invalid_input(
-                "user IDs",
-                format!("{dup} is listed twice"),
-            ));
-        }
-        let mut body = serde_json::json!({ "userIds": user_ids });
-        if replace {
-            body["replace"] = serde_json::Value::Bool(true);
-        }
-        let fed = federation_id.to_string();
-        let request = self
-            .api
-            .route(Method::POST, "federations/{}/users", &[&fed])
-            .json(&body);
-        reply(&self.api.send(request).await?)
-    }
-
-    /// Removes one user from a federation (`DELETE federations/{id}/users/{userID}`). No such assignment (or
-    /// federation) is a 404 "no federation users with that key found".
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn remove_user(&self, federation_id: u64, user_id: u64) -> Result<Reply<()>> {
-        let (fed, user) = (federation_id.to_string(), user_id.to_string());
-        let request = self
-            .api
-            .route(Method::DELETE, "federations/{}/users/{}", &[&fed, &user]);
-        reply_or_default(&self.api.send(request).await?)
+    /// The users of one federation: a handle with the same verbs as every service's group-scoped handle
+    /// (`list`, `add`, `remove`, `replace_all`). Sends nothing until one of them is called.
+    pub fn users(&self, federation_id: u64) -> FederationUsers<'c> {
+        FederationUsers::new(self.api.clone(), federation_id)
     }
 
     /// The federations of a CDN that are linked to a delivery service (`GET cdns/{name}/federations`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); the server's refusal as [`Error::Api`](crate::Error::Api), of kind [`ApiErrorKind::ApiVersionNotSupported`](crate::ApiErrorKind::ApiVersionNotSupported) when it does not serve the client's API version (501), otherwise (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn cdn_federations(&self, cdn: &str) -> Result<Reply<Vec<CdnFederation>>> {
         check_segment("CDN name", cdn)?;
         let request = self.api.route(Method::GET, "cdns/{}/federations", &[cdn]);
@@ -530,7 +459,7 @@ impl<'c> Federations<'c> {
     /// Creates a federation in a CDN (`POST cdns/{name}/federations`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); the server's refusal as [`Error::Api`](crate::Error::Api), of kind [`ApiErrorKind::ApiVersionNotSupported`](crate::ApiErrorKind::ApiVersionNotSupported) when it does not serve the client's API version (501), otherwise (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn create_cdn_federation(
         &self,
         cdn: &str,
@@ -548,7 +477,7 @@ impl<'c> Federations<'c> {
     /// Replaces a CDN federation's cname, TTL and description (`PUT cdns/{name}/federations/{id}`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); the server's refusal as [`Error::Api`](crate::Error::Api), of kind [`ApiErrorKind::ApiVersionNotSupported`](crate::ApiErrorKind::ApiVersionNotSupported) when it does not serve the client's API version (501), otherwise (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn update_cdn_federation(
         &self,
         cdn: &str,
@@ -568,7 +497,7 @@ impl<'c> Federations<'c> {
     /// Deletes a CDN federation (`DELETE cdns/{name}/federations/{id}`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); the server's refusal as [`Error::Api`](crate::Error::Api), of kind [`ApiErrorKind::ApiVersionNotSupported`](crate::ApiErrorKind::ApiVersionNotSupported) when it does not serve the client's API version (501), otherwise (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn delete_cdn_federation(&self, cdn: &str, federation_id: u64) -> Result<Reply<()>> {
         check_segment("CDN name", cdn)?;
         let id = federation_id.to_string();
@@ -581,7 +510,7 @@ impl<'c> Federations<'c> {
     /// Every federation mapping of every delivery service (`GET federations/all`).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); [`Error::ApiVersionNotSupported`](crate::Error::ApiVersionNotSupported) when the server does not serve the client's API version (501); the server's refusal (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); the server's refusal as [`Error::Api`](crate::Error::Api), of kind [`ApiErrorKind::ApiVersionNotSupported`](crate::ApiErrorKind::ApiVersionNotSupported) when it does not serve the client's API version (501), otherwise (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn all(&self) -> Result<Reply<Vec<AllFederation>>> {
         let request = self.api.route(Method::GET, "federations/all", &[]);
         reply(&self.api.send(request).await?)

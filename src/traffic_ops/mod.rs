@@ -3,7 +3,8 @@
 //! Paths are `/api/{version}/...`; the version is 4.0 unless the client was built with another
 //! ([`ClientBuilder::traffic_ops_api_version`](crate::ClientBuilder::traffic_ops_api_version)), or a handle
 //! overrides it ([`TrafficOps::with_api_version`]). A server that does not implement the version answers 501,
-//! returned as [`Error::ApiVersionNotSupported`] naming the version.
+//! returned as [`Error::Api`] of kind [`ApiErrorKind::ApiVersionNotSupported`] naming the version
+//! ([`Error::unsupported_api_version`]).
 //!
 //! Authentication is a session ([`TrafficOpsSession`]): log in with a password or a login token (lazily, on
 //! first use), keep the cookie for the host it came from, pick up the server's sliding renewal, and on a 401
@@ -22,29 +23,33 @@
 //! // Real server: Client::for_traffic_ops("https://trafficops.example.net", "admin", "password")?
 //! # let client = sandbox.traffic_ops_client()?;
 //! let federations = client.traffic_ops().federations();
-//! let assigned = federations.assign_users(1, &[3], false).await?;
+//! let assigned = federations.users(1).add(&[3]).await?;
 //! println!("{}", assigned.alerts[0].text); // "1 user(s) were assigned to the test.quest. federation"
-//! let users = federations.users(1, &Default::default()).await?;
+//! let users = federations.users(1).list(&Default::default()).await?;
 //! assert_eq!(users.response.iter().map(|u| u.id).collect::<Vec<_>>(), [2, 3]);
 //! # Ok(()) }
 //! ```
 
+mod federation_users;
 mod federations;
 mod session;
+mod users;
 
 use std::fmt;
 
 use http::{Method, StatusCode};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use self::federation_users::FederationUsers;
 pub use self::federations::{
     AllFederation, AssignedUsers, CdnFederation, DeliveryServiceRef, FederationMapping,
     FederationUser, FederationUserOrder, FederationUsersQuery, Federations, NewFederation,
     SortOrder, Timestamp,
 };
 pub use self::session::TrafficOpsSession;
+pub use self::users::{User, Users, UsersQuery};
 use crate::client::{Client, ClientBuilder};
-use crate::error::{Error, Result, ServiceError};
+use crate::error::{ApiErrorKind, Error, Result, ServiceError};
 use crate::json::Verdict;
 use crate::request::{ErrorProfile, RequestBuilder, RequestOptions, Response};
 
@@ -203,6 +208,11 @@ impl<'c> TrafficOps<'c> {
         Federations::new(self.clone())
     }
 
+    /// Users (`GET users`): where a username becomes the integer ID federation membership uses.
+    pub fn users(&self) -> Users<'c> {
+        Users::new(self.clone())
+    }
+
     /// `GET /api/{version}/ping`: `{"ping": "pong"}` when the server is up (no login needed).
     ///
     /// # Errors
@@ -241,15 +251,14 @@ impl<'c> TrafficOps<'c> {
         )
     }
 
-    /// Sends a request, turning a 501 into [`Error::ApiVersionNotSupported`].
+    /// Sends a request, reading a 501 as [`ApiErrorKind::ApiVersionNotSupported`].
     pub(crate) async fn send(&self, request: RequestBuilder<'c>) -> Result<Response> {
         request.send().await.map_err(|e| match e {
-            Error::Api(api) if api.status() == StatusCode::NOT_IMPLEMENTED => {
-                Error::ApiVersionNotSupported {
+            Error::Api(api) if api.status() == StatusCode::NOT_IMPLEMENTED => Error::Api(Box::new(
+                api.with_kind(ApiErrorKind::ApiVersionNotSupported {
                     version: self.version.to_string(),
-                    api,
-                }
-            }
+                }),
+            )),
             other => other,
         })
     }

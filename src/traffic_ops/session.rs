@@ -47,7 +47,7 @@ const SESSION_COOKIES: [&str; 2] = ["mojolicious", "access_token"];
 ///     .base_url(sandbox.base_url().as_str()) // your Traffic Ops URL
 ///     .auth(session.clone())
 ///     .build()?;
-/// client.traffic_ops().federations().users(1, &Default::default()).await?; // logs in first
+/// client.traffic_ops().federations().users(1).list(&Default::default()).await?; // logs in first
 /// assert_eq!(session.login_count(), 1);
 /// assert!(!format!("{session:?}").contains("twelve12"));
 /// session.logout(&client).await?;
@@ -272,10 +272,11 @@ impl TrafficOpsSession {
             // The server does not serve this API version (it says so before looking at credentials).
             return Err(match answer.refused("Traffic Ops", super::parse_error) {
                 Error::Auth(auth) => match auth.api() {
-                    Some(api) => Error::ApiVersionNotSupported {
-                        version: version.to_string(),
-                        api: Box::new(api.clone()),
-                    },
+                    Some(api) => Error::Api(Box::new(api.clone().with_kind(
+                        crate::error::ApiErrorKind::ApiVersionNotSupported {
+                            version: version.to_string(),
+                        },
+                    ))),
                     None => Error::Auth(auth),
                 },
                 other => other,

@@ -8,7 +8,7 @@ use std::fmt;
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use super::{Collection, PROFILE};
+use super::{AllowedOwners, Collection, PROFILE};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::path::check_segment;
@@ -178,7 +178,7 @@ impl AllowedOwnersUpdate {
         self.owners_to_add.is_empty() && self.owners_to_remove.is_empty()
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(super) fn validate(&self) -> Result<()> {
         validate_ids("owner ID", &self.owners_to_add, &self.owners_to_remove)
     }
 }
@@ -285,7 +285,7 @@ impl<'c> FailoverGroups<'c> {
         FailoverGroups { client, options }
     }
 
-    fn request(
+    pub(super) fn request(
         &self,
         method: Method,
         id: Option<&str>,
@@ -339,34 +339,11 @@ impl<'c> FailoverGroups<'c> {
             .await
     }
 
-    /// The users allowed to use a failover group (`GET /failover-groups/{id}/allowed-owners`).
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn allowed_owners(&self, id: &str) -> Result<Collection<AllowedOwner>> {
-        self.request(Method::GET, Some(id), Some("allowed-owners"))?
-            .send_json()
-            .await
-    }
-
-    /// Grants and revokes the use of a failover group in one call
-    /// (`PUT /failover-groups/{id}/allowed-owners`); owners not named keep their access.
-    ///
-    /// Refused before sending: an empty owner ID, or one ID both added and removed. Retried like any PUT:
-    /// adding an owner twice or removing one twice leaves the same set.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn update_allowed_owners(
-        &self,
-        id: &str,
-        update: &AllowedOwnersUpdate,
-    ) -> Result<()> {
-        update.validate()?;
-        self.request(Method::PUT, Some(id), Some("allowed-owners"))?
-            .json(update)
-            .send_no_content()
-            .await
+    /// The allowed owners of one failover group: a handle with the same verbs as every service's
+    /// group-scoped handle (`list`, `add`, `remove`, and `change` for both in one call). Sends nothing
+    /// until one of them is called.
+    pub fn allowed_owners(&self, failover_group_id: impl Into<String>) -> AllowedOwners<'c> {
+        AllowedOwners::new(self.clone(), failover_group_id.into())
     }
 
     /// Adds and removes live channels (`PUT /failover-groups/{id}/channels`). A channel already in another

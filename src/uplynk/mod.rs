@@ -13,24 +13,32 @@
 //!
 //! // Against the real service: Client::for_uplynk("your user ID", "your API key")?
 //! # let client = sandbox.uplynk_client()?;
-//! let groups = client.uplynk().failover_groups();
-//! groups
-//!     .update_allowed_owners(
-//!         "e8d6b5cb940c40cc9ec6ad081a38f3f0",
-//!         &AllowedOwnersUpdate::new().owners_to_add(["gu137664292b46a1a286cdf79b1a9bm8"]),
+//! let owners = client
+//!     .uplynk()
+//!     .failover_groups()
+//!     .allowed_owners("e8d6b5cb940c40cc9ec6ad081a38f3f0");
+//! owners.add(["gu137664292b46a1a286cdf79b1a9bm8"]).await?;
+//! // Grant and revoke in one call:
+//! owners
+//!     .change(
+//!         &AllowedOwnersUpdate::new()
+//!             .owners_to_add(["de137864292b46a1a286cdd79b3a9ba6"])
+//!             .owners_to_remove(["gu137664292b46a1a286cdf79b1a9bm8"]),
 //!     )
 //!     .await?;
-//! let owners = groups.allowed_owners("e8d6b5cb940c40cc9ec6ad081a38f3f0").await?;
-//! assert!(owners.items.iter().any(|o| o.owner == "gu137664292b46a1a286cdf79b1a9bm8"));
+//! let now = owners.list().await?;
+//! assert!(now.items.iter().any(|o| o.owner == "de137864292b46a1a286cdd79b3a9ba6"));
 //! # Ok(()) }
 //! ```
 
+mod allowed_owners;
 mod auth;
 mod failover_groups;
 
 use http::Method;
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use self::allowed_owners::AllowedOwners;
 pub use self::auth::{SignedParams, UplynkAuth, decode_msg};
 pub use self::failover_groups::{
     AllowedOwner, AllowedOwnersUpdate, ChannelsUpdate, FailoverGroup, FailoverGroupUpdate,

@@ -1,0 +1,151 @@
+//! Who a member is: how callers name members, and how a name becomes the identity a service keys
+//! membership by (Traffic Ops: a username becomes an integer user ID).
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+/// A Traffic Ops user named by the caller: by username or by integer user ID. In a desired-state file a
+/// string is a username and a number an ID (`"members": ["admin", 7]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum UserRef {
+    /// An integer user ID.
+    Id(u64),
+    /// A username.
+    Username(String),
+}
+
+impl From<u64> for UserRef {
+    fn from(id: u64) -> Self {
+        UserRef::Id(id)
+    }
+}
+
+impl From<&str> for UserRef {
+    fn from(username: &str) -> Self {
+        UserRef::Username(username.to_string())
+    }
+}
+
+impl From<String> for UserRef {
+    fn from(username: String) -> Self {
+        UserRef::Username(username)
+    }
+}
+
+impl fmt::Display for UserRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UserRef::Id(id) => write!(f, "{id}"),
+            UserRef::Username(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A Traffic Ops user as a federation member: the integer ID the federation keys membership by, and the
+/// username when it is known. Two of them are the same member when their IDs are equal; plans and
+/// reports show `admin (2)`.
+#[derive(Debug, Clone)]
+pub struct TrafficOpsUser {
+    /// The integer user ID.
+    pub id: u64,
+    /// The username, when known.
+    pub username: Option<String>,
+}
+
+impl TrafficOpsUser {
+    /// A user known only by ID.
+    pub fn id(id: u64) -> Self {
+        TrafficOpsUser { id, username: None }
+    }
+}
+
+impl PartialEq for TrafficOpsUser {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+impl Eq for TrafficOpsUser {}
+impl PartialOrd for TrafficOpsUser {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for TrafficOpsUser {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.id.cmp(&other.id)
+    }
+}
+impl Hash for TrafficOpsUser {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl fmt::Display for TrafficOpsUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.username {
+            Some(name) => write!(f, "{name} ({})", self.id),
+            None => write!(f, "{}", self.id),
+        }
+    }
+}
+
+/// Resolves each reference to a user: from the federation's current members when one matches, otherwise
+/// with one `GET users?username=` or `GET users?id=` per reference. An unknown user is an error, so
+/// nothing is planned (or written) from a name that means nobody.
+pub(super) async fn resolve_traffic_ops_users(
+    client: &Client,
+    wanted: &[UserRef],
+    current: &BTreeSet<TrafficOpsUser>,
+) -> Result<BTreeSet<TrafficOpsUser>> {
+    let users = client.traffic_ops().users();
+    let mut resolved = BTreeSet::new();
+    for reference in wanted {
+        let known = current.iter().find(|u| match reference {
+            UserRef::Id(id) => u.id == *id,
+            UserRef::Username(name) => u.username.as_deref() == Some(name),
+        });
+        if let Some(user) = known {
+            resolved.insert(user.clone());
+            continue;
+        }
+        let found = match reference {
+            UserRef::Id(id) => users.find_by_id(*id).await?,
+            UserRef::Username(name) if name.trim().is_empty() => {
+                return Err(Error::invalid_input("Traffic Ops username", "is empty"));
+            }
+            UserRef::Username(name) => users.find_by_username(name).await?,
+        };
+        let Some(user) = found else {
+            let what = match reference {
+                UserRef::Id(id) => format!("no user with ID {id}"),
+                UserRef::Username(name) => format!("no user named `{name}`"),
+            };
+            return Err(Error::invalid_input(
+                "Traffic Ops member",
+                format!("{what} exists on the server: nothing was written"),
+            ));
+        };
+        resolved.insert(TrafficOpsUser {
+            id: user.id,
+            username: Some(user.username),
+        });
+    }
+    Ok(resolved)
+}
+
+/// Members named by plain strings (usernames, user IDs): each must be non-empty.
+pub(super) fn plain_names(wanted: &[String]) -> Result<BTreeSet<String>> {
+    match wanted.iter().find(|m| m.trim().is_empty()) {
+        Some(bad) => Err(Error::invalid_input("member", format!("{bad:?} is empty"))),
+        None => Ok(wanted.iter().cloned().collect()),
+    }
+}
