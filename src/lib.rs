@@ -109,6 +109,7 @@
 //! - `native-tls`: the platform's TLS library instead.
 //! - `sandbox`: the in-process fake services.
 //! - `tracing`: one span per request (service, method, path template, status, attempts, duration), no secrets.
+//! - `cli`: the `group-membership` command-line tool (plan, apply, export; clap). The library never needs it.
 
 #![warn(missing_docs)]
 #![warn(clippy::missing_errors_doc)]

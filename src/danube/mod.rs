@@ -6,9 +6,9 @@
 //!
 //! Answers come in the envelope `{"status": "SUCCESS" | "FAILURE", "result": ..., "task_id": ...}`, decoded
 //! into the typed result. A `FAILURE` with field errors becomes an [`Error::Api`] of kind
-//! [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation) listing each field's messages
+//! [`ApiErrorKind::Validation`] listing each field's messages
 //! ([`Error::field_errors`]); `{"detail": ...}` errors keep their detail as the message; a 406 on create is
-//! of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists) ([`Error::is_already_exists`]); a 429 is retried after its `Retry-After`
+//! of kind [`ApiErrorKind::AlreadyExists`] ([`Error::is_already_exists`]); a 429 is retried after its `Retry-After`
 //! for reads, updates and deletes (never for a create).
 //!
 //! ```

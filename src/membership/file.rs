@@ -1,38 +1,31 @@
-//! The desired-state file: who should be in which group, per service, as JSON.
+//! The desired-state file: who should be in which group, per service, as JSON. The README's "The
+//! desired-state file" section is the full reference; in short:
 //!
 //! ```json
 //! {
 //!   "connections": {
-//!     "video":   {"service": "uplynk", "base_url": "https://services.uplynk.com",
-//!                 "user_id_env": "UPLYNK_USER_ID", "api_key_env": "UPLYNK_API_KEY"},
-//!     "netmon":  {"service": "entuity", "base_url_env": "ENTUITY_URL",
-//!                 "username_env": "ENTUITY_USER", "password_env": "ENTUITY_PASSWORD", "insecure_env": "ENTUITY_INSECURE"},
-//!     "cloud":   {"service": "danube", "base_url_env": "DANUBE_URL", "api_key_env": "ES_API_KEY"},
-//!     "cdn":     {"service": "traffic_ops", "base_url_env": "TO_URL", "username_env": "TO_USER",
-//!                 "password_env": "TO_PASSWORD", "insecure_env": "TO_INSECURE", "api_version": "4.0"}
+//!     "video": {"service": "uplynk", "user_id_env": "UPLYNK_USER_ID", "api_key_env": "UPLYNK_API_KEY"},
+//!     "cdn":   {"service": "traffic_ops", "base_url_env": "TO_URL", "username_env": "TO_USER",
+//!               "password_env": "TO_PASSWORD", "cdn": "CDN-in-a-Box"}
 //!   },
+//!   "people": {"alice": {"video": "gu137664292b46a1a286cdf79b1a9bm8", "cdn": "alice"}},
 //!   "groups": [
 //!     {"service": "uplynk", "connection": "video", "failover_group_id": "e8d6b5cb940c40cc9ec6ad081a38f3f0",
-//!      "members": ["t345643dn409198f523flniu1234n34i"]},
-//!     {"service": "entuity", "connection": "netmon", "config_set_id": "82e7c418-cd48-4fbf-857b-cddb475841a2",
-//!      "user_group": "Administrators", "members": ["admin", "kim1"]},
-//!     {"service": "danube", "connection": "cloud", "group": "operators", "members": ["admin"]},
-//!     {"service": "traffic_ops", "connection": "cdn", "federation_id": 1, "members": ["admin", 3]}
+//!      "members": ["t345643dn409198f523flniu1234n34i", "@alice"]},
+//!     {"service": "traffic_ops", "connection": "cdn", "federation_id": 1, "members": ["admin", 3, "@alice"]}
 //!   ]
 //! }
 //! ```
 //!
 //! A connection names **environment variables** for everything secret (`*_env`), never the secrets: unknown
-//! keys such as `password` are refused, so a secret cannot slip into the file. The base URL may be given
-//! literally (`base_url`) or through a variable (`base_url_env`; for Uplynk it defaults to the production host). Danube Cloud takes `api_key_env`, or
-//! `username_env` + `password_env`. `insecure_env` names a variable that, set to `1`, accepts invalid
-//! certificates. Traffic Ops members are usernames (strings) or integer user IDs (numbers), resolved
-//! against the server before planning (an unknown user fails that group, and nothing is written to it);
-//! the others are strings.
+//! keys such as `password` are refused, so a secret cannot slip into the file. `@name` is a person from
+//! `people`, replaced by their identity on the group's connection. Traffic Ops members are usernames or
+//! integer user IDs, resolved against the server before planning (an unknown user fails that group, and
+//! nothing is written to it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{
     DanubeGroupUsers, Desired, EntuityUserGroup, Reconcile, TrafficOpsFederationUsers,
@@ -42,7 +35,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 
 /// A service a connection talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Service {
@@ -70,40 +63,43 @@ impl Service {
 
 /// How to reach one service account: a base URL and the names of the environment variables holding its
 /// credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Connection {
     /// The service.
     pub service: Service,
     /// The base URL, literally.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// The variable holding the base URL.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url_env: Option<String>,
     /// Uplynk: the variable holding the user ID.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id_env: Option<String>,
     /// Uplynk, Danube Cloud: the variable holding the API key.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_env: Option<String>,
     /// Entuity, Danube Cloud, Traffic Ops: the variable holding the username.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username_env: Option<String>,
     /// Entuity, Danube Cloud, Traffic Ops: the variable holding the password.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_env: Option<String>,
     /// The variable that, set to `1`, accepts invalid certificates.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_env: Option<String>,
     /// Traffic Ops: the API version (4.0 by default).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
+    /// Traffic Ops: the CDN whose federations an export of everything lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cdn: Option<String>,
 }
 
 /// One group and who should be in it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "service", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DesiredGroup {
@@ -113,7 +109,7 @@ pub enum DesiredGroup {
         connection: String,
         /// The failover group.
         failover_group_id: String,
-        /// User IDs.
+        /// User IDs, or people (`@name`).
         members: Vec<String>,
     },
     /// An Entuity user group on a config set.
@@ -124,7 +120,7 @@ pub enum DesiredGroup {
         config_set_id: String,
         /// The user group.
         user_group: String,
-        /// Usernames.
+        /// Usernames, or people (`@name`).
         members: Vec<String>,
     },
     /// A Danube Cloud group's users.
@@ -133,7 +129,7 @@ pub enum DesiredGroup {
         connection: String,
         /// The group.
         group: String,
-        /// Usernames.
+        /// Usernames, or people (`@name`).
         members: Vec<String>,
     },
     /// A Traffic Ops federation's users.
@@ -142,7 +138,7 @@ pub enum DesiredGroup {
         connection: String,
         /// The federation.
         federation_id: u64,
-        /// Usernames or integer user IDs.
+        /// Usernames or integer user IDs, or people (`@name`).
         members: Vec<UserRef>,
     },
 }
@@ -166,7 +162,9 @@ impl DesiredGroup {
             DesiredGroup::TrafficOps { .. } => Service::TrafficOps,
         }
     }
-    fn key(&self) -> String {
+    /// How the file names this group: `connection/failover_group_id`, `connection/config_set_id/user_group`,
+    /// `connection/group` or `connection/federation_id`.
+    pub fn key(&self) -> String {
         match self {
             DesiredGroup::Uplynk {
                 connection,
@@ -194,12 +192,16 @@ impl DesiredGroup {
 }
 
 /// A whole desired-state file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DesiredState {
     /// Named connections.
     pub connections: BTreeMap<String, Connection>,
+    /// People, each with their identity on the connections they use (connection name → username or user
+    /// ID); a group lists a person as `@name`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub people: BTreeMap<String, BTreeMap<String, UserRef>>,
     /// The groups and their members.
     pub groups: Vec<DesiredGroup>,
 }
@@ -241,22 +243,101 @@ impl DesiredState {
             if !seen.insert(group.key()) {
                 return Err(Error::invalid_input(what, "listed twice"));
             }
-            let members: Vec<String> = match group {
-                DesiredGroup::TrafficOps { members, .. } => {
-                    members.iter().map(UserRef::to_string).collect()
-                }
-                DesiredGroup::Uplynk { members, .. }
-                | DesiredGroup::Entuity { members, .. }
-                | DesiredGroup::Danube { members, .. } => members.clone(),
-            };
+            let members: Vec<String> = state
+                .expanded(group)?
+                .iter()
+                .map(UserRef::to_string)
+                .collect();
             if members.iter().any(|m| m.trim().is_empty()) {
                 return Err(Error::invalid_input(what, "a member is empty"));
             }
             if members.iter().collect::<BTreeSet<_>>().len() != members.len() {
-                return Err(Error::invalid_input(what, "a member is listed twice"));
+                return Err(Error::invalid_input(
+                    what,
+                    "a member is listed twice (perhaps once by name and once as a person)",
+                ));
+            }
+        }
+        for (person, identities) in &state.people {
+            if let Some(unknown) = identities
+                .keys()
+                .find(|c| !state.connections.contains_key(*c))
+            {
+                return Err(Error::invalid_input(
+                    format!("person `{person}`"),
+                    format!("names connection `{unknown}`, which the file does not define"),
+                ));
             }
         }
         Ok(state)
+    }
+
+    /// The file's text: pretty-printed JSON that [`from_json`](Self::from_json) reads back unchanged.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if the state cannot be written as JSON (it always can).
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self)
+            .map(|text| text + "\n")
+            .map_err(|e| Error::invalid_input("desired-state file", e.to_string()))
+    }
+
+    /// A group's members with every person (`@name`) replaced by their identity on the group's connection.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a person the file does not declare, or one without an identity on the
+    /// group's connection.
+    pub fn expanded(&self, group: &DesiredGroup) -> Result<Vec<UserRef>> {
+        let listed: Vec<UserRef> = match group {
+            DesiredGroup::TrafficOps { members, .. } => members.clone(),
+            DesiredGroup::Uplynk { members, .. }
+            | DesiredGroup::Entuity { members, .. }
+            | DesiredGroup::Danube { members, .. } => {
+                members.iter().cloned().map(UserRef::Username).collect()
+            }
+        };
+        listed
+            .into_iter()
+            .map(|member| match &member {
+                UserRef::Username(name) if name.starts_with('@') => {
+                    self.identity(&name[1..], group.connection(), &group.key())
+                }
+                _ => Ok(member),
+            })
+            .collect()
+    }
+
+    fn identity(&self, person: &str, connection: &str, group: &str) -> Result<UserRef> {
+        let what = format!("group {group}");
+        let Some(identities) = self.people.get(person) else {
+            return Err(Error::invalid_input(
+                what,
+                format!("`@{person}` is not one of the file's `people`"),
+            ));
+        };
+        identities.get(connection).cloned().ok_or_else(|| {
+            Error::invalid_input(
+                what,
+                format!("person `@{person}` has no identity on connection `{connection}`"),
+            )
+        })
+    }
+
+    /// How a plan or report should show `member` (as the services render it: `gu137…`, `kim1`,
+    /// `admin (2)`) of a group on `connection`: `@alice = gu137…` when it is a declared person's identity
+    /// there, `@alice` (or `@alice (7)` for a Traffic Ops user) when the identity is the person's own name,
+    /// otherwise `member` unchanged.
+    pub fn member_label(&self, connection: &str, member: &str) -> String {
+        let person = self.people.iter().find(|(_, ids)| {
+            ids.get(connection)
+                .is_some_and(|id| identity_matches(id, member))
+        });
+        match person {
+            None => member.to_string(),
+            Some((name, _)) if member == name => format!("@{name}"),
+            Some((name, _)) if member.starts_with(&format!("{name} (")) => format!("@{member}"),
+            Some((name, _)) => format!("@{name} = {member}"),
+        }
     }
 
     /// The environment variables a connection needs that `env` does not provide (empty when it can connect).
@@ -380,33 +461,27 @@ impl DesiredState {
                         format!("no client for `{}`", g.connection()),
                     )
                 })?;
+                let members = self.expanded(g)?;
+                let names = || members.iter().map(UserRef::to_string);
                 let entry: Box<dyn Reconcile> = match g {
                     DesiredGroup::Uplynk {
-                        failover_group_id,
-                        members,
-                        ..
+                        failover_group_id, ..
                     } => Box::new(Desired::new(
                         UplynkAllowedOwners::new(client, failover_group_id),
-                        members.clone(),
+                        names(),
                     )),
                     DesiredGroup::Entuity {
                         config_set_id,
                         user_group,
-                        members,
                         ..
                     } => Box::new(Desired::new(
                         EntuityUserGroup::new(client, config_set_id, user_group),
-                        members.clone(),
+                        names(),
                     )),
-                    DesiredGroup::Danube { group, members, .. } => Box::new(Desired::new(
-                        DanubeGroupUsers::new(client, group),
-                        members.clone(),
-                    )),
-                    DesiredGroup::TrafficOps {
-                        federation_id,
-                        members,
-                        ..
-                    } => Box::new(Desired::new(
+                    DesiredGroup::Danube { group, .. } => {
+                        Box::new(Desired::new(DanubeGroupUsers::new(client, group), names()))
+                    }
+                    DesiredGroup::TrafficOps { federation_id, .. } => Box::new(Desired::new(
                         TrafficOpsFederationUsers::new(client, *federation_id),
                         members.clone(),
                     )),
@@ -414,6 +489,14 @@ impl DesiredState {
                 Ok(entry)
             })
             .collect()
+    }
+}
+
+/// True when `label` (a member as plans render it) is the member `identity` names.
+fn identity_matches(identity: &UserRef, label: &str) -> bool {
+    match identity {
+        UserRef::Username(name) => label == name || label.starts_with(&format!("{name} (")),
+        UserRef::Id(id) => label == id.to_string() || label.ends_with(&format!(" ({id})")),
     }
 }
 

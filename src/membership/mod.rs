@@ -58,6 +58,7 @@
 //! # Ok(()) }
 //! ```
 
+mod export;
 mod file;
 mod identity;
 mod plan;
@@ -69,6 +70,7 @@ use std::hash::Hash;
 
 use std::future::Future;
 
+pub use self::export::ExportScope;
 pub use self::file::{Connection, DesiredGroup, DesiredState, Service};
 pub use self::identity::{TrafficOpsUser, UserRef};
 pub use self::plan::{

@@ -1,0 +1,242 @@
+//! Export: a desired-state file describing who is in each group now, so that planning it shows no change.
+//! The way a team starts managing access as code.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::identity::TrafficOpsUser;
+use super::{
+    Connection, DanubeGroupUsers, DesiredGroup, DesiredState, EntuityUserGroup, GroupMembers,
+    Service, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, complete,
+};
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+/// Which groups an export describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExportScope {
+    /// The groups the desired-state file lists.
+    ListedGroups,
+    /// Every group each connection's credentials can see: Uplynk failover groups, the user groups of every
+    /// Entuity config set, Danube Cloud groups, and the federations of a Traffic Ops connection's `cdn`
+    /// (only those linked to a delivery service: the server lists no others).
+    Everything,
+}
+
+impl DesiredState {
+    /// A desired-state file with the same connections and people whose groups hold exactly their current
+    /// members: of the groups this file lists, or of every group the connections can see. Members that are
+    /// a declared person's identity on that connection are written as `@name`; Traffic Ops users by
+    /// username (by ID when the server gave none). Members are sorted, so two exports of the same state are
+    /// the same text.
+    ///
+    /// `clients` holds a client per connection name (see [`client`](Self::client)). Progress: `progress`
+    /// is called with each group's key as it is read.
+    ///
+    /// # Errors
+    /// The first read that fails (an export missing a group would be wrong), naming the group; a
+    /// [`Error::Config`] when a Traffic Ops connection has no `cdn` for [`ExportScope::Everything`].
+    pub async fn export(
+        &self,
+        clients: &BTreeMap<String, Client>,
+        scope: ExportScope,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<DesiredState> {
+        let groups = match scope {
+            ExportScope::ListedGroups => self.groups.clone(),
+            ExportScope::Everything => self.discover(clients).await?,
+        };
+        let mut exported = Vec::with_capacity(groups.len());
+        for group in &groups {
+            progress(&group.key());
+            let client = client_of(clients, group.connection())?;
+            let current = read_members(client, group)
+                .await
+                .map_err(|e| in_group(group, e))?;
+            exported.push(self.with_members(group, current));
+        }
+        Ok(DesiredState {
+            connections: self.connections.clone(),
+            people: self.people.clone(),
+            groups: exported,
+        })
+    }
+
+    /// Every group each connection can see, with no members yet.
+    async fn discover(&self, clients: &BTreeMap<String, Client>) -> Result<Vec<DesiredGroup>> {
+        let mut groups = Vec::new();
+        for (name, connection) in &self.connections {
+            let client = client_of(clients, name)?;
+            groups.extend(
+                discover_connection(client, name, connection)
+                    .await
+                    .map_err(|e| in_connection(name, e))?,
+            );
+        }
+        Ok(groups)
+    }
+
+    /// `group` holding `current` (as identities), people written as `@name`.
+    fn with_members(&self, group: &DesiredGroup, current: Vec<UserRef>) -> DesiredGroup {
+        let connection = group.connection().to_string();
+        let named: Vec<UserRef> = current
+            .into_iter()
+            .map(|member| match self.person_with(&connection, &member) {
+                Some(person) => UserRef::Username(format!("@{person}")),
+                None => member,
+            })
+            .collect();
+        let strings = || named.iter().map(UserRef::to_string).collect::<Vec<_>>();
+        let mut group = group.clone();
+        match &mut group {
+            DesiredGroup::TrafficOps { members, .. } => *members = named.clone(),
+            DesiredGroup::Uplynk { members, .. }
+            | DesiredGroup::Entuity { members, .. }
+            | DesiredGroup::Danube { members, .. } => *members = strings(),
+        }
+        group
+    }
+
+    fn person_with(&self, connection: &str, member: &UserRef) -> Option<&str> {
+        self.people
+            .iter()
+            .find(|(_, ids)| ids.get(connection) == Some(member))
+            .map(|(name, _)| name.as_str())
+    }
+}
+
+fn client_of<'a>(clients: &'a BTreeMap<String, Client>, name: &str) -> Result<&'a Client> {
+    clients
+        .get(name)
+        .ok_or_else(|| Error::invalid_input("connection", format!("no client for `{name}`")))
+}
+
+fn in_group(group: &DesiredGroup, e: Error) -> Error {
+    Error::invalid_input(
+        format!("export of group {}", group.key()),
+        format!("could not read its members: {e}"),
+    )
+}
+
+fn in_connection(name: &str, e: Error) -> Error {
+    match e {
+        Error::Config(_) => e,
+        other => Error::invalid_input(
+            format!("export of connection `{name}`"),
+            format!("could not list its groups: {other}"),
+        ),
+    }
+}
+
+/// The group's current members as identities, sorted (Traffic Ops users by username when known).
+async fn read_members(client: &Client, group: &DesiredGroup) -> Result<Vec<UserRef>> {
+    let client = client.clone();
+    let strings = |set: BTreeSet<String>| set.into_iter().map(UserRef::Username).collect();
+    Ok(match group {
+        DesiredGroup::Uplynk {
+            failover_group_id, ..
+        } => strings(
+            UplynkAllowedOwners::new(client, failover_group_id)
+                .members()
+                .await?,
+        ),
+        DesiredGroup::Entuity {
+            config_set_id,
+            user_group,
+            ..
+        } => strings(
+            EntuityUserGroup::new(client, config_set_id, user_group)
+                .members()
+                .await?,
+        ),
+        DesiredGroup::Danube { group, .. } => {
+            strings(DanubeGroupUsers::new(client, group).members().await?)
+        }
+        DesiredGroup::TrafficOps { federation_id, .. } => {
+            let users = TrafficOpsFederationUsers::new(client, *federation_id)
+                .members()
+                .await?;
+            let mut refs: Vec<UserRef> = users.into_iter().map(traffic_ops_ref).collect();
+            refs.sort();
+            refs
+        }
+    })
+}
+
+fn traffic_ops_ref(user: TrafficOpsUser) -> UserRef {
+    match user.username {
+        Some(name) => UserRef::Username(name),
+        None => UserRef::Id(user.id),
+    }
+}
+
+/// The groups one connection can see, with no members yet.
+async fn discover_connection(
+    client: &Client,
+    name: &str,
+    connection: &Connection,
+) -> Result<Vec<DesiredGroup>> {
+    let connection_name = name.to_string();
+    match connection.service {
+        Service::Uplynk => {
+            let listed = client.uplynk().failover_groups().list().await?;
+            complete("failover groups", listed.items.len(), listed.total_items)?;
+            Ok(listed
+                .items
+                .into_iter()
+                .map(|g| DesiredGroup::Uplynk {
+                    connection: connection_name.clone(),
+                    failover_group_id: g.id,
+                    members: vec![],
+                })
+                .collect())
+        }
+        Service::Entuity => {
+            let mut groups = Vec::new();
+            for set in client.entuity().config_sets().list().await? {
+                let id = set.server_group_id;
+                for group in client.entuity().user_groups(&id).list().await? {
+                    groups.push(DesiredGroup::Entuity {
+                        connection: connection_name.clone(),
+                        config_set_id: id.clone(),
+                        user_group: group.user_group_name,
+                        members: vec![],
+                    });
+                }
+            }
+            Ok(groups)
+        }
+        Service::Danube => Ok(client
+            .danube()
+            .groups()
+            .list_names()
+            .await?
+            .into_iter()
+            .map(|group| DesiredGroup::Danube {
+                connection: connection_name.clone(),
+                group,
+                members: vec![],
+            })
+            .collect()),
+        Service::TrafficOps => {
+            let cdn = connection.cdn.as_deref().ok_or_else(|| {
+                Error::Config(format!(
+                    "connection `{name}` names no `cdn`: Traffic Ops lists federations per CDN, so an \
+                     export of everything needs one"
+                ))
+            })?;
+            let federations = client.traffic_ops().federations();
+            let listed = federations.cdn_federations(cdn).await?.response;
+            // One federation may serve several delivery services: list it once.
+            let ids: BTreeSet<u64> = listed.iter().map(|f| f.id).collect();
+            Ok(ids
+                .into_iter()
+                .map(|federation_id| DesiredGroup::TrafficOps {
+                    connection: connection_name.clone(),
+                    federation_id,
+                    members: vec![],
+                })
+                .collect())
+        }
+    }
+}
