@@ -122,7 +122,7 @@ fn plan_as_json_has_the_documented_shape() {
 
 #[test]
 fn apply_converges_and_exits_0() {
-    let out = tool(&["apply", "--output", "json", SAMPLE]);
+    let out = tool(&["apply", "--auto-approve", "--output", "json", SAMPLE]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let report = json(&out);
     assert_eq!(report["command"], "apply");
@@ -140,7 +140,7 @@ fn apply_converges_and_exits_0() {
             "{group}"
         );
     }
-    let text = tool(&["apply", SAMPLE]);
+    let text = tool(&["apply", "--auto-approve", SAMPLE]);
     assert_eq!(code(&text), 0);
     assert!(
         stdout(&text).contains("planned again: every group matches the file"),
@@ -279,7 +279,7 @@ fn unknown_people_and_users_fail_with_nothing_written() {
         ),
     );
     assert!(nobody.ends_with(".json"));
-    let out = tool(&["apply", "--output", "json", &nobody]);
+    let out = tool(&["apply", "--auto-approve", "--output", "json", &nobody]);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let report = json(&out);
     let to = &report["groups"][3];
@@ -351,4 +351,134 @@ fn no_sandbox_refuses_missing_credentials() {
         stderr(&out)
     );
     assert!(!stderr(&out).contains("using the embedded sandbox"));
+}
+
+#[test]
+fn apply_without_a_saved_plan_refuses_removals_unless_approved() {
+    let out = tool(&["apply", "--output", "json", SAMPLE]);
+    assert_eq!(code(&out), 1);
+    let report = json(&out);
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("this plan removes members and no saved plan was reviewed"),
+        "{report}"
+    );
+    assert_eq!(report["exit_code"], 1);
+    assert_eq!(
+        report["groups"][0]["remove"],
+        serde_json::json!(["ff41643dn419198f523flniu1234n34i"])
+    );
+    assert!(report.get("converged").is_none(), "nothing was applied");
+    assert!(
+        stderr(&out).contains("Nothing was written"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A plan that removes nobody applies without approval.
+    let path = scratch("no-removal");
+    let adds_only = std::fs::read_to_string(SAMPLE).unwrap().replace(
+        r#""members": ["t345643dn409198f523flniu1234n34i", "@alice"]"#,
+        r#""members": ["t345643dn409198f523flniu1234n34i", "ff41643dn419198f523flniu1234n34i", "@alice"]"#,
+    );
+    let out = tool(&["apply", &write(&path, &adds_only)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_and_only_with_its_file() {
+    let dir = scratch("saved");
+    let plan_path = dir.with_file_name("plan.json");
+    let plan_file = plan_path.to_str().unwrap();
+    let out = tool(&["plan", SAMPLE, "--out", plan_file]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("saved the plan to"),
+        "{}",
+        stderr(&out)
+    );
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    assert_eq!(saved["schema"], 1);
+    assert_eq!(
+        saved["groups"][0]["remove"],
+        serde_json::json!(["ff41643dn419198f523flniu1234n34i"])
+    );
+
+    // Applied as reviewed: removals included, no --auto-approve needed.
+    let out = tool(&["apply", SAMPLE, "--plan", plan_file, "--output", "json"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(json(&out)["converged"], true);
+
+    // Another desired-state file: refused whole, before anything is read.
+    // (The digest covers the file's bytes: any edit, even outside `groups`, makes it another file.)
+    let edited = std::fs::read_to_string(SAMPLE)
+        .unwrap()
+        .replace("\"api_version\": \"4.0\"", "\"api_version\": \"4.1\"");
+    assert_ne!(edited, std::fs::read_to_string(SAMPLE).unwrap());
+    let other = write(&dir, &edited);
+    let out = tool(&["apply", &other, "--plan", plan_file]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("it was made from a desired-state file with SHA-256"),
+        "{}",
+        stderr(&out)
+    );
+    let out = tool(&["apply", &other, "--plan", plan_file, "--output", "json"]);
+    assert_eq!(json(&out)["exit_code"], 1);
+    assert!(json(&out)["error"].as_str().unwrap().contains("SHA-256"));
+
+    // The server moved since the plan (here: the plan says it saw someone the server does not have):
+    // that group is refused with the difference, the others apply; exit 1.
+    let moved = std::fs::read_to_string(&plan_path).unwrap().replacen(
+        "\"ff41643dn419198f523flniu1234n34i\",\n",
+        "\"ff41643dn419198f523flniu1234n34i\",\n        \"someone-who-left\",\n",
+        1,
+    );
+    let moved_path = dir.with_file_name("moved.json");
+    let out = tool(&[
+        "apply",
+        SAMPLE,
+        "--plan",
+        &write(&moved_path, &moved),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let report = json(&out);
+    let uplynk = &report["groups"][0];
+    assert_eq!(uplynk["status"], "changed_since_plan", "{uplynk}");
+    assert_eq!(uplynk["vanished"], serde_json::json!(["someone-who-left"]));
+    assert_eq!(uplynk["may_have_changed_something"], false);
+    assert!(uplynk.get("steps").is_none(), "nothing written to it");
+    assert_eq!(report["groups"][1]["status"], "applied");
+
+    // --plan and --auto-approve do not go together.
+    let out = tool(&["apply", SAMPLE, "--plan", plan_file, "--auto-approve"]);
+    assert_eq!(code(&out), 1);
+}
+
+#[test]
+fn a_plan_with_a_group_that_cannot_be_planned_is_not_saved() {
+    let dir = scratch("unsaved");
+    let nobody = std::fs::read_to_string(SAMPLE)
+        .unwrap()
+        .replace("\"cdn\": \"operator\"", "\"cdn\": \"nobody\"");
+    let plan_path = dir.with_file_name("plan.json");
+    let out = tool(&[
+        "plan",
+        &write(&dir, &nobody),
+        "--out",
+        plan_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(!plan_path.exists());
+    assert!(
+        stderr(&out).contains("the plan was not saved")
+            && stderr(&out).contains("1 group(s) could not be planned"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -463,28 +463,35 @@ impl DesiredState {
                 })?;
                 let members = self.expanded(g)?;
                 let names = || members.iter().map(UserRef::to_string);
+                let key = g.key();
                 let entry: Box<dyn Reconcile> = match g {
                     DesiredGroup::Uplynk {
                         failover_group_id, ..
-                    } => Box::new(Desired::new(
-                        UplynkAllowedOwners::new(client, failover_group_id),
-                        names(),
-                    )),
+                    } => Box::new(
+                        Desired::new(UplynkAllowedOwners::new(client, failover_group_id), names())
+                            .with_key(key),
+                    ),
                     DesiredGroup::Entuity {
                         config_set_id,
                         user_group,
                         ..
-                    } => Box::new(Desired::new(
-                        EntuityUserGroup::new(client, config_set_id, user_group),
-                        names(),
-                    )),
-                    DesiredGroup::Danube { group, .. } => {
-                        Box::new(Desired::new(DanubeGroupUsers::new(client, group), names()))
-                    }
-                    DesiredGroup::TrafficOps { federation_id, .. } => Box::new(Desired::new(
-                        TrafficOpsFederationUsers::new(client, *federation_id),
-                        members.clone(),
-                    )),
+                    } => Box::new(
+                        Desired::new(
+                            EntuityUserGroup::new(client, config_set_id, user_group),
+                            names(),
+                        )
+                        .with_key(key),
+                    ),
+                    DesiredGroup::Danube { group, .. } => Box::new(
+                        Desired::new(DanubeGroupUsers::new(client, group), names()).with_key(key),
+                    ),
+                    DesiredGroup::TrafficOps { federation_id, .. } => Box::new(
+                        Desired::new(
+                            TrafficOpsFederationUsers::new(client, *federation_id),
+                            members.clone(),
+                        )
+                        .with_key(key),
+                    ),
                 };
                 Ok(entry)
             })

@@ -52,11 +52,12 @@ impl fmt::Display for UserRef {
 /// A Traffic Ops user as a federation member: the integer ID the federation keys membership by, and the
 /// username when it is known. Two of them are the same member when their IDs are equal; plans and
 /// reports show `admin (2)`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrafficOpsUser {
     /// The integer user ID.
     pub id: u64,
     /// The username, when known.
+    #[serde(default)]
     pub username: Option<String>,
 }
 

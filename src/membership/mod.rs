@@ -62,6 +62,7 @@ mod export;
 mod file;
 mod identity;
 mod plan;
+mod saved;
 mod targets;
 
 use std::collections::BTreeSet;
@@ -70,21 +71,32 @@ use std::hash::Hash;
 
 use std::future::Future;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 pub use self::export::ExportScope;
 pub use self::file::{Connection, DesiredGroup, DesiredState, Service};
 pub use self::identity::{TrafficOpsUser, UserRef};
 pub use self::plan::{
-    Change, Desired, Drift, GroupReport, Guards, Outcome, Plan, Reconcile, ReportFuture, Step,
-    StepResult, add, plan, reconcile_all, remove, sync, sync_entry,
+    Change, Desired, Drift, GroupReport, Guards, Outcome, Plan, Reconcile, ReportFuture,
+    SaveFuture, Step, StepResult, add, plan, reconcile_all, remove, sync, sync_entry,
 };
+pub use self::saved::{SAVED_PLAN_SCHEMA, SavedGroupPlan, SavedPlan};
 pub use self::targets::{
     DanubeGroupUsers, EntuityUserGroup, TrafficOpsFederationUsers, UplynkAllowedOwners,
 };
 use crate::error::{Error, Result};
 
-/// A member's identity on some service: a username or user ID string, or an integer user ID.
-pub trait MemberId: Clone + Ord + Hash + Display + Debug + Send + Sync + 'static {}
-impl<T: Clone + Ord + Hash + Display + Debug + Send + Sync + 'static> MemberId for T {}
+/// A member's identity on some service: a username or user ID string, or a [`TrafficOpsUser`]. Serde
+/// makes it savable in a [`SavedPlan`].
+pub trait MemberId:
+    Clone + Ord + Hash + Display + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+}
+impl<T> MemberId for T where
+    T: Clone + Ord + Hash + Display + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+}
 
 /// "The members of one group" on one service.
 pub trait GroupMembers: Send + Sync + Debug {

@@ -93,7 +93,7 @@ impl<M: MemberId> Plan<M> {
     pub fn is_noop(&self) -> bool {
         self.to_add.is_empty() && self.to_remove.is_empty()
     }
-    fn rendered(&self) -> Plan<String> {
+    pub(super) fn rendered(&self) -> Plan<String> {
         let r = |s: &BTreeSet<M>| s.iter().map(ToString::to_string).collect();
         let v = |s: &[M]| s.iter().map(ToString::to_string).collect();
         Plan {
@@ -204,6 +204,14 @@ pub enum Outcome {
     /// A member named could not be resolved (an unknown Traffic Ops user, an empty name): nothing was
     /// written.
     ResolveFailed(Error),
+    /// Applying a [`SavedPlan`](super::SavedPlan): the group's members are not the ones the plan observed,
+    /// so what was reviewed is no longer what would happen. Nothing was written.
+    ChangedSincePlan {
+        /// Members present now that the plan did not see.
+        appeared: Vec<String>,
+        /// Members the plan saw that are gone now.
+        vanished: Vec<String>,
+    },
     /// Dry run: the plan is shown, nothing was written.
     Planned,
     /// Already as desired: nothing was written.
@@ -259,7 +267,10 @@ impl GroupReport {
                 steps.iter().all(|(_, r)| matches!(r, StepResult::Applied))
                     && drift.as_ref().is_ok_and(Drift::is_none)
             }
-            Outcome::ReadFailed(_) | Outcome::ResolveFailed(_) | Outcome::Refused(_) => false,
+            Outcome::ReadFailed(_)
+            | Outcome::ResolveFailed(_)
+            | Outcome::ChangedSincePlan { .. }
+            | Outcome::Refused(_) => false,
         }
     }
     /// True when a write was applied, or failed in a way that may have reached the server.
@@ -315,6 +326,12 @@ impl fmt::Display for GroupReport {
         match &self.outcome {
             Outcome::ReadFailed(e) => write!(f, "  READ FAILED, nothing written: {e}"),
             Outcome::ResolveFailed(e) => write!(f, "  UNKNOWN MEMBER, nothing written: {e}"),
+            Outcome::ChangedSincePlan { appeared, vanished } => write!(
+                f,
+                "  CHANGED SINCE THE PLAN, nothing written: appeared [{}], vanished [{}]",
+                appeared.join(", "),
+                vanished.join(", ")
+            ),
             Outcome::Planned if self.has_pending_changes() => write!(f, "  pending (dry run)"),
             Outcome::Planned | Outcome::Unchanged => write!(f, "  no changes"),
             Outcome::Refused(why) => write!(f, "  REFUSED, nothing written: {why}"),
@@ -429,38 +446,66 @@ async fn run<G: GroupMembers>(
     guards: &Guards,
     apply: bool,
 ) -> GroupReport {
-    let mut report = GroupReport {
-        service: group.service(),
-        group: group.describe(),
-        plan: None,
-        outcome: Outcome::Unchanged,
-    };
+    run_keeping_plan(group, names, change, guards, apply)
+        .await
+        .0
+}
+
+/// [`run`], also returning the plan it made (for saving): `None` when nothing could be planned.
+async fn run_keeping_plan<G: GroupMembers>(
+    group: &G,
+    names: &[G::Name],
+    change: Change,
+    guards: &Guards,
+    apply: bool,
+) -> (GroupReport, Option<Plan<G::Member>>) {
+    let mut report = new_report(group);
     let current = match group.members().await {
         Ok(c) => c,
         Err(e) => {
             report.outcome = Outcome::ReadFailed(e);
-            return report;
+            return (report, None);
         }
     };
     let named = match group.resolve(names, &current).await {
         Ok(named) => named,
         Err(e) => {
             report.outcome = Outcome::ResolveFailed(e);
-            return report;
+            return (report, None);
         }
     };
-    let mut plan = Plan::for_change(current, named, change);
+    let plan = Plan::for_change(current, named, change);
+    finish(group, plan, guards, apply, report).await
+}
+
+pub(super) fn new_report<G: GroupMembers>(group: &G) -> GroupReport {
+    GroupReport {
+        service: group.service(),
+        group: group.describe(),
+        plan: None,
+        outcome: Outcome::Unchanged,
+    }
+}
+
+/// From a plan on: no change, a guard's refusal, a dry run, or the steps, then the read-back.
+pub(super) async fn finish<G: GroupMembers>(
+    group: &G,
+    mut plan: Plan<G::Member>,
+    guards: &Guards,
+    apply: bool,
+    mut report: GroupReport,
+) -> (GroupReport, Option<Plan<G::Member>>) {
     report.plan = Some(plan.rendered());
     if plan.is_noop() {
-        return report;
+        return (report, Some(plan));
     }
     if let Some(why) = guards.check(&plan) {
         report.outcome = Outcome::Refused(why);
-        return report;
+        return (report, Some(plan));
     }
     if !apply {
         report.outcome = Outcome::Planned;
-        return report;
+        return (report, Some(plan));
     }
     let mut planned_steps = group.steps(&plan);
     if planned_steps
@@ -469,7 +514,7 @@ async fn run<G: GroupMembers>(
     {
         match confirm_before_overwrite(group, &mut plan, &mut report).await {
             Some(steps) => planned_steps = steps,
-            None => return report,
+            None => return (report, Some(plan)),
         }
     }
     let steps = perform_steps(group, planned_steps).await;
@@ -478,7 +523,7 @@ async fn run<G: GroupMembers>(
         .await
         .map(|after| drift_after(&plan, &after));
     report.outcome = Outcome::Applied { steps, drift };
-    report
+    (report, Some(plan))
 }
 
 /// An overwrite would silently undo a change someone made since the read: read again right before it. A
@@ -584,26 +629,55 @@ pub struct Desired<G: GroupMembers> {
     pub group: G,
     /// Who should be in it, named the service's way.
     pub members: Vec<G::Name>,
+    /// How a desired-state file names the group (its [`key`](super::DesiredGroup::key)); the group's
+    /// description when made in code. Saved plans find their groups by it.
+    pub key: String,
 }
 
 impl<G: GroupMembers> Desired<G> {
-    /// A group and its desired members.
+    /// A group and its desired members, keyed by the group's description.
     pub fn new(group: G, members: impl IntoIterator<Item = impl Into<G::Name>>) -> Self {
         Desired {
+            key: group.describe(),
             group,
             members: names::<G>(members),
         }
+    }
+
+    /// The same, keyed `key`.
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
     }
 }
 
 /// The future of [`Reconcile::reconcile`].
 pub type ReportFuture<'a> = Pin<Box<dyn Future<Output = GroupReport> + Send + 'a>>;
 
+/// The future of [`Reconcile::plan_to_save`]: the report, and the plan to save when the group could be
+/// planned and no guard refused it.
+pub type SaveFuture<'a> =
+    Pin<Box<dyn Future<Output = (GroupReport, Option<super::SavedGroupPlan>)> + Send + 'a>>;
+
 /// A group to reconcile, whatever its service (object-safe, for mixed lists such as
 /// `Vec<Box<dyn Reconcile>>`).
 pub trait Reconcile: Send + Sync + fmt::Debug {
     /// Plans (`apply: false`) or syncs the group and reports.
     fn reconcile<'a>(&'a self, guards: &'a Guards, apply: bool) -> ReportFuture<'a>;
+
+    /// How the desired-state file names the group.
+    fn key(&self) -> &str;
+
+    /// Plans the group (no write) and returns the plan to save with the report.
+    fn plan_to_save<'a>(&'a self, guards: &'a Guards) -> SaveFuture<'a>;
+
+    /// Applies a saved plan of this group: refused, with nothing written, unless the group's members are
+    /// exactly the ones the plan observed ([`Outcome::ChangedSincePlan`]).
+    fn apply_saved<'a>(
+        &'a self,
+        saved: &'a super::SavedGroupPlan,
+        guards: &'a Guards,
+    ) -> ReportFuture<'a>;
 }
 
 impl<G: GroupMembers> Reconcile for Desired<G> {
@@ -615,6 +689,30 @@ impl<G: GroupMembers> Reconcile for Desired<G> {
             guards,
             apply,
         ))
+    }
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn plan_to_save<'a>(&'a self, guards: &'a Guards) -> SaveFuture<'a> {
+        Box::pin(async move {
+            let (report, plan) =
+                run_keeping_plan(&self.group, &self.members, Change::Exact, guards, false).await;
+            let saveable = report.is_success();
+            let saved = plan
+                .filter(|_| saveable)
+                .map(|p| super::saved::save(&self.group, &self.key, &p));
+            (report, saved)
+        })
+    }
+
+    fn apply_saved<'a>(
+        &'a self,
+        saved: &'a super::SavedGroupPlan,
+        guards: &'a Guards,
+    ) -> ReportFuture<'a> {
+        Box::pin(super::saved::apply(&self.group, saved, guards))
     }
 }
 

@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use futures_util::StreamExt;
 use group_membership::Client;
 use group_membership::membership::{
-    DesiredState, ExportScope, GroupReport, Guards, Reconcile, Service,
+    DesiredState, ExportScope, GroupReport, Guards, Reconcile, SavedGroupPlan, SavedPlan, Service,
 };
 use group_membership::sandbox::Sandbox;
 
@@ -48,14 +48,28 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         run: RunArgs,
+        /// Save the plan here, for review and `apply --plan` (not written when a group could not be
+        /// planned).
+        #[arg(long, value_name = "PLAN")]
+        out: Option<PathBuf>,
     },
-    /// Carry the plan out with the guards, read each group back, plan again. Exit 0 only if every group
+    /// Carry a plan out with the guards, read each group back, plan again. Exit 0 only if every group
     /// now matches the file.
+    ///
+    /// With --plan, exactly the saved plan: each group is read first and refused, with nothing written,
+    /// if its members are not the ones the plan observed. Without it, a fresh plan, which must not remove
+    /// anyone unless --auto-approve is given.
     Apply {
-        /// The desired-state file.
+        /// The desired-state file (the one the saved plan was made from).
         file: PathBuf,
         #[command(flatten)]
         run: RunArgs,
+        /// The saved plan to apply (from `plan --out`).
+        #[arg(long, value_name = "PLAN")]
+        plan: Option<PathBuf>,
+        /// Apply a fresh plan even when it removes members (no saved plan was reviewed).
+        #[arg(long, conflicts_with = "plan")]
+        auto_approve: bool,
     },
     /// Write a desired-state file describing who is in each group now (so `plan` on it shows no change).
     Export {
@@ -85,6 +99,9 @@ struct RunArgs {
 }
 
 impl RunArgs {
+    fn concurrency(&self) -> usize {
+        usize::from(self.concurrency)
+    }
     fn guards(&self) -> Guards {
         Guards {
             allow_empty: self.allow_empty,
@@ -121,7 +138,15 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(&cli)) {
         Ok(code) => code,
-        Err(e) => fail(e.as_ref()),
+        Err(e) => {
+            if cli.output == Format::Json {
+                print(&output::error_json(
+                    command_name(&cli.command),
+                    &e.to_string(),
+                ));
+            }
+            fail(e.as_ref())
+        }
     }
 }
 
@@ -130,18 +155,33 @@ fn fail(e: &dyn std::error::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Plan { .. } => "plan",
+        Command::Apply { .. } => "apply",
+        Command::Export { .. } => "export",
+    }
+}
+
 async fn run(cli: &Cli) -> Result<ExitCode, BoxError> {
     match &cli.command {
-        Command::Plan { file, run } => reconcile(cli, file, run, false).await,
-        Command::Apply { file, run } => reconcile(cli, file, run, true).await,
+        Command::Plan { file, run, out } => plan(cli, file, run, out.as_deref()).await,
+        Command::Apply {
+            file,
+            run,
+            plan,
+            auto_approve,
+        } => apply(cli, file, run, plan.as_deref(), *auto_approve).await,
         Command::Export { file, all, out } => export(cli, file, *all, out.as_deref()).await,
     }
 }
 
-fn load(file: &Path) -> Result<DesiredState, BoxError> {
+/// The file's text (saved plans record its digest) and what it says.
+fn load(file: &Path) -> Result<(String, DesiredState), BoxError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    Ok(DesiredState::from_json(&text)?)
+    let state = DesiredState::from_json(&text)?;
+    Ok((text, state))
 }
 
 /// A client per connection: from its environment variables, or the sandbox when any is missing (said on
@@ -189,63 +229,226 @@ fn sandbox_client(sandbox: &Sandbox, service: Service) -> group_membership::Resu
     }
 }
 
-async fn reconcile(
+async fn plan(
     cli: &Cli,
     file: &Path,
     run: &RunArgs,
-    apply: bool,
+    out: Option<&Path>,
 ) -> Result<ExitCode, BoxError> {
-    let state = load(file)?;
+    let (text, state) = load(file)?;
     let mut sandbox = None;
     let clients = connect(&state, cli.no_sandbox, &mut sandbox)?;
     let entries = state.entries(&clients)?;
     let guards = run.guards();
-    let concurrency = usize::from(run.concurrency);
-    let reports = reconcile_with_progress(&entries, &guards, apply, concurrency).await;
-    let again = if apply {
-        Some(reconcile_with_progress(&entries, &guards, false, concurrency).await)
-    } else {
-        None
-    };
-    let rendered = Rendered {
-        command: if apply { "apply" } else { "plan" },
-        file,
-        state: &state,
-        reports: &reports,
-        again: again.as_deref(),
-    };
-    let code = rendered.exit_code();
+    let planned = plan_all(&entries, &guards, run.concurrency()).await;
+    let (reports, saved): (Vec<GroupReport>, Vec<_>) = planned.into_iter().unzip();
+    if let Some(out) = out {
+        save_plan(&text, saved, out)?;
+    }
+    let rendered = Rendered::new("plan", file, &state, &reports);
     print(&rendered.render(cli.output, colour()));
-    Ok(ExitCode::from(code))
+    Ok(ExitCode::from(rendered.exit_code()))
 }
 
-/// Every group planned or applied, `concurrency` at a time, in the file's order; progress on stderr when
-/// there are many.
-async fn reconcile_with_progress(
+/// Writes the plan, or refuses when some group could not be planned (a partial plan is no plan).
+fn save_plan(
+    text: &str,
+    saved: Vec<Option<group_membership::membership::SavedGroupPlan>>,
+    out: &Path,
+) -> Result<(), BoxError> {
+    let missing = saved.iter().filter(|g| g.is_none()).count();
+    if missing > 0 {
+        eprintln!(
+            "the plan was not saved to {}: {missing} group(s) could not be planned",
+            out.display()
+        );
+        return Ok(());
+    }
+    let plan = SavedPlan::new(text, saved.into_iter().flatten().collect());
+    std::fs::write(out, plan.to_json()?)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!(
+        "saved the plan to {}: apply it with `apply --plan`",
+        out.display()
+    );
+    Ok(())
+}
+
+async fn apply(
+    cli: &Cli,
+    file: &Path,
+    run: &RunArgs,
+    plan_file: Option<&Path>,
+    auto_approve: bool,
+) -> Result<ExitCode, BoxError> {
+    let (text, state) = load(file)?;
+    let saved = match plan_file {
+        Some(path) => Some(load_saved_plan(path, &text)?),
+        None => None,
+    };
+    let mut sandbox = None;
+    let clients = connect(&state, cli.no_sandbox, &mut sandbox)?;
+    let entries = state.entries(&clients)?;
+    let guards = run.guards();
+    let concurrency = run.concurrency();
+    let work = match saved {
+        Some(saved) => saved_work(&entries, saved)?,
+        // Without a saved plan: plan now and apply exactly that plan, so the same check guards the span
+        // between this run's read and its write, and nobody is removed unless approved.
+        None => {
+            let planned = plan_all(&entries, &guards, concurrency).await;
+            let removes = planned
+                .iter()
+                .any(|(_, g)| g.as_ref().is_some_and(|g| !g.remove.is_empty()));
+            if removes && !auto_approve {
+                let reports: Vec<GroupReport> = planned.into_iter().map(|(r, _)| r).collect();
+                let mut rendered = Rendered::new("apply", file, &state, &reports);
+                rendered.error = Some(NEEDS_APPROVAL.to_string());
+                print(&rendered.render(cli.output, colour()));
+                eprintln!("{NEEDS_APPROVAL}");
+                return Ok(ExitCode::FAILURE);
+            }
+            planned
+                .into_iter()
+                .map(|(report, group)| match group {
+                    Some(g) => Work::Apply(g),
+                    None => Work::Done(report),
+                })
+                .collect()
+        }
+    };
+    let futures = entries
+        .iter()
+        .zip(work)
+        .map(|(entry, work)| {
+            let guards = &guards;
+            Box::pin(async move {
+                match work {
+                    Work::Done(report) => report,
+                    Work::Apply(g) => entry.apply_saved(&g, guards).await,
+                }
+            }) as ReportFuture<'_>
+        })
+        .collect();
+    let reports = drive(futures, concurrency).await;
+    let again = reconcile_all(&entries, &guards, concurrency).await;
+    let mut rendered = Rendered::new("apply", file, &state, &reports);
+    rendered.again = Some(&again);
+    print(&rendered.render(cli.output, colour()));
+    Ok(ExitCode::from(rendered.exit_code()))
+}
+
+const NEEDS_APPROVAL: &str = "refusing to apply: this plan removes members and no saved plan was \
+    reviewed. Save one with `plan FILE --out PLAN`, review it, then `apply FILE --plan PLAN`; or pass \
+    --auto-approve. Nothing was written.";
+
+/// What apply does with one group.
+enum Work {
+    /// Its plan, to apply.
+    Apply(SavedGroupPlan),
+    /// Nothing: it could not be planned, and this is its report.
+    Done(GroupReport),
+}
+
+/// Reads a saved plan and checks it was made from this desired-state file.
+fn load_saved_plan(path: &Path, desired_state: &str) -> Result<SavedPlan, BoxError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let plan = SavedPlan::from_json(&text)?;
+    plan.check_source(desired_state)?;
+    Ok(plan)
+}
+
+/// One group's saved plan per entry, in order; a plan that does not cover exactly the file's groups is
+/// refused before anything is read.
+fn saved_work(entries: &[Box<dyn Reconcile>], saved: SavedPlan) -> Result<Vec<Work>, BoxError> {
+    if saved.groups.len() != entries.len() {
+        return Err(format!(
+            "the saved plan covers {} group(s), the file lists {}",
+            saved.groups.len(),
+            entries.len()
+        )
+        .into());
+    }
+    entries
+        .iter()
+        .map(|entry| {
+            saved
+                .group(entry.key())
+                .cloned()
+                .map(Work::Apply)
+                .ok_or_else(|| format!("the saved plan has no group {}", entry.key()).into())
+        })
+        .collect()
+}
+
+type ReportFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = GroupReport> + Send + 'a>>;
+
+/// Plans every group (no write), with the plan to save where one could be made.
+async fn plan_all(
     entries: &[Box<dyn Reconcile>],
     guards: &Guards,
-    apply: bool,
     concurrency: usize,
-) -> Vec<GroupReport> {
+) -> Vec<(GroupReport, Option<SavedGroupPlan>)> {
     let total = entries.len();
     let mut done = 0;
+    let mut planned: Vec<(usize, (GroupReport, Option<SavedGroupPlan>))> =
+        futures_util::stream::iter(
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| async move { (i, entry.plan_to_save(guards).await) }),
+        )
+        .buffer_unordered(concurrency)
+        .inspect(|(_, (report, _))| {
+            done += 1;
+            progress(done, total, report);
+        })
+        .collect()
+        .await;
+    planned.sort_by_key(|(i, _)| *i);
+    planned.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Plans every group again after applying (no write).
+async fn reconcile_all(
+    entries: &[Box<dyn Reconcile>],
+    guards: &Guards,
+    concurrency: usize,
+) -> Vec<GroupReport> {
+    let futures = entries
+        .iter()
+        .map(|entry| entry.reconcile(guards, false))
+        .collect();
+    drive(futures, concurrency).await
+}
+
+/// Runs the futures `concurrency` at a time; the reports in the given order, progress on stderr.
+async fn drive(futures: Vec<ReportFuture<'_>>, concurrency: usize) -> Vec<GroupReport> {
+    let total = futures.len();
+    let mut done = 0;
     let mut reports: Vec<(usize, GroupReport)> = futures_util::stream::iter(
-        entries
-            .iter()
+        futures
+            .into_iter()
             .enumerate()
-            .map(|(i, entry)| async move { (i, entry.reconcile(guards, apply).await) }),
+            .map(|(i, f)| async move { (i, f.await) }),
     )
     .buffer_unordered(concurrency)
     .inspect(|(_, report)| {
         done += 1;
-        if total >= PROGRESS_FROM {
-            eprintln!("[{done}/{total}] {} {}", report.service, report.group);
-        }
+        progress(done, total, report);
     })
     .collect()
     .await;
     reports.sort_by_key(|(i, _)| *i);
     reports.into_iter().map(|(_, r)| r).collect()
+}
+
+fn progress(done: usize, total: usize, report: &GroupReport) {
+    if total >= PROGRESS_FROM {
+        eprintln!("[{done}/{total}] {} {}", report.service, report.group);
+    }
 }
 
 async fn export(
@@ -254,7 +457,7 @@ async fn export(
     all: bool,
     out: Option<&Path>,
 ) -> Result<ExitCode, BoxError> {
-    let state = load(file)?;
+    let (_, state) = load(file)?;
     let mut sandbox = None;
     let clients = connect(&state, cli.no_sandbox, &mut sandbox)?;
     let scope = if all {

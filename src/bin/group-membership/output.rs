@@ -27,6 +27,8 @@ pub struct Rendered<'a> {
     pub reports: &'a [GroupReport],
     /// For `apply`: the plan made again after applying.
     pub again: Option<&'a [GroupReport]>,
+    /// Why the run stopped before writing anything, when it did.
+    pub error: Option<String>,
 }
 
 /// What became of one group, as one word.
@@ -34,6 +36,7 @@ fn status(report: &GroupReport) -> &'static str {
     match &report.outcome {
         Outcome::ReadFailed(_) => "read_failed",
         Outcome::ResolveFailed(_) => "resolve_failed",
+        Outcome::ChangedSincePlan { .. } => "changed_since_plan",
         Outcome::Refused(_) => "refused",
         Outcome::Unchanged => "unchanged",
         Outcome::Planned if report.has_pending_changes() => "pending",
@@ -44,10 +47,29 @@ fn status(report: &GroupReport) -> &'static str {
     }
 }
 
-impl Rendered<'_> {
+impl<'a> Rendered<'a> {
+    pub fn new(
+        command: &'static str,
+        file: &'a Path,
+        state: &'a DesiredState,
+        reports: &'a [GroupReport],
+    ) -> Self {
+        Rendered {
+            command,
+            file,
+            state,
+            reports,
+            again: None,
+            error: None,
+        }
+    }
+
     /// 0: nothing pending (plan) or everything applied and converged (apply); 2: plan found changes; 1:
     /// anything failed.
     pub fn exit_code(&self) -> u8 {
+        if self.error.is_some() {
+            return 1;
+        }
         let failed = self.reports.iter().any(|r| !r.is_success());
         match self.again {
             None if failed => 1,
@@ -133,6 +155,9 @@ impl Rendered<'_> {
             count("unchanged"),
             failed
         );
+        if let Some(error) = &self.error {
+            let _ = writeln!(out, "{}", paint("31", error));
+        }
         if let Some(again) = self.again {
             let still: Vec<String> = again
                 .iter()
@@ -233,6 +258,9 @@ impl Rendered<'_> {
         if let Some(again) = self.again {
             top["converged"] = json!(again.iter().all(GroupReport::made_no_change));
         }
+        if let Some(error) = &self.error {
+            top["error"] = json!(error);
+        }
         top
     }
 
@@ -263,6 +291,12 @@ impl Rendered<'_> {
                 group["error"] = json!(e.to_string());
             }
             Outcome::Refused(why) => group["error"] = json!(why),
+            Outcome::ChangedSincePlan { appeared, vanished } => {
+                group["error"] =
+                    json!("the group changed since the plan was made: nothing written");
+                group["appeared"] = json!(appeared);
+                group["vanished"] = json!(vanished);
+            }
             Outcome::Applied { steps, drift } => {
                 group["steps"] = steps.iter().map(step_json).collect();
                 group["read_back"] = match drift {
@@ -301,5 +335,11 @@ pub fn export_json(file: &Path, out: &Path, keys: &[String]) -> String {
         "groups": keys,
         "exit_code": 0,
     });
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}
+
+/// What a run that stopped before reading any group prints with `--output json`.
+pub fn error_json(command: &str, error: &str) -> String {
+    let value = json!({"schema": SCHEMA, "command": command, "error": error, "exit_code": 1});
     serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
 }
