@@ -138,6 +138,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     accept_invalid_certs: bool,
     root_certs_pem: Vec<Vec<u8>>,
+    pinned_pem: Vec<Vec<u8>>,
+    trusted_files: Vec<std::path::PathBuf>,
     http: Option<reqwest::ClientBuilder>,
     max_response_bytes: u64,
     settings: http::Extensions,
@@ -157,6 +159,8 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("accept_invalid_certs", &self.accept_invalid_certs)
             .field("extra_root_certs", &self.root_certs_pem.len())
+            .field("pinned_certs", &self.pinned_pem.len())
+            .field("trusted_files", &self.trusted_files)
             .field("own_http_client", &self.http.is_some())
             .finish()
     }
@@ -180,6 +184,8 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             accept_invalid_certs: false,
             root_certs_pem: Vec::new(),
+            pinned_pem: Vec::new(),
+            trusted_files: Vec::new(),
             http: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             settings: http::Extensions::new(),
@@ -254,6 +260,35 @@ impl ClientBuilder {
         self
     }
 
+    /// Accepts a server that presents **exactly** this certificate (PEM; compared byte for byte), when it
+    /// is valid for the host name — also a self-signed certificate marked `CA:TRUE` (as `openssl req -x509`
+    /// makes), which no root can make acceptable. Certificates are otherwise verified as usual, against
+    /// the roots given to this builder only (not the system's). Only with the `rustls` feature; with
+    /// `native-tls` alone, [`build`](Self::build) refuses it.
+    ///
+    /// A pinned certificate is trusted while it is the one presented: its dates are not checked (renewing
+    /// it means pinning the new one).
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "rustls", feature = "native-tls"))))]
+    pub fn pin_server_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.pinned_pem.push(pem.into());
+        self
+    }
+
+    /// Trusts the certificates of a PEM file, read when the client is built: as root CAs (a private CA's
+    /// certificate, or a self-signed server certificate marked `CA:FALSE`) **and** as pinned certificates
+    /// (a self-signed server certificate marked `CA:TRUE`; see
+    /// [`pin_server_certificate_pem`](Self::pin_server_certificate_pem)). One file covers all three cases;
+    /// the examples' `<SERVICE>_CA_FILE` and a desired-state file's `ca_file_env` use it. With `rustls`,
+    /// the client then trusts only the certificates you gave it, not the system's; with `native-tls`
+    /// alone the file's certificates are added to the system's roots (no pinning).
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "rustls", feature = "native-tls"))))]
+    pub fn trust_pem_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.trusted_files.push(path.into());
+        self
+    }
+
     /// Builds the HTTP client from your own `reqwest::ClientBuilder` (proxies, pools, TLS backend, roots
     /// and connect timeout are then yours; this builder's connect-timeout and certificate settings do not
     /// apply to it).
@@ -308,7 +343,16 @@ impl ClientBuilder {
             None => {
                 let b = reqwest::Client::builder().connect_timeout(self.connect_timeout);
                 #[cfg(any(feature = "rustls", feature = "native-tls"))]
-                let b = tls_settings(b, self.accept_invalid_certs, &self.root_certs_pem)?;
+                let b = {
+                    let mut trust = Trust {
+                        roots: self.root_certs_pem,
+                        pinned: self.pinned_pem,
+                    };
+                    for path in &self.trusted_files {
+                        trust.add_file(path)?;
+                    }
+                    tls_settings(b, self.accept_invalid_certs, trust)?
+                };
                 b
             }
         };
@@ -334,21 +378,46 @@ impl ClientBuilder {
     }
 }
 
+/// The certificates a client trusts beyond the system's: roots, and certificates pinned exactly.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+struct Trust {
+    roots: Vec<Vec<u8>>,
+    pinned: Vec<Vec<u8>>,
+}
+
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+impl Trust {
+    /// A CA file: its certificates as roots and, with rustls, as pins.
+    fn add_file(&mut self, path: &std::path::Path) -> Result<()> {
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::Config(format!("cannot read the CA file {}: {e}", path.display()))
+        })?;
+        if cfg!(feature = "rustls") {
+            self.pinned.push(pem.clone());
+        }
+        self.roots.push(pem);
+        Ok(())
+    }
+}
+
 /// The TLS backend and trust settings of the crate's own HTTP client.
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
 fn tls_settings(
     mut b: reqwest::ClientBuilder,
     accept_invalid_certs: bool,
-    root_certs_pem: &[Vec<u8>],
+    trust: Trust,
 ) -> Result<reqwest::ClientBuilder> {
     #[cfg(feature = "native-tls")]
     {
         b = b.tls_backend_native();
     }
     if accept_invalid_certs {
-        b = b.tls_danger_accept_invalid_certs(true);
+        return Ok(b.tls_danger_accept_invalid_certs(true));
     }
-    for pem in root_certs_pem {
+    if !trust.pinned.is_empty() {
+        return pinned(b, &trust);
+    }
+    for pem in &trust.roots {
         let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
             Error::Config(format!(
                 "root certificate is not valid PEM: {}",
@@ -365,6 +434,30 @@ fn tls_settings(
         }
     }
     Ok(b)
+}
+
+/// Pinned certificates need our own verifier: a preconfigured rustls client trusting only what was given.
+#[cfg(feature = "rustls")]
+fn pinned(b: reqwest::ClientBuilder, trust: &Trust) -> Result<reqwest::ClientBuilder> {
+    let mut roots = Vec::new();
+    for pem in &trust.roots {
+        roots.extend(crate::tls::pem_certificates(pem, "root certificate")?);
+    }
+    let mut pinned = Vec::new();
+    for pem in &trust.pinned {
+        pinned.extend(crate::tls::pem_certificates(pem, "pinned certificate")?);
+    }
+    let config = crate::tls::pinned_config(roots, pinned)?;
+    Ok(b.tls_backend_preconfigured(config))
+}
+
+#[cfg(not(feature = "rustls"))]
+fn pinned(_: reqwest::ClientBuilder, _: &Trust) -> Result<reqwest::ClientBuilder> {
+    Err(Error::Config(
+        "pinning a server certificate needs the `rustls` feature (native-tls cannot compare the certificate \
+         a server presents); use add_root_certificate_pem or trust_pem_file with native-tls"
+            .into(),
+    ))
 }
 
 /// Parses the base URL. Credentials in it are refused first, and every message names the URL with its

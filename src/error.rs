@@ -491,6 +491,10 @@ pub enum TransportErrorKind {
     /// The answer came from another URL than the one requested (an HTTP client that follows redirects):
     /// it was refused, whatever it said.
     Redirected,
+    /// The server's TLS certificate was refused (unknown issuer, expired, host name mismatch, a CA
+    /// certificate used as the server's own…): the request was not sent. The message says why and how to
+    /// fix it (a CA file, a pinned certificate, a new certificate).
+    Certificate,
 }
 
 /// The request could not be sent, or its answer could not be read.

@@ -129,6 +129,7 @@ mod request;
 pub mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+mod tls;
 pub mod traffic_ops;
 mod transport;
 pub mod uplynk;

@@ -765,7 +765,13 @@ impl Call<'_> {
 
     fn send_failed(&self, e: reqwest::Error, body_read: bool, progress: &Progress) -> Attempt {
         let c = classify(&e, body_read);
-        let error = self.transport(c.kind, c.message, c.may_have_been_sent, progress, Some(e));
+        let error = self.transport(
+            c.kind,
+            c.message.into_owned(),
+            c.may_have_been_sent,
+            progress,
+            Some(e),
+        );
         Attempt::Failed(c.outcome, error)
     }
 

@@ -72,6 +72,8 @@ pub enum AttemptOutcome {
     TimedOut,
     /// The connection failed after the request may have been sent.
     ConnectionLost,
+    /// The server's TLS certificate was refused: never retried (the same certificate would come back).
+    CertificateRefused,
 }
 
 /// The decision for one failed attempt.

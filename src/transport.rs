@@ -29,7 +29,7 @@ pub(crate) struct Classified {
     pub(crate) outcome: AttemptOutcome,
     pub(crate) kind: TransportErrorKind,
     pub(crate) may_have_been_sent: bool,
-    pub(crate) message: &'static str,
+    pub(crate) message: std::borrow::Cow<'static, str>,
 }
 
 /// Sorts a reqwest failure of sending (or of reading the body, `body_read`).
@@ -57,6 +57,14 @@ pub(crate) fn classify(e: &reqwest::Error, body_read: bool) -> Classified {
             false,
             "the request could not be built",
         )
+    } else if let Some(problem) = crate::tls::certificate_problem(e).filter(|_| e.is_connect()) {
+        // Trying again cannot help: the same certificate comes back.
+        return Classified {
+            outcome: AttemptOutcome::CertificateRefused,
+            kind: TransportErrorKind::Certificate,
+            may_have_been_sent: false,
+            message: problem.message().into(),
+        };
     } else if e.is_connect() {
         let kind = if e.is_timeout() {
             TransportErrorKind::Timeout
@@ -88,7 +96,7 @@ pub(crate) fn classify(e: &reqwest::Error, body_read: bool) -> Classified {
         outcome,
         kind,
         may_have_been_sent,
-        message,
+        message: message.into(),
     }
 }
 

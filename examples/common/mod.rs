@@ -65,10 +65,13 @@ pub fn uplynk() -> Result<Target, BoxError> {
             let base_url =
                 env("UPLYNK_BASE_URL").unwrap_or_else(|| uplynk::DEFAULT_BASE_URL.to_string());
             eprintln!("Using Uplynk at {base_url} as user {user_id}");
-            let client = Client::builder()
-                .base_url(base_url)
-                .auth(uplynk::UplynkAuth::new(user_id, api_key))
-                .build()?;
+            let client = trusting(
+                Client::builder()
+                    .base_url(base_url)
+                    .auth(uplynk::UplynkAuth::new(user_id, api_key)),
+                "UPLYNK_CA_FILE",
+            )
+            .build()?;
             Ok(Target {
                 client,
                 sandbox: false,
@@ -81,8 +84,9 @@ pub fn uplynk() -> Result<Target, BoxError> {
     }
 }
 
-/// Entuity: `ENTUITY_URL`, `ENTUITY_USER`, `ENTUITY_PASSWORD` (`ENTUITY_INSECURE=1` accepts a self-signed
-/// certificate; `ENTUITY_CA_FILE` trusts a CA certificate, the better way), or the sandbox.
+/// Entuity: `ENTUITY_URL`, `ENTUITY_USER`, `ENTUITY_PASSWORD` (`ENTUITY_CA_FILE` trusts the appliance's
+/// CA or pins its self-signed certificate, the right way; `ENTUITY_INSECURE=1` accepts any certificate),
+/// or the sandbox.
 pub fn entuity() -> Result<Target, BoxError> {
     match (
         env("ENTUITY_URL"),
@@ -91,13 +95,13 @@ pub fn entuity() -> Result<Target, BoxError> {
     ) {
         (Some(url), Some(user), Some(password)) => {
             eprintln!("Using Entuity at {url} as {user}");
-            let mut builder = Client::builder()
-                .base_url(url)
-                .auth(group_membership::auth::BasicAuth::new(user, password))
-                .danger_accept_invalid_certs(env("ENTUITY_INSECURE").as_deref() == Some("1"));
-            if let Some(ca) = env("ENTUITY_CA_FILE") {
-                builder = builder.add_root_certificate_pem(std::fs::read(ca)?);
-            }
+            let builder = trusting(
+                Client::builder()
+                    .base_url(url)
+                    .auth(group_membership::auth::BasicAuth::new(user, password))
+                    .danger_accept_invalid_certs(env("ENTUITY_INSECURE").as_deref() == Some("1")),
+                "ENTUITY_CA_FILE",
+            );
             Ok(Target {
                 client: builder.build()?,
                 sandbox: false,
@@ -110,8 +114,9 @@ pub fn entuity() -> Result<Target, BoxError> {
     }
 }
 
-/// Traffic Ops: `TO_URL`, `TO_USER`, `TO_PASSWORD` (`TO_INSECURE=1` accepts a self-signed certificate,
-/// `TO_API_VERSION` picks the API version), or the sandbox.
+/// Traffic Ops: `TO_URL`, `TO_USER`, `TO_PASSWORD` (`TO_CA_FILE` trusts the server's CA or pins its
+/// self-signed certificate; `TO_INSECURE=1` accepts any certificate; `TO_API_VERSION` picks the API
+/// version), or the sandbox.
 pub fn traffic_ops() -> Result<Target, BoxError> {
     use group_membership::traffic_ops::{ApiVersion, TrafficOpsSession};
     let version = match env("TO_API_VERSION") {
@@ -121,12 +126,15 @@ pub fn traffic_ops() -> Result<Target, BoxError> {
     match (env("TO_URL"), env("TO_USER"), env("TO_PASSWORD")) {
         (Some(url), Some(user), Some(password)) => {
             eprintln!("Using Traffic Ops at {url} as {user}, API {version}");
-            let client = Client::builder()
-                .base_url(url)
-                .auth(TrafficOpsSession::password(user, password))
-                .traffic_ops_api_version(version)
-                .danger_accept_invalid_certs(env("TO_INSECURE").as_deref() == Some("1"))
-                .build()?;
+            let client = trusting(
+                Client::builder()
+                    .base_url(url)
+                    .auth(TrafficOpsSession::password(user, password))
+                    .traffic_ops_api_version(version)
+                    .danger_accept_invalid_certs(env("TO_INSECURE").as_deref() == Some("1")),
+                "TO_CA_FILE",
+            )
+            .build()?;
             Ok(Target {
                 client,
                 sandbox: false,
@@ -145,13 +153,14 @@ pub fn traffic_ops() -> Result<Target, BoxError> {
     }
 }
 
-/// Danube Cloud: `DANUBE_URL` with `ES_API_KEY`, or `DANUBE_USER` + `DANUBE_PASSWORD`; or the sandbox.
+/// Danube Cloud: `DANUBE_URL` with `ES_API_KEY`, or `DANUBE_USER` + `DANUBE_PASSWORD` (`DANUBE_CA_FILE`
+/// trusts the server's CA or pins its self-signed certificate); or the sandbox.
 pub fn danube() -> Result<Target, BoxError> {
     use group_membership::danube::{DanubeApiKey, DanubeLogin};
     let Some(url) = env("DANUBE_URL") else {
         return sandbox_target("DANUBE_URL is", Sandbox::danube_client);
     };
-    let builder = Client::builder().base_url(url.as_str());
+    let builder = trusting(Client::builder().base_url(url.as_str()), "DANUBE_CA_FILE");
     let client = match (
         env("ES_API_KEY"),
         env("DANUBE_USER"),
@@ -175,6 +184,18 @@ pub fn danube() -> Result<Target, BoxError> {
         client,
         sandbox: false,
     })
+}
+
+/// `variable` names a PEM file: its certificates are trusted as roots and pinned (a self-signed server
+/// certificate, even one marked CA:TRUE, is accepted exactly).
+fn trusting(
+    builder: group_membership::ClientBuilder,
+    variable: &str,
+) -> group_membership::ClientBuilder {
+    match env(variable) {
+        Some(path) => builder.trust_pem_file(path),
+        None => builder,
+    }
 }
 
 /// Prints the alerts of a Traffic Ops reply, as the server words them.

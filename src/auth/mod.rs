@@ -518,18 +518,25 @@ pub(crate) async fn post_login(
         .send()
         .await;
     let mut response = sent.map_err(|e| {
-        let kind = if e.is_connect() {
+        let problem = crate::tls::certificate_problem(&e).filter(|_| e.is_connect());
+        let kind = if problem.is_some() {
+            TransportErrorKind::Certificate
+        } else if e.is_connect() {
             TransportErrorKind::Connect
         } else if e.is_timeout() {
             TransportErrorKind::Timeout
         } else {
             TransportErrorKind::Io
         };
+        let message = match problem {
+            Some(problem) => format!("the login request failed: {}", problem.message()),
+            None => "the login request failed".to_string(),
+        };
         Error::Transport(Box::new(TransportError {
             kind,
             method: Method::POST,
             path: path.clone(),
-            message: "the login request failed".into(),
+            message,
             may_have_been_sent: !e.is_connect(),
             attempts: 1,
             source: Some(e.without_url()),

@@ -90,6 +90,10 @@ pub struct Connection {
     /// The variable that, set to `1`, accepts invalid certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure_env: Option<String>,
+    /// The variable naming a PEM file whose certificates this connection trusts: a private CA, or the
+    /// server's own self-signed certificate, pinned ([`ClientBuilder::trust_pem_file`](crate::ClientBuilder::trust_pem_file)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file_env: Option<String>,
     /// Traffic Ops: the API version (4.0 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
@@ -400,10 +404,22 @@ impl DesiredState {
             }
         };
         let insecure = c.insecure_env.as_deref().and_then(env).as_deref() == Some("1");
+        let ca_file = c.ca_file_env.as_deref().and_then(env);
         let builder = Client::builder().base_url(base_url);
-        // Without a TLS feature there is no certificate to accept or refuse: `insecure` changes nothing.
+        // Without a TLS feature there is no certificate to accept or refuse: `insecure` changes nothing,
+        // and a CA file cannot be used.
         #[cfg(any(feature = "rustls", feature = "native-tls"))]
-        let builder = builder.danger_accept_invalid_certs(insecure);
+        let builder = match ca_file {
+            Some(path) => builder.trust_pem_file(path),
+            None => builder,
+        }
+        .danger_accept_invalid_certs(insecure);
+        #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+        if ca_file.is_some() {
+            return Err(Error::Config(format!(
+                "connection `{name}` names a CA file, but this build has no TLS feature"
+            )));
+        }
         #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
         let _ = insecure;
         match c.service {
