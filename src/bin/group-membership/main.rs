@@ -330,7 +330,7 @@ async fn apply(
             }) as ReportFuture<'_>
         })
         .collect();
-    let reports = drive(futures, concurrency).await;
+    let reports = drive(futures, concurrency, |report| report).await;
     let again = reconcile_all(&entries, &guards, concurrency).await;
     let mut rendered = Rendered::new("apply", file, &state, &reports);
     rendered.again = Some(&again);
@@ -382,33 +382,17 @@ fn saved_work(entries: &[Box<dyn Reconcile>], saved: SavedPlan) -> Result<Vec<Wo
         .collect()
 }
 
-type ReportFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = GroupReport> + Send + 'a>>;
-
 /// Plans every group (no write), with the plan to save where one could be made.
 async fn plan_all(
     entries: &[Box<dyn Reconcile>],
     guards: &Guards,
     concurrency: usize,
 ) -> Vec<(GroupReport, Option<SavedGroupPlan>)> {
-    let total = entries.len();
-    let mut done = 0;
-    let mut planned: Vec<(usize, (GroupReport, Option<SavedGroupPlan>))> =
-        futures_util::stream::iter(
-            entries
-                .iter()
-                .enumerate()
-                .map(|(i, entry)| async move { (i, entry.plan_to_save(guards).await) }),
-        )
-        .buffer_unordered(concurrency)
-        .inspect(|(_, (report, _))| {
-            done += 1;
-            progress(done, total, report);
-        })
-        .collect()
-        .await;
-    planned.sort_by_key(|(i, _)| *i);
-    planned.into_iter().map(|(_, p)| p).collect()
+    let futures = entries
+        .iter()
+        .map(|entry| entry.plan_to_save(guards))
+        .collect();
+    drive(futures, concurrency, |(report, _)| report).await
 }
 
 /// Plans every group again after applying (no write).
@@ -421,28 +405,36 @@ async fn reconcile_all(
         .iter()
         .map(|entry| entry.reconcile(guards, false))
         .collect();
-    drive(futures, concurrency).await
+    drive(futures, concurrency, |report| report).await
 }
 
-/// Runs the futures `concurrency` at a time; the reports in the given order, progress on stderr.
-async fn drive(futures: Vec<ReportFuture<'_>>, concurrency: usize) -> Vec<GroupReport> {
+type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+type ReportFuture<'a> = Boxed<'a, GroupReport>;
+
+/// Runs the futures `concurrency` at a time and returns their results in the given order, with progress on
+/// stderr (each result's report says which group finished).
+async fn drive<T>(
+    futures: Vec<Boxed<'_, T>>,
+    concurrency: usize,
+    report_of: fn(&T) -> &GroupReport,
+) -> Vec<T> {
     let total = futures.len();
     let mut done = 0;
-    let mut reports: Vec<(usize, GroupReport)> = futures_util::stream::iter(
+    let mut results: Vec<(usize, T)> = futures_util::stream::iter(
         futures
             .into_iter()
             .enumerate()
             .map(|(i, f)| async move { (i, f.await) }),
     )
     .buffer_unordered(concurrency)
-    .inspect(|(_, report)| {
+    .inspect(|(_, result)| {
         done += 1;
-        progress(done, total, report);
+        progress(done, total, report_of(result));
     })
     .collect()
     .await;
-    reports.sort_by_key(|(i, _)| *i);
-    reports.into_iter().map(|(_, r)| r).collect()
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn progress(done: usize, total: usize, report: &GroupReport) {

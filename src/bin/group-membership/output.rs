@@ -95,6 +95,15 @@ impl<'a> Rendered<'a> {
         self.state.groups.get(index).map_or("", |g| g.connection())
     }
 
+    /// How the file names group `index`.
+    fn key(&self, index: usize) -> String {
+        self.state
+            .groups
+            .get(index)
+            .map(|g| g.key())
+            .unwrap_or_default()
+    }
+
     fn labels(&self, index: usize, members: &[String]) -> Vec<String> {
         let connection = self.connection(index);
         members
@@ -125,12 +134,7 @@ impl<'a> Rendered<'a> {
             }
         );
         for (i, report) in self.reports.iter().enumerate() {
-            let key = self
-                .state
-                .groups
-                .get(i)
-                .map(|g| g.key())
-                .unwrap_or_default();
+            let key = self.key(i);
             let _ = writeln!(out, "\n{} {key} ({})", report.service, report.group);
             if let Some(plan) = &report.plan {
                 for m in self.labels(i, plan.to_add()) {
@@ -265,12 +269,7 @@ impl<'a> Rendered<'a> {
     }
 
     fn group_json(&self, i: usize, report: &GroupReport) -> Value {
-        let key = self
-            .state
-            .groups
-            .get(i)
-            .map(|g| g.key())
-            .unwrap_or_default();
+        let key = self.key(i);
         let mut group = json!({
             "service": report.service,
             "connection": self.connection(i),
