@@ -31,7 +31,7 @@ use std::fmt::Display;
 use std::process::ExitCode;
 
 use group_membership::membership::{
-    DanubeGroupUsers, EntuityUserGroup, GroupMembers, TrafficOpsFederationUsers,
+    DanubeGroupUsers, EntuityConfigSet, GroupMembers, TrafficOpsFederationUsers,
     UplynkAllowedOwners, UserRef, add, remove,
 };
 
@@ -109,7 +109,7 @@ fn entuity_tour() -> Tour {
         let grantee = common::env("ENTUITY_GRANT_USER")
             .or_else(|| target.is_sandbox().then(|| "kim1".to_string()));
         grant_and_revoke(
-            &EntuityUserGroup::new(target.client.clone(), set, group),
+            &EntuityConfigSet::new(target.client.clone(), set).user_group(group),
             grantee,
             "ENTUITY_GRANT_USER",
         )

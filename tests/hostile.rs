@@ -14,7 +14,7 @@ use group_membership::auth::BasicAuth;
 use group_membership::danube::{DanubeApiKey, DanubeLogin};
 use group_membership::error::{ApiErrorKind, CUT_MARKER, TransportErrorKind};
 use group_membership::membership::{
-    DanubeGroupUsers, EntuityUserGroup, Guards, Outcome, StepResult, TrafficOpsFederationUsers,
+    DanubeGroupUsers, EntuityConfigSet, Guards, Outcome, StepResult, TrafficOpsFederationUsers,
     UplynkAllowedOwners, sync,
 };
 use group_membership::traffic_ops::TrafficOpsSession;
@@ -266,7 +266,7 @@ async fn a_group_read_without_its_member_list_is_an_error_and_nothing_is_written
     assert_eq!(danube.seen().len(), 1);
 
     let entuity = Hostile::start(|_| json_answer(200, json!({"userGroupName": "Admins"}))).await;
-    let group = EntuityUserGroup::new(entuity_client(&entuity.url), "cs-1", "Admins");
+    let group = EntuityConfigSet::new(entuity_client(&entuity.url), "cs-1").user_group("Admins");
     let report = sync(&group, ["kim".to_string()], &guards).await;
     assert!(
         matches!(report.outcome, Outcome::ReadFailed(Error::Decode(_))),

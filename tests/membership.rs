@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use group_membership::membership::{
-    DanubeGroupUsers, Desired, DesiredState, EntuityUserGroup, GroupMembers, Guards, Outcome,
+    DanubeGroupUsers, Desired, DesiredState, EntuityConfigSet, GroupMembers, Guards, Outcome,
     Reconcile, StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, plan,
     reconcile_all, sync,
 };
@@ -78,11 +78,11 @@ async fn every_service_converges_and_the_second_run_writes_nothing() {
         1,
     )
     .await;
-    let entuity = EntuityUserGroup::new(
+    let entuity = EntuityConfigSet::new(
         sandbox.entuity_client().unwrap(),
         Sandbox::ENTUITY_CONFIG_SET_ID,
-        "Administrators",
-    );
+    )
+    .user_group("Administrators");
     converges(
         &sandbox,
         entuity,
@@ -141,7 +141,7 @@ async fn a_failed_or_incomplete_read_never_leads_to_a_write() {
             (
                 "/api/cfg/",
                 Box::new(Desired::new(
-                    EntuityUserGroup::new(
+                    EntuityConfigSet::new(
                         fast(Client::builder().base_url(&base).auth(
                             group_membership::auth::BasicAuth::new(
                                 Sandbox::ENTUITY_USER,
@@ -149,8 +149,8 @@ async fn a_failed_or_incomplete_read_never_leads_to_a_write() {
                             ),
                         )),
                         Sandbox::ENTUITY_CONFIG_SET_ID,
-                        "Administrators",
-                    ),
+                    )
+                    .user_group("Administrators"),
                     ["kim1".to_string()],
                 )),
             ),
@@ -213,8 +213,8 @@ async fn a_failed_or_incomplete_read_never_leads_to_a_write() {
         );
         assert_eq!(
             sandbox
-                .entuity_members(Sandbox::ENTUITY_CONFIG_SET_ID, "Administrators")
-                .unwrap(),
+                .entuity_user_groups(Sandbox::ENTUITY_CONFIG_SET_ID)
+                .unwrap()["Administrators"],
             ["admin"]
         );
         assert_eq!(sandbox.danube_group_users("operators").unwrap(), ["admin"]);

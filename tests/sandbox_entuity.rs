@@ -71,7 +71,7 @@ async fn membership_changes_increment_the_change_id_and_keep_state() {
         .unwrap();
     assert_eq!(second.configuration_change_id, 101);
     assert_eq!(
-        sandbox.entuity_members(SET, "Administrators").unwrap(),
+        sandbox.entuity_user_groups(SET).unwrap()["Administrators"],
         ["kim1", "admin", "super1", "guy9"]
     );
     let removal = client
@@ -90,12 +90,7 @@ async fn membership_changes_increment_the_change_id_and_keep_state() {
         .await
         .unwrap();
     assert_eq!(third.change().unwrap().configuration_change_id, 103);
-    assert!(
-        sandbox
-            .entuity_members(SET, "Administrators")
-            .unwrap()
-            .is_empty()
-    );
+    assert!(sandbox.entuity_user_groups(SET).unwrap()["Administrators"].is_empty());
 
     let groups = client.entuity().user_groups(SET).list().await.unwrap();
     assert_eq!(
@@ -227,7 +222,7 @@ async fn documented_error_shapes_come_back_typed() {
         Error::InvalidInput(_)
     ));
     assert_eq!(
-        sandbox.entuity_members(SET, "Administrators").unwrap(),
+        sandbox.entuity_user_groups(SET).unwrap()["Administrators"],
         ["admin"],
         "failed calls changed nothing"
     );

@@ -10,7 +10,7 @@ use common::*;
 use group_membership::auth::BasicAuth;
 use group_membership::danube::DanubeApiKey;
 use group_membership::membership::{
-    DanubeGroupUsers, DesiredState, EntuityUserGroup, GroupMembers, Guards, Outcome, StepResult,
+    DanubeGroupUsers, DesiredState, EntuityConfigSet, GroupMembers, Guards, Outcome, StepResult,
     TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, add, plan, reconcile_all, remove,
 };
 use group_membership::sandbox::{Fault, RecordedRequest, Sandbox};
@@ -115,7 +115,7 @@ async fn add_and_remove_touch_only_the_named_member_on_every_service() {
     let members = format!("/api/cfg/serverGroupConfig/{SET}/userGroups/Administrators/members");
     add_and_remove(
         &sandbox,
-        &EntuityUserGroup::new(sandbox.entuity_client().unwrap(), SET, "Administrators"),
+        &EntuityConfigSet::new(sandbox.entuity_client().unwrap(), SET).user_group("Administrators"),
         "kim1".to_string(),
         (Method::POST, &members, json!({"username": "kim1"})),
         (Method::DELETE, &format!("{members}/kim1"), Value::Null),
@@ -219,7 +219,7 @@ async fn a_member_removed_meanwhile_is_not_put_back_by_an_add() {
     let other = sandbox.entuity_client().unwrap();
     let after = concurrent_removal_survives_an_add(
         &sandbox,
-        EntuityUserGroup::new(entuity.clone(), SET, "Administrators"),
+        EntuityConfigSet::new(entuity.clone(), SET).user_group("Administrators"),
         &format!("/api/cfg/serverGroupConfig/{SET}/userGroups/Administrators"),
         "super1".to_string(),
         async move {
@@ -517,7 +517,7 @@ async fn entuity_add_and_remove_send_one_post_or_delete_per_member() {
         1,
     )
     .await;
-    let group = EntuityUserGroup::new(entuity_client(&server), SET, "Administrators");
+    let group = EntuityConfigSet::new(entuity_client(&server), SET).user_group("Administrators");
     // Two new members (one already there): one POST each, in name order, nothing for `admin`.
     let report = add(&group, ["super1", "admin", "guy9"]).await;
     let Outcome::Applied { steps, .. } = &report.outcome else {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::identity::TrafficOpsUser;
 use super::{
-    Connection, DanubeGroupUsers, DesiredGroup, DesiredState, EntuityUserGroup, GroupMembers,
+    Connection, DanubeGroupUsers, DesiredGroup, DesiredState, EntuityConfigSet, GroupMembers,
     Service, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, complete,
 };
 use crate::client::Client;
@@ -145,7 +145,8 @@ async fn read_members(client: &Client, group: &DesiredGroup) -> Result<Vec<UserR
             user_group,
             ..
         } => strings(
-            EntuityUserGroup::new(client, config_set_id, user_group)
+            EntuityConfigSet::new(client, config_set_id)
+                .user_group(user_group)
                 .members()
                 .await?,
         ),

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DanubeGroupUsers, Desired, EntuityUserGroup, Reconcile, TrafficOpsFederationUsers,
+    DanubeGroupUsers, Desired, EntuityConfigSet, Reconcile, TrafficOpsFederationUsers,
     UplynkAllowedOwners, UserRef,
 };
 use crate::client::Client;
@@ -493,7 +493,7 @@ impl DesiredState {
                         ..
                     } => Box::new(
                         Desired::new(
-                            EntuityUserGroup::new(client, config_set_id, user_group),
+                            EntuityConfigSet::new(client, config_set_id).user_group(user_group),
                             names(),
                         )
                         .with_key(key),

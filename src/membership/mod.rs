@@ -83,7 +83,8 @@ pub use self::plan::{
 };
 pub use self::saved::{SAVED_PLAN_SCHEMA, SavedGroupPlan, SavedPlan};
 pub use self::targets::{
-    DanubeGroupUsers, EntuityUserGroup, TrafficOpsFederationUsers, UplynkAllowedOwners,
+    DanubeGroupUsers, EntuityConfigSet, EntuityUserGroup, TrafficOpsFederationUsers,
+    UplynkAllowedOwners,
 };
 use crate::error::{Error, Result};
 

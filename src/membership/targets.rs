@@ -99,16 +99,29 @@ pub struct EntuityUserGroup {
     user_group: String,
 }
 
-impl EntuityUserGroup {
-    /// The members of `user_group` on config set `config_set_id`.
-    pub fn new(
-        client: Client,
-        config_set_id: impl Into<String>,
-        user_group: impl Into<String>,
-    ) -> Self {
-        EntuityUserGroup {
+/// The config set an [`EntuityUserGroup`] is on: `EntuityConfigSet::new(client, config_set_id)
+/// .user_group(name)` names the group, in the order the typed API does
+/// (`client.entuity().user_groups(config_set_id).members(name)`), so the two IDs cannot be swapped.
+#[derive(Debug, Clone)]
+pub struct EntuityConfigSet {
+    client: Client,
+    config_set_id: String,
+}
+
+impl EntuityConfigSet {
+    /// Config set `config_set_id`, for naming one of its user groups.
+    pub fn new(client: Client, config_set_id: impl Into<String>) -> Self {
+        EntuityConfigSet {
             client,
             config_set_id: config_set_id.into(),
+        }
+    }
+
+    /// The members of user group `user_group` on this config set.
+    pub fn user_group(self, user_group: impl Into<String>) -> EntuityUserGroup {
+        EntuityUserGroup {
+            client: self.client,
+            config_set_id: self.config_set_id,
             user_group: user_group.into(),
         }
     }

@@ -67,12 +67,12 @@ impl EntuityFake {
     }
 
     /// Members of a user group, straight from the state.
-    pub(crate) fn members(&self, set_id: &str, group: &str) -> Option<Vec<String>> {
+    pub(crate) fn user_groups(
+        &self,
+        set_id: &str,
+    ) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
         let set = self.sets.iter().find(|s| s.id == set_id)?;
-        set.user_groups
-            .iter()
-            .find(|(n, _)| n == group)
-            .map(|(_, m)| m.clone())
+        Some(set.user_groups.iter().cloned().collect())
     }
 
     /// Answers a request below `/api/cfg`; `rest` is the decoded path after it.

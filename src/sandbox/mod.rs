@@ -389,10 +389,13 @@ impl Sandbox {
 }
 
 impl Sandbox {
-    /// The members of an Entuity user group, read straight from the sandbox's state, or `None` when the
-    /// config set or group does not exist.
-    pub fn entuity_members(&self, config_set_id: &str, user_group: &str) -> Option<Vec<String>> {
-        lock(&self.shared.entuity).members(config_set_id, user_group)
+    /// The user groups of an Entuity config set with their members (user group name → members), read
+    /// straight from the sandbox's state, or `None` when the config set does not exist.
+    pub fn entuity_user_groups(
+        &self,
+        config_set_id: &str,
+    ) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
+        lock(&self.shared.entuity).user_groups(config_set_id)
     }
 }
 
