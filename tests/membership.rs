@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use group_membership::membership::{
-    DanubeGroupUsers, Desired, DesiredState, EntuityConfigSet, GroupMembers, Guards, Outcome,
-    Reconcile, StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, plan,
+    DanubeGroupUsers, Desired, DesiredState, EntuityConfigSet, ExportScope, GroupMembers, Guards,
+    Outcome, Reconcile, StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, plan,
     reconcile_all, sync,
 };
 use group_membership::sandbox::{Fault, RecordedRequest, Sandbox};
@@ -485,4 +485,52 @@ async fn an_overwrite_is_refused_when_the_group_changed_since_the_read() {
         "{report}"
     );
     assert_eq!(steady.writes.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_export_fails_whole_with_the_reads_own_error() {
+    let sandbox = Sandbox::start().unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/memberships.json"
+    ))
+    .unwrap();
+    let state = DesiredState::from_json(&text).unwrap();
+    let clients: BTreeMap<String, Client> = [
+        ("video".to_string(), sandbox.uplynk_client().unwrap()),
+        ("netmon".to_string(), sandbox.entuity_client().unwrap()),
+        ("cloud".to_string(), sandbox.danube_client().unwrap()),
+        ("cdn".to_string(), sandbox.traffic_ops_client().unwrap()),
+    ]
+    .into();
+    sandbox
+        .inject_fault(
+            Method::GET,
+            "/api/accounts/group/operators/",
+            Fault::Status(StatusCode::NOT_FOUND),
+            1,
+        )
+        .unwrap();
+    let read = std::sync::Mutex::new(Vec::new());
+    let progress = |what: &str| read.lock().unwrap().push(what.to_string());
+    let err = state
+        .export(&clients, ExportScope::ListedGroups, &progress)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "the read's typed error: {err:?}");
+    assert_eq!(
+        read.lock().unwrap().last().map(String::as_str),
+        Some("cloud/operators"),
+        "the last group named is the one that failed"
+    );
+
+    // Without the fault: the current state, people written back as people.
+    let exported = state
+        .export(&clients, ExportScope::ListedGroups, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(exported.groups.len(), 4);
+    assert_eq!(exported.people, state.people);
+    let again = DesiredState::from_json(&exported.to_json().unwrap()).unwrap();
+    assert_eq!(again, exported, "to_json reads back unchanged");
 }

@@ -31,10 +31,11 @@ impl DesiredState {
     /// the same text.
     ///
     /// `clients` holds a client per connection name (see [`client`](Self::client)). Progress: `progress`
-    /// is called with each group's key as it is read.
+    /// is called with each group's key before it is read, and with each connection's name before its
+    /// groups are listed (so the last one named is the one a failure is about).
     ///
     /// # Errors
-    /// The first read that fails (an export missing a group would be wrong), naming the group; a
+    /// The first read that fails, as that read returned it (an export missing a group would be wrong); a
     /// [`Error::Config`] when a Traffic Ops connection has no `cdn` for [`ExportScope::Everything`].
     pub async fn export(
         &self,
@@ -44,15 +45,13 @@ impl DesiredState {
     ) -> Result<DesiredState> {
         let groups = match scope {
             ExportScope::ListedGroups => self.groups.clone(),
-            ExportScope::Everything => self.discover(clients).await?,
+            ExportScope::Everything => self.discover(clients, progress).await?,
         };
         let mut exported = Vec::with_capacity(groups.len());
         for group in &groups {
             progress(&group.key());
             let client = client_of(clients, group.connection())?;
-            let current = read_members(client, group)
-                .await
-                .map_err(|e| in_group(group, e))?;
+            let current = read_members(client, group).await?;
             exported.push(self.with_members(group, current));
         }
         Ok(DesiredState {
@@ -63,15 +62,16 @@ impl DesiredState {
     }
 
     /// Every group each connection can see, with no members yet.
-    async fn discover(&self, clients: &BTreeMap<String, Client>) -> Result<Vec<DesiredGroup>> {
+    async fn discover(
+        &self,
+        clients: &BTreeMap<String, Client>,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<Vec<DesiredGroup>> {
         let mut groups = Vec::new();
         for (name, connection) in &self.connections {
             let client = client_of(clients, name)?;
-            groups.extend(
-                discover_connection(client, name, connection)
-                    .await
-                    .map_err(|e| in_connection(name, e))?,
-            );
+            progress(&format!("{name} (listing its groups)"));
+            groups.extend(discover_connection(client, name, connection).await?);
         }
         Ok(groups)
     }
@@ -109,23 +109,6 @@ fn client_of<'a>(clients: &'a BTreeMap<String, Client>, name: &str) -> Result<&'
     clients
         .get(name)
         .ok_or_else(|| Error::invalid_input("connection", format!("no client for `{name}`")))
-}
-
-fn in_group(group: &DesiredGroup, e: Error) -> Error {
-    Error::invalid_input(
-        format!("export of group {}", group.key()),
-        format!("could not read its members: {e}"),
-    )
-}
-
-fn in_connection(name: &str, e: Error) -> Error {
-    match e {
-        Error::Config(_) => e,
-        other => Error::invalid_input(
-            format!("export of connection `{name}`"),
-            format!("could not list its groups: {other}"),
-        ),
-    }
 }
 
 /// The group's current members as identities, sorted (Traffic Ops users by username when known).

@@ -457,7 +457,7 @@ async fn export(
     } else {
         ExportScope::ListedGroups
     };
-    let progress = |key: &str| eprintln!("reading {key}");
+    let progress = |what: &str| eprintln!("reading {what}");
     let exported = state.export(&clients, scope, &progress).await?;
     let text = exported.to_json()?;
     let Some(out) = out else {
