@@ -22,6 +22,23 @@ fn writes(sandbox: &Sandbox) -> Vec<RecordedRequest> {
         .collect()
 }
 
+/// The shipped sample file, with a sandbox client for each of its connections.
+fn sample_state(sandbox: &Sandbox) -> (DesiredState, BTreeMap<String, Client>) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/memberships.json"
+    ))
+    .unwrap();
+    let clients = [
+        ("video".to_string(), sandbox.uplynk_client().unwrap()),
+        ("netmon".to_string(), sandbox.entuity_client().unwrap()),
+        ("cloud".to_string(), sandbox.danube_client().unwrap()),
+        ("cdn".to_string(), sandbox.traffic_ops_client().unwrap()),
+    ]
+    .into();
+    (DesiredState::from_json(&text).unwrap(), clients)
+}
+
 /// Plan, apply, read back, apply again (no write), for any service: the same code for all four.
 async fn converges<G: GroupMembers>(
     sandbox: &Sandbox,
@@ -343,17 +360,7 @@ async fn guards_refuse_emptying_and_large_removals_without_writing() {
 #[tokio::test]
 async fn many_groups_reconcile_concurrently_and_failures_stay_visible() {
     let sandbox = Sandbox::start().unwrap();
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/memberships.json"
-    ))
-    .unwrap();
-    let state = DesiredState::from_json(&text).unwrap();
-    let mut clients = BTreeMap::new();
-    clients.insert("video".to_string(), sandbox.uplynk_client().unwrap());
-    clients.insert("netmon".to_string(), sandbox.entuity_client().unwrap());
-    clients.insert("cloud".to_string(), sandbox.danube_client().unwrap());
-    clients.insert("cdn".to_string(), sandbox.traffic_ops_client().unwrap());
+    let (state, clients) = sample_state(&sandbox);
     let entries = state.entries(&clients).unwrap();
 
     sandbox
@@ -490,19 +497,7 @@ async fn an_overwrite_is_refused_when_the_group_changed_since_the_read() {
 #[tokio::test]
 async fn an_export_fails_whole_with_the_reads_own_error() {
     let sandbox = Sandbox::start().unwrap();
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/memberships.json"
-    ))
-    .unwrap();
-    let state = DesiredState::from_json(&text).unwrap();
-    let clients: BTreeMap<String, Client> = [
-        ("video".to_string(), sandbox.uplynk_client().unwrap()),
-        ("netmon".to_string(), sandbox.entuity_client().unwrap()),
-        ("cloud".to_string(), sandbox.danube_client().unwrap()),
-        ("cdn".to_string(), sandbox.traffic_ops_client().unwrap()),
-    ]
-    .into();
+    let (state, clients) = sample_state(&sandbox);
     sandbox
         .inject_fault(
             Method::GET,
