@@ -5,13 +5,16 @@
 //!
 //! | variant | meaning | was the request sent? |
 //! |---|---|---|
-//! | [`Error::InvalidInput`] | the SDK refused your input before sending | no |
+//! | [`Error::InvalidInput`] | the SDK refused your input before sending anything | no |
+//! | [`Error::UnknownMember`] | a member named is not a user the service has (looked up on the service) | a read only |
+//! | [`Error::IncompleteRead`] | the service returned part of a list and said there is more | a read only |
 //! | [`Error::Config`] | the client could not be built | no |
 //! | [`Error::Api`] | the service refused: an error answer (non-2xx, or a 2xx body that says it failed); [`ApiError::kind`] says which refusal (already exists, field validation, API version, or any other) | yes |
 //! | [`Error::Transport`] | the request could not be sent, or its answer could not be read | maybe ([`TransportError::may_have_been_sent`]) |
 //! | [`Error::Decode`] | a success answer was not what the service documents | yes |
 //! | [`Error::Auth`] | credentials could not be obtained (a failed login, a signing failure) | depends |
 //! | [`Error::Report`] | a membership change did not fully succeed; the report says what was applied | maybe ([`Error::may_have_been_applied`]) |
+//! | [`Error::Internal`] | a bug in this crate, reported instead of a panic | no |
 //!
 //! Every refusal by the service is one variant, [`Error::Api`], so `match` on it sees them all; its
 //! [`ApiErrorKind`] tells a create of something that exists, field-by-field validation and an API version
@@ -22,7 +25,9 @@
 //! `Set-Cookie` and credential headers are dropped from kept response headers, and auth implementations
 //! never put passwords or tokens into messages.
 
+use std::any::Any;
 use std::fmt;
+use std::time::Duration;
 
 use http::{HeaderMap, Method, StatusCode};
 
@@ -70,18 +75,99 @@ pub enum Error {
     /// The client could not be configured as asked.
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// A member named is not a user the service has (it was looked up: a Traffic Ops username or ID with
+    /// no user). Nothing was written.
+    #[error("no such member on {service}: {member} (nothing was written)")]
+    UnknownMember {
+        /// The service: `traffic_ops`, ...
+        service: &'static str,
+        /// The member as named, e.g. ``username `nobody` ``.
+        member: String,
+    },
+    /// The service returned part of a list and said it has more: refusing to plan from a partial read.
+    #[error(
+        "the service returned {returned} of {total} {what}: refusing to plan from a partial read"
+    )]
+    IncompleteRead {
+        /// What was read, e.g. `allowed owners`.
+        what: String,
+        /// How many items came back.
+        returned: u64,
+        /// How many the service said there are.
+        total: u64,
+    },
     /// A membership change ([`membership::add`](crate::membership::add), [`sync`](crate::membership::sync),
     /// ...) did not fully succeed; the report says exactly what was applied, what failed (and whether it
     /// may have reached the server) and what was not tried. Made by
-    /// [`GroupReport::into_result`](crate::membership::GroupReport::into_result).
-    #[error("{0}")]
-    Report(Box<crate::membership::GroupReport>),
+    /// [`GroupReport::into_result`](crate::membership::GroupReport::into_result); read it with
+    /// [`Error::report`]. The error's status, [`is_timeout`](Error::is_timeout) and source chain are those
+    /// of the failure inside.
+    #[error(transparent)]
+    Report(ReportError),
+    /// A bug in this crate, reported instead of a panic (please report it).
+    #[error("internal error (a bug in group-membership): {0}")]
+    Internal(String),
+}
+
+/// What the error layer needs of a failed change's report (the membership engine's
+/// [`GroupReport`](crate::membership::GroupReport) is the one implementation). It lets [`Error`] carry a
+/// report without this module depending on the engine.
+pub trait FailedChange: std::error::Error + Send + Sync + 'static {
+    /// True when a write was applied or may have reached the server.
+    fn may_have_changed_something(&self) -> bool;
+    /// The failure's own error (a failed read, resolve, write or read-back), when there is one.
+    fn failure(&self) -> Option<&Error>;
+    /// For downcasting to the concrete report.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A failed change's report inside an [`Error`]: shows as the report; its source is the failure's own
+/// error. [`Error::report`] gives the typed report.
+pub struct ReportError(Box<dyn FailedChange>);
+
+impl ReportError {
+    /// Wraps a failed change's report.
+    pub fn new(report: Box<dyn FailedChange>) -> Self {
+        ReportError(report)
+    }
+    /// The report.
+    pub fn get(&self) -> &dyn FailedChange {
+        self.0.as_ref()
+    }
+}
+
+impl fmt::Debug for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for ReportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .failure()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 impl Error {
-    /// The HTTP status of the answer this error came from, when there was one.
-    pub fn status(&self) -> Option<StatusCode> {
+    /// The error a report carries, or this one: a report's status, timeout and retry facts are its cause's.
+    fn cause(&self) -> &Error {
         match self {
+            Error::Report(r) => r.get().failure().unwrap_or(self),
+            _ => self,
+        }
+    }
+
+    /// The HTTP status of the answer this error came from, when there was one (for a report, its cause's).
+    pub fn status(&self) -> Option<StatusCode> {
+        match self.cause() {
             Error::Api(e) => Some(e.status),
             Error::Decode(e) => Some(e.status),
             Error::Auth(e) => e.api.as_ref().map(|a| a.status),
@@ -89,9 +175,10 @@ impl Error {
         }
     }
 
-    /// The service's answer, when this is an [`Error::Api`] (or a login that the service refused).
+    /// The service's answer, when this is an [`Error::Api`] (or a login that the service refused, or a report
+    /// whose cause is one).
     pub fn api(&self) -> Option<&ApiError> {
-        match self {
+        match self.cause() {
             Error::Api(e) => Some(e),
             Error::Auth(e) => e.api.as_ref(),
             _ => None,
@@ -100,7 +187,7 @@ impl Error {
 
     /// How many attempts were made, when the request was sent at all.
     pub fn attempts(&self) -> Option<u32> {
-        match self {
+        match self.cause() {
             Error::Transport(t) => Some(t.attempts),
             _ => self.api().map(|a| a.attempts),
         }
@@ -123,7 +210,11 @@ impl Error {
             Error::Decode(_) => true,
             // Credentials could not be had: the request itself was not sent, or was refused (401/403).
             Error::InvalidInput(_) | Error::Config(_) | Error::Auth(_) => false,
-            Error::Report(report) => report.may_have_changed_something(),
+            // Reads, or refusals before any write.
+            Error::UnknownMember { .. } | Error::IncompleteRead { .. } | Error::Internal(_) => {
+                false
+            }
+            Error::Report(report) => report.get().may_have_changed_something(),
             _ => self
                 .status()
                 .is_some_and(|s| s.is_success() || s.is_server_error()),
@@ -159,17 +250,9 @@ impl Error {
         }
     }
 
-    /// The report, when a membership change did not fully succeed ([`Error::Report`]).
-    pub fn report(&self) -> Option<&crate::membership::GroupReport> {
-        match self {
-            Error::Report(r) => Some(r),
-            _ => None,
-        }
-    }
-
     /// True when the service refused the credentials or a permission (HTTP 401 or 403), or a login failed.
     pub fn is_auth_failure(&self) -> bool {
-        matches!(self, Error::Auth(_))
+        matches!(self.cause(), Error::Auth(_))
             || matches!(
                 self.status(),
                 Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
@@ -180,7 +263,7 @@ impl Error {
     /// or a timeout. The SDK already retried idempotent requests per its [`RetryPolicy`](crate::RetryPolicy)
     /// before returning this.
     pub fn is_retryable(&self) -> bool {
-        match self {
+        match self.cause() {
             Error::Api(e) => crate::retry::is_retryable_status(e.status),
             Error::Transport(e) => matches!(
                 e.kind,
@@ -190,9 +273,22 @@ impl Error {
         }
     }
 
-    /// True for a timeout (connect, whole request or reading the body).
+    /// True for a timeout (connect, whole request or reading the body), also inside a report.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Transport(e) if e.kind == TransportErrorKind::Timeout)
+        matches!(self.cause(), Error::Transport(e) if e.kind == TransportErrorKind::Timeout)
+    }
+
+    /// True when the service said to slow down (HTTP 429), also for a login or inside a report. The SDK
+    /// already waited and retried idempotent requests per its [`RetryPolicy`](crate::RetryPolicy).
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
+    }
+
+    /// How long the service asked to wait before trying again (its `Retry-After`, in seconds or as a
+    /// date), when it said so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        let value = self.api()?.headers().get(http::header::RETRY_AFTER)?;
+        crate::retry::parse_retry_after(value.to_str().ok()?, std::time::SystemTime::now())
     }
 
     /// Builds an [`Error::InvalidInput`].

@@ -115,6 +115,7 @@
 #![warn(clippy::missing_errors_doc)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod access;
 pub mod auth;
 mod client;
 pub mod danube;
@@ -150,7 +151,7 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,
 };
-pub use error::{ApiError, ApiErrorKind, Error, FieldError, Result};
+pub use error::{ApiError, ApiErrorKind, Error, FieldError, ReportError, Result};
 pub use path::encode_segment;
 pub use request::{RequestBuilder, RequestOptions, Response, ResponseObserver};
 pub use retry::{AttemptOutcome, RetryDecision, RetryPolicy};

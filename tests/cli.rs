@@ -51,6 +51,16 @@ fn json(output: &Output) -> Value {
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(output)))
 }
 
+/// The labels of a JSON list of members (`[{"id", "label", ...}]`).
+fn labels(members: &Value) -> Vec<&str> {
+    members
+        .as_array()
+        .unwrap_or_else(|| panic!("not a member list: {members}"))
+        .iter()
+        .map(|m| m["label"].as_str().unwrap())
+        .collect()
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gm-cli-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -96,7 +106,7 @@ fn plan_as_json_has_the_documented_shape() {
     let out = tool(&["plan", "--output", "json", SAMPLE]);
     assert_eq!(code(&out), 2);
     let plan = json(&out);
-    assert_eq!(plan["schema"], 1);
+    assert_eq!(plan["schema"], 2);
     assert_eq!(plan["command"], "plan");
     assert_eq!(plan["exit_code"], 2);
     assert_eq!(
@@ -113,11 +123,19 @@ fn plan_as_json_has_the_documented_shape() {
     assert_eq!(to["key"], "cdn/1");
     assert_eq!(to["connection"], "cdn");
     assert_eq!(to["status"], "pending");
-    assert_eq!(to["current"], serde_json::json!(["admin (2)"]));
-    assert_eq!(to["add"], serde_json::json!(["@alice = operator (3)"]));
-    assert_eq!(to["remove"], serde_json::json!([]));
+    assert_eq!(to["group"], "federation 1 users");
+    assert_eq!(to["outcome"], serde_json::json!({"kind": "planned"}));
+    assert_eq!(labels(&to["plan"]["current"]), ["admin (2)"]);
+    assert_eq!(
+        to["plan"]["add"],
+        serde_json::json!([{"id": "3", "username": "operator", "label": "@alice = operator (3)", "person": "alice"}])
+    );
+    assert_eq!(to["plan"]["remove"], serde_json::json!([]));
     assert_eq!(to["may_have_changed_something"], false);
-    assert!(groups[0]["remove"] == serde_json::json!(["ff41643dn419198f523flniu1234n34i"]));
+    assert_eq!(
+        labels(&groups[0]["plan"]["remove"]),
+        ["ff41643dn419198f523flniu1234n34i"]
+    );
 }
 
 #[test]
@@ -130,9 +148,10 @@ fn apply_converges_and_exits_0() {
     assert_eq!(report["summary"]["applied"], 4);
     for group in report["groups"].as_array().unwrap() {
         assert_eq!(group["status"], "applied", "{group}");
-        assert_eq!(group["read_back"]["as_desired"], true, "{group}");
+        assert_eq!(group["outcome"]["kind"], "applied", "{group}");
+        assert_eq!(group["outcome"]["read_back"]["as_desired"], true, "{group}");
         assert!(
-            group["steps"]
+            group["outcome"]["steps"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -285,14 +304,14 @@ fn unknown_people_and_users_fail_with_nothing_written() {
     let to = &report["groups"][3];
     assert_eq!(to["status"], "resolve_failed", "{to}");
     assert!(
-        to["error"]
+        to["outcome"]["error"]
             .as_str()
             .unwrap()
-            .contains("no user named `nobody`"),
+            .contains("no such member on traffic_ops: username `nobody`"),
         "{to}"
     );
     assert_eq!(to["may_have_changed_something"], false);
-    assert!(to.get("steps").is_none());
+    assert!(to["outcome"].get("steps").is_none());
     assert_eq!(report["groups"][0]["status"], "applied");
 }
 
@@ -303,12 +322,16 @@ fn guards_refuse_and_exit_1() {
     let plan = json(&out);
     let uplynk = &plan["groups"][0];
     assert_eq!(uplynk["status"], "refused");
-    assert!(
-        uplynk["error"]
-            .as_str()
-            .unwrap()
-            .contains("refusing to remove 1 members: the limit is 0"),
+    assert_eq!(
+        uplynk["outcome"]["refusal"],
+        serde_json::json!({"rule": "too_many_removals", "removals": 1, "limit": 0}),
         "{uplynk}"
+    );
+    let text = tool(&["plan", "--max-removals", "0", SAMPLE]);
+    assert!(
+        stdout(&text).contains("REFUSED, nothing written: the plan removes 1 member(s), more than the limit of 0 (rule: --max-removals 0; raise it to allow this)"),
+        "{}",
+        stdout(&text)
     );
 }
 
@@ -358,17 +381,15 @@ fn apply_without_a_saved_plan_refuses_removals_unless_approved() {
     let out = tool(&["apply", "--output", "json", SAMPLE]);
     assert_eq!(code(&out), 1);
     let report = json(&out);
-    assert!(
-        report["error"]
-            .as_str()
-            .unwrap()
-            .contains("this plan removes members and no saved plan was reviewed"),
+    assert_eq!(
+        report["stopped"],
+        serde_json::json!({"reason": "needs_approval", "removals": 1}),
         "{report}"
     );
     assert_eq!(report["exit_code"], 1);
     assert_eq!(
-        report["groups"][0]["remove"],
-        serde_json::json!(["ff41643dn419198f523flniu1234n34i"])
+        labels(&report["groups"][0]["plan"]["remove"]),
+        ["ff41643dn419198f523flniu1234n34i"]
     );
     assert!(report.get("converged").is_none(), "nothing was applied");
     assert!(
@@ -450,9 +471,20 @@ fn a_saved_plan_applies_exactly_and_only_with_its_file() {
     let report = json(&out);
     let uplynk = &report["groups"][0];
     assert_eq!(uplynk["status"], "changed_since_plan", "{uplynk}");
-    assert_eq!(uplynk["vanished"], serde_json::json!(["someone-who-left"]));
+    assert_eq!(labels(&uplynk["outcome"]["vanished"]), ["someone-who-left"]);
     assert_eq!(uplynk["may_have_changed_something"], false);
-    assert!(uplynk.get("steps").is_none(), "nothing written to it");
+    assert!(
+        uplynk["outcome"].get("steps").is_none(),
+        "nothing written to it"
+    );
+    let text = tool(&["apply", SAMPLE, "--plan", moved_path.to_str().unwrap()]);
+    assert!(
+        stdout(&text).contains(
+            "CHANGED SINCE THE PLAN, nothing written: appeared [], vanished [someone-who-left]; plan again and review"
+        ),
+        "the text names who vanished:\n{}",
+        stdout(&text)
+    );
     assert_eq!(report["groups"][1]["status"], "applied");
 
     // --plan and --auto-approve do not go together.

@@ -258,7 +258,10 @@ async fn a_group_read_without_its_member_list_is_an_error_and_nothing_is_written
         ..Guards::default()
     };
     let report = sync(&group, ["admin".to_string()], &guards).await;
-    let Outcome::ReadFailed(Error::Decode(e)) = &report.outcome else {
+    let Outcome::ReadFailed {
+        error: Error::Decode(e),
+    } = &report.outcome
+    else {
         panic!("{report}")
     };
     assert!(e.reason().contains("users"), "{}", e.reason());
@@ -269,7 +272,12 @@ async fn a_group_read_without_its_member_list_is_an_error_and_nothing_is_written
     let group = EntuityConfigSet::new(entuity_client(&entuity.url), "cs-1").user_group("Admins");
     let report = sync(&group, ["kim".to_string()], &guards).await;
     assert!(
-        matches!(report.outcome, Outcome::ReadFailed(Error::Decode(_))),
+        matches!(
+            report.outcome,
+            Outcome::ReadFailed {
+                error: Error::Decode(_)
+            }
+        ),
         "{report}"
     );
     assert!(entuity.writes().is_empty());
@@ -287,7 +295,10 @@ async fn an_uplynk_failure_padded_past_the_recursion_limit_is_still_a_failure() 
     let server = Hostile::start(move |_| raw_answer(200, body.clone())).await;
     let group = UplynkAllowedOwners::new(uplynk_client(&server.url), "g1");
     let report = sync(&group, ["owner-1".to_string()], &Guards::default()).await;
-    let Outcome::ReadFailed(Error::Api(api)) = &report.outcome else {
+    let Outcome::ReadFailed {
+        error: Error::Api(api),
+    } = &report.outcome
+    else {
         panic!("{report}")
     };
     assert_eq!(api.status(), 200);
@@ -351,7 +362,7 @@ async fn traffic_ops_error_alerts_in_a_200_are_api_errors_and_sync_reports_the_s
     };
     assert!(
         matches!(
-            &steps[0].1,
+            &steps[0].result,
             StepResult::Failed {
                 may_have_applied: true,
                 ..
@@ -380,7 +391,12 @@ async fn traffic_ops_error_alerts_in_a_200_are_api_errors_and_sync_reports_the_s
     )
     .await;
     assert!(
-        matches!(report.outcome, Outcome::ReadFailed(Error::Api(_))),
+        matches!(
+            report.outcome,
+            Outcome::ReadFailed {
+                error: Error::Api(_)
+            }
+        ),
         "{report}"
     );
     assert!(get.writes().is_empty());
@@ -637,7 +653,7 @@ async fn a_write_answered_2xx_with_an_undecodable_body_is_reported_as_maybe_appl
     let StepResult::Failed {
         error,
         may_have_applied,
-    } = &steps[0].1
+    } = &steps[0].result
     else {
         panic!("{report}")
     };

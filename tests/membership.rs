@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use group_membership::access::{DesiredState, ExportScope};
 use group_membership::membership::{
-    DanubeGroupUsers, Desired, DesiredState, EntuityConfigSet, ExportScope, GroupMembers, Guards,
-    Outcome, Reconcile, StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, plan,
+    DanubeGroupUsers, Desired, EntuityConfigSet, GroupMembers, Guards, Member, Outcome, Reconcile,
+    Refusal, Service, StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, plan,
     reconcile_all, sync,
 };
 use group_membership::sandbox::{Fault, RecordedRequest, Sandbox};
@@ -15,11 +16,11 @@ use http::{Method, StatusCode};
 
 /// Requests that change something (a login is not a change to a group).
 fn writes(sandbox: &Sandbox) -> Vec<RecordedRequest> {
-    sandbox
-        .requests()
-        .into_iter()
-        .filter(|r| r.method != Method::GET && !r.path.contains("/login"))
-        .collect()
+    sandbox.writes()
+}
+
+fn labels(members: &[Member]) -> Vec<&str> {
+    members.iter().map(|m| m.label.as_str()).collect()
 }
 
 /// The shipped sample file, with a sandbox client for each of its connections.
@@ -63,11 +64,15 @@ async fn converges<G: GroupMembers>(
 
     let report = sync(&group, desired.clone(), &Guards::default()).await;
     assert!(report.is_success(), "{report}");
-    let Outcome::Applied { steps, drift } = &report.outcome else {
+    let Outcome::Applied { steps, read_back } = &report.outcome else {
         panic!("{report}")
     };
-    assert!(steps.iter().all(|(_, r)| matches!(r, StepResult::Applied)));
-    assert!(drift.as_ref().unwrap().is_none());
+    assert!(
+        steps
+            .iter()
+            .all(|s| matches!(s.result, StepResult::Applied))
+    );
+    assert!(read_back.as_ref().unwrap().is_none());
     let current = group.members().await.unwrap();
     assert_eq!(current, group.resolve(&desired, &current).await.unwrap());
 
@@ -210,7 +215,7 @@ async fn a_failed_or_incomplete_read_never_leads_to_a_write() {
                 .unwrap();
             let report = group.reconcile(&Guards::default(), true).await;
             assert!(
-                matches!(report.outcome, Outcome::ReadFailed(_)),
+                matches!(report.outcome, Outcome::ReadFailed { .. }),
                 "{fault:?} {prefix}: {report}"
             );
             assert!(report.plan.is_none());
@@ -257,15 +262,15 @@ async fn a_write_failing_part_way_is_reported_exactly() {
 
     // Desired {2, 5}: add 5, remove 3 (fails), remove 4 (not attempted).
     let report = sync(&group, [2u64, 5], &Guards::default()).await;
-    let Outcome::Applied { steps, drift } = &report.outcome else {
+    let Outcome::Applied { steps, read_back } = &report.outcome else {
         panic!("{report}")
     };
     let summary: Vec<(String, &str)> = steps
         .iter()
-        .map(|(s, r)| {
+        .map(|s| {
             (
-                s.clone(),
-                match r {
+                s.step.to_string(),
+                match &s.result {
                     StepResult::Applied => "applied",
                     StepResult::Failed {
                         may_have_applied: false,
@@ -273,7 +278,6 @@ async fn a_write_failing_part_way_is_reported_exactly() {
                     } => "failed",
                     StepResult::Failed { .. } => "maybe",
                     StepResult::NotAttempted => "not attempted",
-                    _ => "unknown",
                 },
             )
         })
@@ -287,13 +291,13 @@ async fn a_write_failing_part_way_is_reported_exactly() {
             ("remove readonly (4)".to_string(), "not attempted"),
         ]
     );
-    let StepResult::Failed { error, .. } = &steps[1].1 else {
+    let StepResult::Failed { error, .. } = &steps[1].result else {
         unreachable!()
     };
     assert_eq!(error.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
-    let drift = drift.as_ref().unwrap();
+    let drift = read_back.as_ref().unwrap();
     assert_eq!(
-        drift.unexpected,
+        labels(&drift.unexpected),
         ["operator (3)", "readonly (4)"],
         "the read-back shows what is left, with names"
     );
@@ -321,7 +325,12 @@ async fn guards_refuse_emptying_and_large_removals_without_writing() {
     let group = DanubeGroupUsers::new(sandbox.danube_client().unwrap(), "operators");
     let report = sync(&group, Vec::<String>::new(), &Guards::default()).await;
     assert!(
-        matches!(&report.outcome, Outcome::Refused(why) if why.contains("remove all 1 members")),
+        matches!(
+            &report.outcome,
+            Outcome::Refused {
+                refusal: Refusal::WouldEmpty { members: 1 }
+            }
+        ),
         "{report}"
     );
 
@@ -339,7 +348,15 @@ async fn guards_refuse_emptying_and_large_removals_without_writing() {
     )
     .await;
     assert!(
-        matches!(&report.outcome, Outcome::Refused(why) if why.contains("remove 2 members: the limit is 1")),
+        matches!(
+            &report.outcome,
+            Outcome::Refused {
+                refusal: Refusal::TooManyRemovals {
+                    removals: 2,
+                    limit: 1
+                }
+            }
+        ),
         "{report}"
     );
     assert!(writes(&sandbox).is_empty());
@@ -374,17 +391,22 @@ async fn many_groups_reconcile_concurrently_and_failures_stay_visible() {
     let dry = reconcile_all(&entries, &Guards::default(), false, 2).await;
     assert_eq!(
         dry.iter().map(|r| r.service).collect::<Vec<_>>(),
-        ["uplynk", "entuity", "danube", "traffic_ops"],
+        [
+            Service::Uplynk,
+            Service::Entuity,
+            Service::Danube,
+            Service::TrafficOps
+        ],
         "input order"
     );
     assert!(
-        matches!(dry[1].outcome, Outcome::ReadFailed(_)),
+        matches!(dry[1].outcome, Outcome::ReadFailed { .. }),
         "{}",
         dry[1]
     );
     assert!(
         dry.iter()
-            .filter(|r| r.service != "entuity")
+            .filter(|r| r.service != Service::Entuity)
             .all(|r| r.has_pending_changes())
     );
     assert!(writes(&sandbox).is_empty(), "a dry run writes nothing");
@@ -420,8 +442,8 @@ impl GroupMembers for Shifting {
     ) -> group_membership::Result<std::collections::BTreeSet<String>> {
         Ok(wanted.iter().cloned().collect())
     }
-    fn service(&self) -> &'static str {
-        "test"
+    fn service(&self) -> Service {
+        Service::Danube
     }
     fn describe(&self) -> String {
         "a group someone else edits".into()
@@ -467,7 +489,11 @@ async fn an_overwrite_is_refused_when_the_group_changed_since_the_read() {
     )
     .await;
     assert!(
-        matches!(&report.outcome, Outcome::Refused(why) if why.contains("appeared [x]")),
+        matches!(
+            &report.outcome,
+            Outcome::Refused { refusal: Refusal::ChangedBeforeOverwrite { appeared, vanished } }
+                if labels(appeared) == ["x"] && vanished.is_empty()
+        ),
         "{report}"
     );
     assert_eq!(
@@ -528,4 +554,36 @@ async fn an_export_fails_whole_with_the_reads_own_error() {
     assert_eq!(exported.people, state.people);
     let again = DesiredState::from_json(&exported.to_json().unwrap()).unwrap();
     assert_eq!(again, exported, "to_json reads back unchanged");
+}
+
+#[tokio::test]
+async fn an_error_carrying_a_report_keeps_the_cause_status_and_source_chain() {
+    use std::error::Error as _;
+    let sandbox = Sandbox::start().unwrap();
+    let group = DanubeGroupUsers::new(sandbox.danube_client().unwrap(), "operators");
+    sandbox
+        .inject_fault(
+            Method::GET,
+            "/api/accounts/group/",
+            Fault::Status(StatusCode::TOO_MANY_REQUESTS),
+            10,
+        )
+        .unwrap();
+    let err = sync(&group, ["admin".to_string()], &Guards::default())
+        .await
+        .into_result()
+        .unwrap_err();
+    assert!(err.report().is_some(), "{err:?}");
+    assert_eq!(err.status(), Some(StatusCode::TOO_MANY_REQUESTS));
+    assert!(err.is_rate_limited(), "{err}");
+    assert!(err.is_retryable());
+    assert!(!err.is_timeout());
+    assert!(!err.may_have_been_applied(), "only a read failed");
+    let source = err.source().expect("the cause is the source");
+    let api = source
+        .downcast_ref::<group_membership::Error>()
+        .and_then(group_membership::Error::api)
+        .expect("the read's own error");
+    assert_eq!(api.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(writes(&sandbox).is_empty());
 }

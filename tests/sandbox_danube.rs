@@ -360,6 +360,8 @@ async fn throttling_answers_429_with_retry_after_and_a_create_is_never_resent() 
         .parse()
         .unwrap();
     assert!((1..=60).contains(&wait));
+    assert!(err.is_rate_limited());
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(wait)));
     assert!(
         err.api()
             .unwrap()

@@ -7,11 +7,13 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use group_membership::access::DesiredState;
 use group_membership::auth::BasicAuth;
 use group_membership::danube::DanubeApiKey;
 use group_membership::membership::{
-    DanubeGroupUsers, DesiredState, EntuityConfigSet, GroupMembers, Guards, Outcome, StepResult,
-    TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, add, plan, reconcile_all, remove,
+    DanubeGroupUsers, EntuityConfigSet, GroupMembers, Guards, Member, Outcome, Service, StepReport,
+    StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, add, plan, reconcile_all,
+    remove,
 };
 use group_membership::sandbox::{Fault, RecordedRequest, Sandbox};
 use group_membership::traffic_ops::{TrafficOpsSession, UsersQuery};
@@ -20,6 +22,10 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn labels(members: &[Member]) -> Vec<&str> {
+    members.iter().map(|m| m.label.as_str()).collect()
+}
 
 const SET: &str = "82e7c418-cd48-4fbf-857b-cddb475841a2";
 const GU: &str = "gu137664292b46a1a286cdf79b1a9bm8";
@@ -282,11 +288,13 @@ async fn traffic_ops_members_are_named_by_username_and_an_unknown_name_writes_no
 
     sandbox.clear_requests();
     let report = add(&federation, ["nobody"]).await;
-    let Outcome::ResolveFailed(e) = &report.outcome else {
+    let Outcome::ResolveFailed { error: e } = &report.outcome else {
         panic!("{report}")
     };
-    assert!(matches!(e, Error::InvalidInput(_)), "{e:?}");
-    assert!(e.to_string().contains("no user named `nobody`"), "{e}");
+    assert!(
+        matches!(e, Error::UnknownMember { service: "traffic_ops", member } if member == "username `nobody`"),
+        "an unknown user is its own kind, not 'refused before sending' (a lookup was sent): {e:?}"
+    );
     assert!(writes(&sandbox).is_empty(), "nothing written");
     let lookups: Vec<_> = sandbox
         .requests()
@@ -309,12 +317,12 @@ async fn traffic_ops_members_are_named_by_username_and_an_unknown_name_writes_no
     let Some(carried) = err.report() else {
         panic!("{err:?}")
     };
-    assert_eq!(carried.service, "traffic_ops");
+    assert_eq!(carried.service, Service::TrafficOps);
 
     // An unknown ID is refused the same way.
     let report = add(&federation, [99u64]).await;
     assert!(
-        matches!(&report.outcome, Outcome::ResolveFailed(e) if e.to_string().contains("no user with ID 99")),
+        matches!(&report.outcome, Outcome::ResolveFailed { error: e } if e.to_string() == "no such member on traffic_ops: user ID 99 (nothing was written)"),
         "{report}"
     );
     assert_eq!(sandbox.traffic_ops_federation_users(1).unwrap(), [2]);
@@ -357,7 +365,10 @@ async fn a_desired_state_file_names_traffic_ops_members_by_username() {
     )
     .await;
     assert!(reports[0].made_no_change(), "{}", reports[0]);
-    assert_eq!(reports[0].plan.as_ref().unwrap().to_keep(), ["admin (2)"]);
+    assert_eq!(
+        labels(reports[0].plan.as_ref().unwrap().to_keep()),
+        ["admin (2)"]
+    );
 
     let state = DesiredState::from_json(&desired_state(r#"["admin", "nobody"]"#)).unwrap();
     sandbox.clear_requests();
@@ -369,7 +380,7 @@ async fn a_desired_state_file_names_traffic_ops_members_by_username() {
     )
     .await;
     assert!(
-        matches!(&reports[0].outcome, Outcome::ResolveFailed(e) if e.to_string().contains("`nobody`")),
+        matches!(&reports[0].outcome, Outcome::ResolveFailed { error: e } if e.to_string().contains("`nobody`")),
         "{}",
         reports[0]
     );
@@ -457,22 +468,34 @@ async fn uplynk_add_and_remove_send_one_put_each_and_nothing_when_nothing_change
     // Each applied change: read, write, read back. Already there / already absent: one read, no write.
     // This server's list never changes, so each read-back honestly reports the change as not visible.
     let added = add(&group, [GU]).await;
-    let Outcome::Applied { steps, drift } = &added.outcome else {
+    let Outcome::Applied { steps, read_back } = &added.outcome else {
         panic!("{added}")
     };
-    assert!(matches!(steps[..], [(_, StepResult::Applied)]));
-    assert_eq!(drift.as_ref().unwrap().missing, [GU]);
+    assert!(matches!(
+        steps[..],
+        [StepReport {
+            result: StepResult::Applied,
+            ..
+        }]
+    ));
+    assert_eq!(labels(&read_back.as_ref().unwrap().missing), [GU]);
     assert!(added.to_string().contains("DRIFT"), "{added}");
     assert!(add(&group, [T345]).await.made_no_change());
     let removed = remove(&group, [T345]).await;
-    let Outcome::Applied { steps, drift } = &removed.outcome else {
+    let Outcome::Applied { steps, read_back } = &removed.outcome else {
         panic!("{removed}")
     };
-    assert!(matches!(steps[..], [(_, StepResult::Applied)]));
-    assert_eq!(drift.as_ref().unwrap().unexpected, [T345]);
+    assert!(matches!(
+        steps[..],
+        [StepReport {
+            result: StepResult::Applied,
+            ..
+        }]
+    ));
+    assert_eq!(labels(&read_back.as_ref().unwrap().unexpected), [T345]);
     assert!(matches!(
         removed.into_result(),
-        Err(Error::Report(r)) if !r.is_success()
+        Err(e) if e.report().is_some_and(|r| !r.is_success())
     ));
 }
 
@@ -523,7 +546,7 @@ async fn entuity_add_and_remove_send_one_post_or_delete_per_member() {
     let Outcome::Applied { steps, .. } = &report.outcome else {
         panic!("{report}")
     };
-    let labels: Vec<&str> = steps.iter().map(|(s, _)| s.as_str()).collect();
+    let labels: Vec<String> = steps.iter().map(|s| s.step.to_string()).collect();
     assert_eq!(labels, ["add [guy9]", "add [super1]"]);
     assert!(remove(&group, ["nobody"]).await.made_no_change());
     assert!(matches!(
@@ -583,8 +606,12 @@ async fn danube_add_plans_again_when_the_group_moved_before_its_overwrite() {
     let report = add(&group, ["carol"]).await.into_result().unwrap();
     let plan = report.plan.as_ref().unwrap();
     assert_eq!(
-        (plan.current().len(), plan.to_add(), plan.to_keep()),
-        (1, &["carol".to_string()][..], &["admin".to_string()][..]),
+        (
+            plan.current().len(),
+            labels(plan.to_add()),
+            labels(plan.to_keep())
+        ),
+        (1, vec!["carol"], vec!["admin"]),
         "planned again from the second read: bob stays removed"
     );
 }
@@ -672,13 +699,13 @@ async fn traffic_ops_add_by_username_looks_the_user_up_then_posts_only_the_new_i
     let Outcome::Applied { steps, .. } = &report.outcome else {
         panic!("{report}")
     };
-    let labels: Vec<&str> = steps.iter().map(|(s, _)| s.as_str()).collect();
+    let labels: Vec<String> = steps.iter().map(|s| s.step.to_string()).collect();
     assert_eq!(labels, ["add [operator (3)]"]);
 
     // An unknown name: one lookup, no write.
     let report = add(&group, ["operator", "nobody"]).await;
     assert!(
-        matches!(report.outcome, Outcome::ResolveFailed(_)),
+        matches!(report.outcome, Outcome::ResolveFailed { .. }),
         "{report}"
     );
 }
@@ -707,7 +734,7 @@ async fn traffic_ops_remove_sends_one_delete_per_user_present() {
     let Outcome::Applied { steps, .. } = &report.outcome else {
         panic!("{report}")
     };
-    let labels: Vec<&str> = steps.iter().map(|(s, _)| s.as_str()).collect();
+    let labels: Vec<String> = steps.iter().map(|s| s.step.to_string()).collect();
     assert_eq!(labels, ["remove operator (3)", "remove readonly (4)"]);
 }
 
@@ -741,7 +768,7 @@ async fn a_refused_write_is_an_error_carrying_the_report() {
     let Outcome::Applied { steps, .. } = &report.outcome else {
         panic!("{report}")
     };
-    let StepResult::Failed { error, .. } = &steps[0].1 else {
+    let StepResult::Failed { error, .. } = &steps[0].result else {
         panic!("{report}")
     };
     assert_eq!(error.status(), Some(StatusCode::FORBIDDEN));

@@ -4,11 +4,10 @@
 
 use std::sync::Arc;
 
+use group_membership::access::DesiredState;
 use group_membership::danube::DanubeApiKey;
 use group_membership::error::TransportErrorKind;
-use group_membership::membership::{
-    DesiredState, Guards, Outcome, TrafficOpsFederationUsers, sync,
-};
+use group_membership::membership::{Guards, Outcome, TrafficOpsFederationUsers, sync};
 use group_membership::traffic_ops::TrafficOpsSession;
 use group_membership::{Client, ClientBuilder, Error};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
@@ -242,7 +241,7 @@ async fn a_login_and_a_sync_report_say_it_is_a_certificate_problem() {
         .unwrap();
     let group = TrafficOpsFederationUsers::new(client, 1);
     let report = sync(&group, ["admin"], &Guards::default()).await;
-    let Outcome::ReadFailed(e) = &report.outcome else {
+    let Outcome::ReadFailed { error: e } = &report.outcome else {
         panic!("{report}")
     };
     assert!(

@@ -13,13 +13,39 @@ use crate::error::{Error, Result};
 
 /// A Traffic Ops user named by the caller: by username or by integer user ID. In a desired-state file a
 /// string is a username and a number an ID (`"members": ["admin", 7]`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(untagged)]
 pub enum UserRef {
     /// An integer user ID.
     Id(u64),
     /// A username.
     Username(String),
+}
+
+/// A string is a username, a whole number an ID; anything else is refused in words a user understands
+/// (serde's own message would speak of an "untagged enum").
+impl<'de> Deserialize<'de> for UserRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = UserRef;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a username (a string) or a user ID (a whole number, 0 or more)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, id: u64) -> Result<UserRef, E> {
+                Ok(UserRef::Id(id))
+            }
+            fn visit_i64<E: serde::de::Error>(self, id: i64) -> Result<UserRef, E> {
+                u64::try_from(id)
+                    .map(UserRef::Id)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(id), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<UserRef, E> {
+                Ok(UserRef::Username(name.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl From<u64> for UserRef {
@@ -90,6 +116,15 @@ impl Hash for TrafficOpsUser {
     }
 }
 
+impl super::MemberId for TrafficOpsUser {
+    fn identity(&self) -> String {
+        self.id.to_string()
+    }
+    fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+}
+
 impl fmt::Display for TrafficOpsUser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.username {
@@ -127,13 +162,13 @@ pub(super) async fn resolve_traffic_ops_users(
         };
         let Some(user) = found else {
             let what = match reference {
-                UserRef::Id(id) => format!("no user with ID {id}"),
-                UserRef::Username(name) => format!("no user named `{name}`"),
+                UserRef::Id(id) => format!("user ID {id}"),
+                UserRef::Username(name) => format!("username `{name}`"),
             };
-            return Err(Error::invalid_input(
-                "Traffic Ops member",
-                format!("{what} exists on the server: nothing was written"),
-            ));
+            return Err(Error::UnknownMember {
+                service: "traffic_ops",
+                member: what,
+            });
         };
         resolved.insert(TrafficOpsUser {
             id: user.id,
@@ -148,5 +183,26 @@ pub(super) fn plain_names(wanted: &[String]) -> Result<BTreeSet<String>> {
     match wanted.iter().find(|m| m.trim().is_empty()) {
         Some(bad) => Err(Error::invalid_input("member", format!("{bad:?} is empty"))),
         None => Ok(wanted.iter().cloned().collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_that_is_neither_name_nor_id_is_refused_in_plain_words() {
+        let ok: Vec<UserRef> = serde_json::from_str(r#"["admin", 7]"#).unwrap();
+        assert_eq!(ok, [UserRef::from("admin"), UserRef::Id(7)]);
+        for bad in ["[true]", "[-3]", "[1.5]", "[null]", "[[\"a\"]]"] {
+            let err = serde_json::from_str::<Vec<UserRef>>(bad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("expected a username (a string) or a user ID"),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains("untagged"), "{err}");
+        }
     }
 }

@@ -33,8 +33,16 @@
 //! - the same desired state applied twice makes no write the second time.
 //!
 //! [`reconcile_all`] does this for many groups across services concurrently, with a bound on parallel
-//! groups, and returns one [`GroupReport`] per group, failures included. [`DesiredState`] reads the
-//! documented JSON file format of who should be in which group (`examples/memberships.json`).
+//! groups, and returns one [`GroupReport`] per group, failures included. [`apply_reviewed`] carries out a
+//! plan made earlier only if the group still holds the members that plan observed.
+//!
+//! Reports are typed all the way down: members as [`Member`] (`{id, label}`), guard refusals as
+//! [`Refusal`], each write as a [`StepReport`], and [`Outcome`] and [`StepResult`] are exhaustive on
+//! purpose, so code that renders a report handles every outcome or does not compile. Everything
+//! serializes (`serde`) for a JSON view.
+//!
+//! Access as code (a desired-state file, people, reviewed plans, runs over many groups) is built on this
+//! engine in [`access`](crate::access).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -58,45 +66,153 @@
 //! # Ok(()) }
 //! ```
 
-mod export;
-mod file;
+mod engine;
 mod identity;
 mod plan;
-mod saved;
+mod reconcile;
+mod report;
 mod targets;
 
 use std::collections::BTreeSet;
-use std::fmt::{Debug, Display};
+use std::fmt::{self, Debug, Display};
 use std::hash::Hash;
 
 use std::future::Future;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
-pub use self::export::ExportScope;
-pub use self::file::{Connection, DesiredGroup, DesiredState, Service};
+pub use self::engine::{add, apply_reviewed, plan, remove, sync, sync_entry};
 pub use self::identity::{TrafficOpsUser, UserRef};
-pub use self::plan::{
-    Change, Desired, Drift, GroupReport, Guards, Outcome, Plan, Reconcile, ReportFuture,
-    SaveFuture, Step, StepResult, add, plan, reconcile_all, remove, sync, sync_entry,
+pub use self::plan::{Change, Guards, Plan, Step};
+pub use self::reconcile::{
+    Desired, PlanFuture, Reconcile, ReportFuture, ReviewedPlan, reconcile_all,
 };
-pub use self::saved::{SAVED_PLAN_SCHEMA, SavedGroupPlan, SavedPlan};
+pub use self::report::{Drift, GroupReport, Outcome, Refusal, Status, StepReport, StepResult};
 pub use self::targets::{
     DanubeGroupUsers, EntuityConfigSet, EntuityUserGroup, TrafficOpsFederationUsers,
     UplynkAllowedOwners,
 };
 use crate::error::{Error, Result};
 
+/// A service whose groups this crate manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Service {
+    /// Uplynk v4: a failover group's allowed owners.
+    Uplynk,
+    /// Entuity: a config set's user group.
+    Entuity,
+    /// Danube Cloud: a group's users.
+    Danube,
+    /// Traffic Ops: a federation's users.
+    TrafficOps,
+}
+
+impl Service {
+    /// The name used in files and reports: `uplynk`, `entuity`, `danube`, `traffic_ops`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Uplynk => "uplynk",
+            Service::Entuity => "entuity",
+            Service::Danube => "danube",
+            Service::TrafficOps => "traffic_ops",
+        }
+    }
+}
+
+impl Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A member's identity on some service: a username or user ID string, or a [`TrafficOpsUser`]. Serde
-/// makes it savable in a [`SavedPlan`].
+/// makes it savable in a reviewed plan.
 pub trait MemberId:
     Clone + Ord + Hash + Display + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
 {
+    /// The identity the service keys membership by, as text: the username or user ID (Traffic Ops: the
+    /// integer user ID).
+    fn identity(&self) -> String;
+
+    /// The member's username, when the identity is something else (Traffic Ops: a user ID's username, when
+    /// known). People in a desired-state file may name a member by it.
+    fn username(&self) -> Option<&str> {
+        None
+    }
 }
-impl<T> MemberId for T where
-    T: Clone + Ord + Hash + Display + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
-{
+
+impl MemberId for String {
+    fn identity(&self) -> String {
+        self.clone()
+    }
+}
+
+/// A member as reports show it: the service's identity, the username when that is not the identity, and a
+/// label for people. The engine labels members as the service renders them (`kim1`, `admin (2)`); a
+/// desired-state run relabels the ones that are a declared person (`@alice = kim1`), and says who.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    /// The identity the service keys membership by ([`MemberId::identity`]).
+    pub id: String,
+    /// The username, when the identity is something else (Traffic Ops).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// How to show the member: `kim1`, `admin (2)`, or `@alice = kim1` for a declared person.
+    pub label: String,
+    /// The declared person this member is, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+}
+
+impl Member {
+    /// The report's view of a service identity, labelled as the service renders it.
+    pub fn of<M: MemberId>(member: &M) -> Self {
+        Member {
+            id: member.identity(),
+            username: member.username().map(str::to_string),
+            label: member.to_string(),
+            person: None,
+        }
+    }
+}
+
+// Members are the same when their identities are: labels are for people.
+impl PartialEq for Member {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+impl Eq for Member {}
+impl PartialOrd for Member {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Member {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.id.cmp(&other.id)
+    }
+}
+impl Hash for Member {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+impl Display for Member {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+impl MemberId for Member {
+    fn identity(&self) -> String {
+        self.id.clone()
+    }
+    fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
 }
 
 /// "The members of one group" on one service.
@@ -107,8 +223,8 @@ pub trait GroupMembers: Send + Sync + Debug {
     /// How callers name a member: a `String`, or for Traffic Ops a [`UserRef`] (username or ID).
     type Name: Clone + Debug + Send + Sync + 'static;
 
-    /// The service's name: `uplynk`, `entuity`, `danube` or `traffic_ops`.
-    fn service(&self) -> &'static str;
+    /// The service.
+    fn service(&self) -> Service;
 
     /// A human description of the group, e.g. `uplynk failover group e8d6…`.
     fn describe(&self) -> String;
@@ -117,14 +233,16 @@ pub trait GroupMembers: Send + Sync + Debug {
     /// partial set.
     ///
     /// # Errors
-    /// Any error of the read; an incomplete or not understood answer is an error too.
+    /// Any error of the read; an incomplete answer is [`Error::IncompleteRead`], one not understood
+    /// [`Error::Decode`].
     fn members(&self) -> impl Future<Output = Result<BTreeSet<Self::Member>>> + Send;
 
     /// The members `wanted` names, knowing the `current` ones (Traffic Ops looks up the users the current
     /// members do not name).
     ///
     /// # Errors
-    /// A name that means no member (an unknown user, an empty name) is an error: nothing is planned.
+    /// A name that means no member: [`Error::UnknownMember`] for a user the service does not have,
+    /// [`Error::InvalidInput`] for an empty name. Nothing is planned.
     fn resolve(
         &self,
         wanted: &[Self::Name],
@@ -145,12 +263,11 @@ pub trait GroupMembers: Send + Sync + Debug {
 /// Refuses an incomplete read: the service said it has more members than it returned.
 pub(crate) fn complete(what: &str, returned: usize, total: Option<u64>) -> Result<()> {
     match total {
-        Some(t) if t > returned as u64 => Err(Error::invalid_input(
-            what,
-            format!(
-                "the service returned {returned} of {t} members: refusing to plan from a partial read"
-            ),
-        )),
+        Some(t) if t > returned as u64 => Err(Error::IncompleteRead {
+            what: what.to_string(),
+            returned: returned as u64,
+            total: t,
+        }),
         _ => Ok(()),
     }
 }

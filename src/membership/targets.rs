@@ -3,18 +3,16 @@
 use std::collections::BTreeSet;
 
 use super::identity::{TrafficOpsUser, UserRef, plain_names, resolve_traffic_ops_users};
-use super::{Change, GroupMembers, Plan, Step, complete, member_set};
+use super::{Change, GroupMembers, Plan, Service, Step, complete, member_set};
 use crate::client::Client;
 use crate::entuity::NewMember;
 use crate::error::{Error, Result};
 use crate::traffic_ops::FederationUsersQuery;
 use crate::uplynk::AllowedOwnersUpdate;
 
-fn unexpected<M: std::fmt::Debug>(service: &str, step: &Step<M>) -> Error {
-    Error::invalid_input(
-        "membership step",
-        format!("{service} does not perform {step:?}"),
-    )
+/// A step the service's own `steps` never makes: a bug in this crate, reported rather than performed.
+fn unexpected<M: std::fmt::Debug>(service: Service, step: &Step<M>) -> Error {
+    Error::Internal(format!("{service} does not perform {step:?}"))
 }
 
 /// The users allowed to use an Uplynk failover group. One `PUT .../allowed-owners` carries a whole plan:
@@ -39,8 +37,8 @@ impl GroupMembers for UplynkAllowedOwners {
     type Member = String;
     type Name = String;
 
-    fn service(&self) -> &'static str {
-        "uplynk"
+    fn service(&self) -> Service {
+        Service::Uplynk
     }
     fn describe(&self) -> String {
         format!("failover group {} allowed owners", self.failover_group_id)
@@ -71,7 +69,7 @@ impl GroupMembers for UplynkAllowedOwners {
     }
     async fn perform(&self, step: &Step<String>) -> Result<()> {
         let Step::AddAndRemove { add, remove } = step else {
-            return Err(unexpected("uplynk", step));
+            return Err(unexpected(Service::Uplynk, step));
         };
         let update = AllowedOwnersUpdate::new()
             .owners_to_add(add.iter().cloned())
@@ -140,8 +138,8 @@ impl GroupMembers for EntuityUserGroup {
     type Member = String;
     type Name = String;
 
-    fn service(&self) -> &'static str {
-        "entuity"
+    fn service(&self) -> Service {
+        Service::Entuity
     }
     fn describe(&self) -> String {
         format!(
@@ -168,8 +166,14 @@ impl GroupMembers for EntuityUserGroup {
             Change::Add | Change::Remove => plan
                 .to_add()
                 .iter()
-                .map(|m| Step::Add(vec![m.clone()]))
-                .chain(plan.to_remove().iter().cloned().map(Step::Remove))
+                .map(|m| Step::Add {
+                    members: vec![m.clone()],
+                })
+                .chain(
+                    plan.to_remove()
+                        .iter()
+                        .map(|m| Step::Remove { member: m.clone() }),
+                )
                 .collect(),
         }
     }
@@ -179,11 +183,11 @@ impl GroupMembers for EntuityUserGroup {
             Step::Replace { members: list } => {
                 members.replace_all(list.iter().cloned()).await.map(drop)
             }
-            Step::Add(added) if added.len() == 1 => {
+            Step::Add { members: added } if added.len() == 1 => {
                 members.add(&NewMember::new(&added[0])).await.map(drop)
             }
-            Step::Remove(username) => members.remove(username).await.map(drop),
-            other => Err(unexpected("entuity", other)),
+            Step::Remove { member } => members.remove(member).await.map(drop),
+            other => Err(unexpected(Service::Entuity, other)),
         }
     }
 }
@@ -212,8 +216,8 @@ impl GroupMembers for DanubeGroupUsers {
     type Member = String;
     type Name = String;
 
-    fn service(&self) -> &'static str {
-        "danube"
+    fn service(&self) -> Service {
+        Service::Danube
     }
     fn describe(&self) -> String {
         format!("group {} users", self.group)
@@ -242,7 +246,7 @@ impl GroupMembers for DanubeGroupUsers {
     }
     async fn perform(&self, step: &Step<String>) -> Result<()> {
         let Step::Replace { members } = step else {
-            return Err(unexpected("danube", step));
+            return Err(unexpected(Service::Danube, step));
         };
         self.client
             .danube()
@@ -282,8 +286,8 @@ impl GroupMembers for TrafficOpsFederationUsers {
     type Member = TrafficOpsUser;
     type Name = UserRef;
 
-    fn service(&self) -> &'static str {
-        "traffic_ops"
+    fn service(&self) -> Service {
+        Service::TrafficOps
     }
     fn describe(&self) -> String {
         format!("federation {} users", self.federation_id)
@@ -313,9 +317,15 @@ impl GroupMembers for TrafficOpsFederationUsers {
     fn steps(&self, plan: &Plan<TrafficOpsUser>) -> Vec<Step<TrafficOpsUser>> {
         let mut steps = Vec::new();
         if !plan.to_add().is_empty() {
-            steps.push(Step::Add(plan.to_add().to_vec()));
+            steps.push(Step::Add {
+                members: plan.to_add().to_vec(),
+            });
         }
-        steps.extend(plan.to_remove().iter().cloned().map(Step::Remove));
+        steps.extend(
+            plan.to_remove()
+                .iter()
+                .map(|u| Step::Remove { member: u.clone() }),
+        );
         steps
     }
     async fn perform(&self, step: &Step<TrafficOpsUser>) -> Result<()> {
@@ -325,12 +335,12 @@ impl GroupMembers for TrafficOpsFederationUsers {
             .federations()
             .users(self.federation_id);
         match step {
-            Step::Add(added) => {
-                let ids: Vec<u64> = added.iter().map(|u| u.id).collect();
+            Step::Add { members } => {
+                let ids: Vec<u64> = members.iter().map(|u| u.id).collect();
                 users.add(&ids).await.map(drop)
             }
-            Step::Remove(user) => users.remove(user.id).await.map(drop),
-            other => Err(unexpected("traffic_ops", other)),
+            Step::Remove { member } => users.remove(member.id).await.map(drop),
+            other => Err(unexpected(Service::TrafficOps, other)),
         }
     }
 }

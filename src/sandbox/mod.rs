@@ -381,11 +381,66 @@ impl Sandbox {
         lock(&self.shared.log).clear();
     }
 
+    /// The requests that could change something, in order: every method but `GET`, `HEAD` and `OPTIONS`,
+    /// logins and logouts left out. "Nothing was written" is `writes()` being empty.
+    pub fn writes(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.log)
+            .iter()
+            .filter(|r| !matches!(r.method, Method::GET | Method::HEAD | Method::OPTIONS))
+            .filter(|r| !is_session_path(&r.path))
+            .cloned()
+            .collect()
+    }
+
+    /// A client of this sandbox for every connection of a desired-state file, by the connection's service
+    /// (the file's variables are not read).
+    ///
+    /// # Errors
+    /// Any error building a client.
+    pub fn clients_for(
+        &self,
+        state: &crate::access::DesiredState,
+    ) -> Result<std::collections::BTreeMap<String, Client>> {
+        state
+            .connections
+            .iter()
+            .map(|(name, connection)| Ok((name.clone(), self.client(connection.service)?)))
+            .collect()
+    }
+
+    /// A client of this sandbox for `service`, with the sandbox's credentials.
+    ///
+    /// # Errors
+    /// Any error building the client.
+    pub fn client(&self, service: crate::membership::Service) -> Result<Client> {
+        use crate::membership::Service;
+        match service {
+            Service::Uplynk => self.uplynk_client(),
+            Service::Entuity => self.entuity_client(),
+            Service::Danube => self.danube_client(),
+            Service::TrafficOps => self.traffic_ops_client(),
+        }
+    }
+
     /// The owners currently allowed to use an Uplynk failover group, read straight from the sandbox's state
     /// (no request is made), or `None` when the group does not exist.
     pub fn uplynk_allowed_owners(&self, failover_group_id: &str) -> Option<Vec<String>> {
         lock(&self.shared.uplynk).allowed_owners(failover_group_id)
     }
+}
+
+/// Login and logout routes of the services (they change a session, not a group).
+fn is_session_path(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    [
+        "/user/login",
+        "/user/login/token",
+        "/user/logout",
+        "/accounts/login",
+        "/accounts/logout",
+    ]
+    .iter()
+    .any(|p| path.ends_with(p))
 }
 
 impl Sandbox {

@@ -27,39 +27,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    DanubeGroupUsers, Desired, EntuityConfigSet, Reconcile, TrafficOpsFederationUsers,
-    UplynkAllowedOwners, UserRef,
-};
 use crate::client::Client;
 use crate::error::{Error, Result};
-
-/// A service a connection talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Service {
-    /// Uplynk v4.
-    Uplynk,
-    /// Entuity.
-    Entuity,
-    /// Danube Cloud.
-    Danube,
-    /// Traffic Ops.
-    TrafficOps,
-}
-
-impl Service {
-    /// The name used in files and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Uplynk => "uplynk",
-            Service::Entuity => "entuity",
-            Service::Danube => "danube",
-            Service::TrafficOps => "traffic_ops",
-        }
-    }
-}
+use crate::membership::{
+    DanubeGroupUsers, Desired, EntuityConfigSet, Reconcile, Service, TrafficOpsFederationUsers,
+    UplynkAllowedOwners, UserRef,
+};
 
 /// How to reach one service account: a base URL and the names of the environment variables holding its
 /// credentials.
@@ -196,7 +169,7 @@ impl DesiredGroup {
 }
 
 /// A whole desired-state file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DesiredState {
@@ -208,7 +181,21 @@ pub struct DesiredState {
     pub people: BTreeMap<String, BTreeMap<String, UserRef>>,
     /// The groups and their members.
     pub groups: Vec<DesiredGroup>,
+    /// The SHA-256 (lowercase hex) of the text this state was read from ([`from_json`](Self::from_json)),
+    /// so a saved plan can name the file it came from; `None` for a state made in code.
+    #[serde(skip)]
+    source_sha256: Option<String>,
 }
+
+/// Two states are equal when they say the same (connections, people, groups), whatever text they came from.
+impl PartialEq for DesiredState {
+    fn eq(&self, other: &Self) -> bool {
+        self.connections == other.connections
+            && self.people == other.people
+            && self.groups == other.groups
+    }
+}
+impl Eq for DesiredState {}
 
 impl DesiredState {
     /// Parses and checks a file's text: no object has a key twice (at any level: two connections with
@@ -220,8 +207,9 @@ impl DesiredState {
     pub fn from_json(text: &str) -> Result<DesiredState> {
         crate::json::refuse_duplicate_keys(text)
             .map_err(|e| Error::invalid_input("desired-state file", e.to_string()))?;
-        let state: DesiredState = serde_json::from_str(text)
+        let mut state: DesiredState = serde_json::from_str(text)
             .map_err(|e| Error::invalid_input("desired-state file", e.to_string()))?;
+        state.source_sha256 = Some(super::saved::sha256_hex(text));
         let mut seen = BTreeSet::new();
         for group in &state.groups {
             let what = format!("group {}", group.key());
@@ -276,6 +264,25 @@ impl DesiredState {
         Ok(state)
     }
 
+    /// A state made in code, with no file behind it.
+    pub fn new(
+        connections: BTreeMap<String, Connection>,
+        people: BTreeMap<String, BTreeMap<String, UserRef>>,
+        groups: Vec<DesiredGroup>,
+    ) -> Self {
+        DesiredState {
+            connections,
+            people,
+            groups,
+            source_sha256: None,
+        }
+    }
+
+    /// The SHA-256 (lowercase hex) of the text [`from_json`](Self::from_json) read, when it was read from one.
+    pub fn source_sha256(&self) -> Option<&str> {
+        self.source_sha256.as_deref()
+    }
+
     /// The file's text: pretty-printed JSON that [`from_json`](Self::from_json) reads back unchanged.
     ///
     /// # Errors
@@ -284,64 +291,6 @@ impl DesiredState {
         serde_json::to_string_pretty(self)
             .map(|text| text + "\n")
             .map_err(|e| Error::invalid_input("desired-state file", e.to_string()))
-    }
-
-    /// A group's members with every person (`@name`) replaced by their identity on the group's connection.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a person the file does not declare, or one without an identity on the
-    /// group's connection.
-    pub fn expanded(&self, group: &DesiredGroup) -> Result<Vec<UserRef>> {
-        let listed: Vec<UserRef> = match group {
-            DesiredGroup::TrafficOps { members, .. } => members.clone(),
-            DesiredGroup::Uplynk { members, .. }
-            | DesiredGroup::Entuity { members, .. }
-            | DesiredGroup::Danube { members, .. } => {
-                members.iter().cloned().map(UserRef::Username).collect()
-            }
-        };
-        listed
-            .into_iter()
-            .map(|member| match &member {
-                UserRef::Username(name) if name.starts_with('@') => {
-                    self.identity(&name[1..], group.connection(), &group.key())
-                }
-                _ => Ok(member),
-            })
-            .collect()
-    }
-
-    fn identity(&self, person: &str, connection: &str, group: &str) -> Result<UserRef> {
-        let what = format!("group {group}");
-        let Some(identities) = self.people.get(person) else {
-            return Err(Error::invalid_input(
-                what,
-                format!("`@{person}` is not one of the file's `people`"),
-            ));
-        };
-        identities.get(connection).cloned().ok_or_else(|| {
-            Error::invalid_input(
-                what,
-                format!("person `@{person}` has no identity on connection `{connection}`"),
-            )
-        })
-    }
-
-    /// How a plan or report should show `member` (as the services render it: `gu137…`, `kim1`,
-    /// `admin (2)`) of a group on `connection`: `@alice = gu137…` when it is a declared person's identity
-    /// there, `@alice` (or `@alice (7)` for a Traffic Ops user) when the identity is the person's own name,
-    /// otherwise `member` unchanged.
-    pub fn member_label(&self, connection: &str, member: &str) -> String {
-        let person = self.people.iter().find(|(_, ids)| {
-            ids.get(connection)
-                .is_some_and(|id| identity_matches(id, member))
-        });
-        match person {
-            None => member.to_string(),
-            Some((name, _)) if member == name => format!("@{name}"),
-            Some((name, _)) if member.starts_with(&format!("{name} (")) => format!("@{member}"),
-            Some((name, _)) => format!("@{name} = {member}"),
-        }
     }
 
     /// The environment variables a connection needs that `env` does not provide (empty when it can connect).
@@ -367,6 +316,37 @@ impl DesiredState {
             .into_iter()
             .filter(|v| env(v).is_none())
             .cloned()
+            .collect()
+    }
+
+    /// Builds every connection's client from the environment (`env` looks a variable up; an empty value
+    /// counts as missing).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming **every** missing variable of every connection at once, before anything is
+    /// read; or the first client that cannot be built.
+    pub fn clients(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<BTreeMap<String, Client>> {
+        let env = |name: &str| env(name).filter(|v| !v.is_empty());
+        let missing: Vec<String> = self
+            .connections
+            .keys()
+            .filter_map(|name| {
+                let vars = self.missing_variables(name, &env);
+                (!vars.is_empty()).then(|| format!("`{name}` needs {}", vars.join(", ")))
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Config(format!(
+                "environment variables not set: {}",
+                missing.join("; ")
+            )));
+        }
+        self.connections
+            .keys()
+            .map(|name| Ok((name.clone(), self.client(name, &env)?)))
             .collect()
     }
 
@@ -471,12 +451,7 @@ impl DesiredState {
         self.groups
             .iter()
             .map(|g| {
-                let client = clients.get(g.connection()).cloned().ok_or_else(|| {
-                    Error::invalid_input(
-                        "connection",
-                        format!("no client for `{}`", g.connection()),
-                    )
-                })?;
+                let client = super::export::client_of(clients, g.connection())?.clone();
                 let members = self.expanded(g)?;
                 let names = || members.iter().map(UserRef::to_string);
                 let key = g.key();
@@ -512,14 +487,6 @@ impl DesiredState {
                 Ok(entry)
             })
             .collect()
-    }
-}
-
-/// True when `label` (a member as plans render it) is the member `identity` names.
-fn identity_matches(identity: &UserRef, label: &str) -> bool {
-    match identity {
-        UserRef::Username(name) => label == name || label.starts_with(&format!("{name} (")),
-        UserRef::Id(id) => label == id.to_string() || label.ends_with(&format!(" ({id})")),
     }
 }
 

@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::identity::TrafficOpsUser;
-use super::{
-    Connection, DanubeGroupUsers, DesiredGroup, DesiredState, EntuityConfigSet, GroupMembers,
-    Service, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, complete,
-};
+use super::file::{Connection, DesiredGroup, DesiredState};
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::membership::{
+    DanubeGroupUsers, EntuityConfigSet, GroupMembers, Service, TrafficOpsFederationUsers,
+    TrafficOpsUser, UplynkAllowedOwners, UserRef, complete,
+};
 
 /// Which groups an export describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,11 +54,11 @@ impl DesiredState {
             let current = read_members(client, group).await?;
             exported.push(self.with_members(group, current));
         }
-        Ok(DesiredState {
-            connections: self.connections.clone(),
-            people: self.people.clone(),
-            groups: exported,
-        })
+        Ok(DesiredState::new(
+            self.connections.clone(),
+            self.people.clone(),
+            exported,
+        ))
     }
 
     /// Every group each connection can see, with no members yet.
@@ -105,10 +105,13 @@ impl DesiredState {
     }
 }
 
-fn client_of<'a>(clients: &'a BTreeMap<String, Client>, name: &str) -> Result<&'a Client> {
+pub(super) fn client_of<'a>(
+    clients: &'a BTreeMap<String, Client>,
+    name: &str,
+) -> Result<&'a Client> {
     clients
         .get(name)
-        .ok_or_else(|| Error::invalid_input("connection", format!("no client for `{name}`")))
+        .ok_or_else(|| Error::Config(format!("no client given for connection `{name}`")))
 }
 
 /// The group's current members as identities, sorted (Traffic Ops users by username when known).

@@ -1,0 +1,27 @@
+//! Access as code: who should be in which group, in a file a team reviews, kept true on the services.
+//!
+//! Built on the [`membership`](crate::membership) engine (which never imports this module):
+//!
+//! - [`DesiredState`]: the desired-state file (connections named by environment variables, people, groups),
+//!   read strictly ([`DesiredState::from_json`]); the README's "The desired-state file" is its reference.
+//! - People: `@alice` in a group is the person's identity on that group's connection; reports label
+//!   members back as people ([`DesiredState::label`]).
+//! - [`Run`]: plan or apply every group, a bounded number at a time, with progress; one typed
+//!   [`RunReport`]. Applying needs an [`Approval`]: a reviewed [`SavedPlan`] (refused for any group that
+//!   changed since), or a fresh plan that removes nobody, or explicit auto-approval.
+//! - [`SavedPlan`]: a plan saved for review, tied to the file's SHA-256.
+//! - [`DesiredState::export`]: the current state as a desired-state file ([`ExportScope`]).
+//!
+//! The `group-membership` command-line tool is a thin shell over this module: everything it does, a Rust
+//! program can do with the same calls.
+
+mod export;
+mod file;
+mod people;
+mod run;
+mod saved;
+
+pub use self::export::ExportScope;
+pub use self::file::{Connection, DesiredGroup, DesiredState};
+pub use self::run::{Approval, GroupResult, Progress, Run, RunKind, RunReport, Stop, Summary};
+pub use self::saved::{SAVED_PLAN_SCHEMA, SavedGroupPlan, SavedPlan};

@@ -1,0 +1,126 @@
+//! People: one name for a person across services (`@alice`), replaced by their identity on each group's
+//! connection when planning, and put back when reporting and exporting.
+
+use crate::error::{Error, Result};
+use crate::membership::{Member, UserRef};
+
+use super::file::{DesiredGroup, DesiredState};
+
+impl DesiredState {
+    /// A group's members with every person (`@name`) replaced by their identity on the group's connection.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a person the file does not declare, or one without an identity on the
+    /// group's connection.
+    pub fn expanded(&self, group: &DesiredGroup) -> Result<Vec<UserRef>> {
+        let listed: Vec<UserRef> = match group {
+            DesiredGroup::TrafficOps { members, .. } => members.clone(),
+            DesiredGroup::Uplynk { members, .. }
+            | DesiredGroup::Entuity { members, .. }
+            | DesiredGroup::Danube { members, .. } => {
+                members.iter().cloned().map(UserRef::Username).collect()
+            }
+        };
+        listed
+            .into_iter()
+            .map(|member| match &member {
+                UserRef::Username(name) if name.starts_with('@') => {
+                    self.identity(&name[1..], group.connection(), &group.key())
+                }
+                _ => Ok(member),
+            })
+            .collect()
+    }
+
+    fn identity(&self, person: &str, connection: &str, group: &str) -> Result<UserRef> {
+        let what = format!("group {group}");
+        let Some(identities) = self.people.get(person) else {
+            return Err(Error::invalid_input(
+                what,
+                format!("`@{person}` is not one of the file's `people`"),
+            ));
+        };
+        identities.get(connection).cloned().ok_or_else(|| {
+            Error::invalid_input(
+                what,
+                format!("person `@{person}` has no identity on connection `{connection}`"),
+            )
+        })
+    }
+
+    /// Labels `member` of a group on `connection` for people: a declared person's identity there becomes
+    /// `@alice = gu137…` (or `@alice`, `@alice (7)` when the identity is the person's own name) and names
+    /// the person; any other member keeps the label the service gave it. Matching is by identity (and a
+    /// Traffic Ops user's username), never by parsing a label.
+    pub fn label(&self, connection: &str, member: &mut Member) {
+        let Some(person) = self.person_of(connection, member) else {
+            return;
+        };
+        let own_name = member.id == person || member.username.as_deref() == Some(person);
+        member.label = match (&member.username, own_name) {
+            (Some(_), true) => format!("@{person} ({})", member.id),
+            (None, true) => format!("@{person}"),
+            (_, false) => format!("@{person} = {}", member.label),
+        };
+        member.person = Some(person.to_string());
+    }
+
+    /// The declared person whose identity on `connection` is `member`.
+    pub fn person_of(&self, connection: &str, member: &Member) -> Option<&str> {
+        self.people
+            .iter()
+            .find(|(_, ids)| match ids.get(connection) {
+                Some(UserRef::Username(name)) => {
+                    member.id == *name || member.username.as_deref() == Some(name)
+                }
+                Some(UserRef::Id(id)) => member.id == id.to_string(),
+                None => false,
+            })
+            .map(|(name, _)| name.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::membership::{Member, TrafficOpsUser};
+
+    use super::*;
+
+    const FILE: &str = r#"{
+      "connections": {"video": {"service": "uplynk"}, "cdn": {"service": "traffic_ops", "base_url": "https://to"}},
+      "people": {"alice": {"video": "gu137", "cdn": "operator"}, "bob": {"cdn": 7}},
+      "groups": []
+    }"#;
+
+    fn labelled(connection: &str, mut member: Member) -> (String, Option<String>) {
+        let state = DesiredState::from_json(FILE).unwrap();
+        state.label(connection, &mut member);
+        (member.label, member.person)
+    }
+
+    #[test]
+    fn people_are_matched_by_identity_never_by_label() {
+        let alice = Member::of(&"gu137".to_string());
+        assert_eq!(
+            labelled("video", alice),
+            ("@alice = gu137".into(), Some("alice".into()))
+        );
+        let bob = Member::of(&TrafficOpsUser {
+            id: 7,
+            username: Some("robert".into()),
+        });
+        assert_eq!(
+            labelled("cdn", bob),
+            ("@bob = robert (7)".into(), Some("bob".into()))
+        );
+        // A label that merely looks like a person's identity is not one.
+        let mut lookalike = Member::of(&"someone".to_string());
+        lookalike.label = "gu137".into();
+        assert_eq!(labelled("video", lookalike), ("gu137".into(), None));
+        // Same identity on another connection: not that person there.
+        assert_eq!(
+            labelled("cdn", Member::of(&"gu137".to_string())),
+            ("gu137".into(), None)
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! `export FILE [--all] [--out PATH]`: the groups as they are now, as a desired-state file.
+
+use group_membership::access::ExportScope;
+
+use crate::cli::{Cli, ExportArgs, Format};
+use crate::render;
+use crate::session::{BoxError, Session, print};
+
+pub async fn run(cli: &Cli, args: &ExportArgs) -> Result<u8, BoxError> {
+    let session = Session::open(cli, &args.file)?;
+    let scope = if args.all {
+        ExportScope::Everything
+    } else {
+        ExportScope::ListedGroups
+    };
+    let progress = |what: &str| eprintln!("reading {what}");
+    let exported = session
+        .state
+        .export(&session.clients, scope, &progress)
+        .await?;
+    let text = exported.to_json()?;
+    let Some(out) = &args.out else {
+        print(&text);
+        return Ok(0);
+    };
+    std::fs::write(out, &text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    let keys: Vec<String> = exported.groups.iter().map(|g| g.key()).collect();
+    match cli.output {
+        Format::Json => print(&render::json::export(&args.file, out, &keys)),
+        Format::Text => eprintln!("wrote {} group(s) to {}", keys.len(), out.display()),
+    }
+    Ok(0)
+}

@@ -1,0 +1,87 @@
+//! The JSON view (`--output json`): the library's typed report as it serializes, in an envelope with the
+//! schema version, the command, the file, a summary and the exit code. The README documents the shape.
+
+use std::path::Path;
+
+use group_membership::access::{GroupResult, RunKind, RunReport, Stop, Summary};
+use serde::Serialize;
+
+use super::Rendered;
+
+/// The version of the JSON shape; it changes only when a field changes meaning or goes away.
+pub const SCHEMA: u32 = 2;
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    schema: u32,
+    command: RunKind,
+    file: String,
+    exit_code: u8,
+    summary: Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    converged: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<&'a Stop>,
+    groups: &'a [GroupResult],
+}
+
+pub fn render(rendered: &Rendered<'_>) -> String {
+    let report: &RunReport = rendered.report;
+    pretty(&Envelope {
+        schema: SCHEMA,
+        command: report.kind,
+        file: rendered.file.display().to_string(),
+        exit_code: report.exit_code(),
+        summary: report.summary(),
+        converged: report.converged(),
+        stopped: report.stopped.as_ref(),
+        groups: &report.groups,
+    })
+}
+
+/// What `export --out PATH --output json` prints.
+pub fn export(file: &Path, out: &Path, keys: &[String]) -> String {
+    #[derive(Serialize)]
+    struct Export<'a> {
+        schema: u32,
+        command: &'static str,
+        file: String,
+        out: String,
+        groups: &'a [String],
+        exit_code: u8,
+    }
+    pretty(&Export {
+        schema: SCHEMA,
+        command: "export",
+        file: file.display().to_string(),
+        out: out.display().to_string(),
+        groups: keys,
+        exit_code: 0,
+    })
+}
+
+/// What a run that stopped before reading any group prints.
+pub fn error(command: &str, error: &str) -> String {
+    #[derive(Serialize)]
+    struct Failed<'a> {
+        schema: u32,
+        command: &'a str,
+        error: &'a str,
+        exit_code: u8,
+    }
+    pretty(&Failed {
+        schema: SCHEMA,
+        command,
+        error,
+        exit_code: 1,
+    })
+}
+
+fn pretty(value: &impl Serialize) -> String {
+    // Serializing these types cannot fail (string keys, no maps with other keys); were it ever to, the
+    // output says so instead of being empty.
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| {
+        format!(r#"{{"schema": {SCHEMA}, "error": "cannot write the report as JSON: {e}", "exit_code": 1}}"#)
+    });
+    text + "\n"
+}

@@ -1,0 +1,202 @@
+//! Text for people: one block per group (members to add `+`, remove `-`, keep `=`, then what became of
+//! it), a summary line, and for `apply` whether the plan made again is empty. Refusals name the rule, the
+//! members involved and the flag that allows what was refused.
+
+use std::fmt::Write as _;
+
+use group_membership::access::{GroupResult, RunKind, Stop};
+use group_membership::membership::{Member, Outcome, Refusal, StepResult};
+
+use super::Rendered;
+
+/// ANSI colour, or none.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn red(self, text: &str) -> String {
+        self.code("31", text)
+    }
+    fn green(self, text: &str) -> String {
+        self.code("32", text)
+    }
+    fn yellow(self, text: &str) -> String {
+        self.code("33", text)
+    }
+    fn code(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+pub fn render(rendered: &Rendered<'_>, colour: bool) -> String {
+    let paint = Paint(colour);
+    let report = rendered.report;
+    let mut out = String::new();
+    let (command, note) = match report.kind {
+        RunKind::Plan => ("plan", ", nothing is changed"),
+        RunKind::Apply => ("apply", ""),
+    };
+    let _ = writeln!(
+        out,
+        "{command} {}: {} group(s){note}",
+        rendered.file.display(),
+        report.groups.len()
+    );
+    for group in &report.groups {
+        group_text(&mut out, group, paint);
+    }
+    let s = report.summary();
+    let _ = writeln!(
+        out,
+        "\n{} pending, {} applied, {} unchanged, {} failed or refused",
+        s.pending, s.applied, s.unchanged, s.failed
+    );
+    if let Some(stop) = &report.stopped {
+        let _ = writeln!(out, "{}", paint.red(&stop_text(stop)));
+    }
+    if let Some(again) = &report.again {
+        let still: Vec<&str> = again
+            .iter()
+            .filter(|g| !g.report.made_no_change())
+            .map(|g| g.key.as_str())
+            .collect();
+        let _ = if still.is_empty() {
+            writeln!(out, "planned again: every group matches the file")
+        } else {
+            writeln!(
+                out,
+                "{}: {}",
+                paint.red("planned again: NOT converged"),
+                still.join("; ")
+            )
+        };
+    }
+    out
+}
+
+fn stop_text(stop: &Stop) -> String {
+    match stop {
+        Stop::NeedsApproval { .. } => format!(
+            "{stop} Review a saved plan (`plan FILE --out PLAN`, then `apply FILE --plan PLAN`) or pass \
+             --auto-approve."
+        ),
+    }
+}
+
+fn group_text(out: &mut String, group: &GroupResult, paint: Paint) {
+    let report = &group.report;
+    let _ = writeln!(out, "\n{} {} ({})", report.service, group.key, report.group);
+    if let Some(plan) = &report.plan {
+        for m in plan.to_add() {
+            let _ = writeln!(out, "  {}", paint.green(&format!("+ {m}")));
+        }
+        for m in plan.to_remove() {
+            let _ = writeln!(out, "  {}", paint.red(&format!("- {m}")));
+        }
+        for m in plan.to_keep() {
+            let _ = writeln!(out, "  = {m}");
+        }
+    }
+    let _ = match &report.outcome {
+        Outcome::ReadFailed { error } => writeln!(
+            out,
+            "  {}: {error}",
+            paint.red("READ FAILED, nothing written")
+        ),
+        Outcome::ResolveFailed { error } => writeln!(
+            out,
+            "  {}: {error}",
+            paint.red("UNKNOWN MEMBER, nothing written")
+        ),
+        Outcome::ChangedSincePlan { appeared, vanished } => writeln!(
+            out,
+            "  {}: appeared [{}], vanished [{}]; plan again and review",
+            paint.red("CHANGED SINCE THE PLAN, nothing written"),
+            labels(appeared),
+            labels(vanished)
+        ),
+        Outcome::Planned if report.has_pending_changes() => {
+            writeln!(out, "  {}", paint.yellow("pending"))
+        }
+        Outcome::Planned | Outcome::Unchanged => writeln!(out, "  no changes"),
+        Outcome::Refused { refusal } => writeln!(
+            out,
+            "  {}: {}",
+            paint.red("REFUSED, nothing written"),
+            refusal_text(refusal)
+        ),
+        Outcome::Applied { steps, read_back } => {
+            for step in steps {
+                let _ = match &step.result {
+                    StepResult::Applied => writeln!(out, "  applied: {}", step.step),
+                    StepResult::Failed {
+                        error,
+                        may_have_applied,
+                    } => writeln!(
+                        out,
+                        "  {}: {}: {error}{}",
+                        paint.red("FAILED"),
+                        step.step,
+                        if *may_have_applied {
+                            " (may have reached the server)"
+                        } else {
+                            " (not applied)"
+                        }
+                    ),
+                    StepResult::NotAttempted => writeln!(out, "  not attempted: {}", step.step),
+                };
+            }
+            match read_back {
+                Ok(d) if d.is_none() => writeln!(out, "  read back: as desired"),
+                Ok(d) => writeln!(
+                    out,
+                    "  {}: unexpected [{}], missing [{}]",
+                    paint.red("read back: DRIFT"),
+                    labels(&d.unexpected),
+                    labels(&d.missing)
+                ),
+                Err(e) => writeln!(out, "  {}: {e}", paint.red("read back FAILED")),
+            }
+        }
+    };
+}
+
+/// The rule, the members involved, and the flag that allows what was refused.
+fn refusal_text(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::WouldEmpty { members } => format!(
+            "the plan removes all {members} member(s) (rule: never empty a group; --allow-empty allows it)"
+        ),
+        Refusal::TooManyRemovals { removals, limit } => format!(
+            "the plan removes {removals} member(s), more than the limit of {limit} (rule: \
+             --max-removals {limit}; raise it to allow this)"
+        ),
+        Refusal::ChangedBeforeOverwrite { appeared, vanished } => format!(
+            "the group changed between the plan and the write (appeared [{}], vanished [{}]); writing the \
+             list would undo that: plan again",
+            labels(appeared),
+            labels(vanished)
+        ),
+        Refusal::KeptChanging { reads } => {
+            format!("the group changed on each of {reads} reads before the write: try again later")
+        }
+        Refusal::UnusablePlan { reason } => {
+            format!("the saved plan cannot be applied to this group: {reason}; plan again")
+        }
+    }
+}
+
+fn labels(members: &[Member]) -> String {
+    members
+        .iter()
+        .map(|m| m.label.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,296 @@
+//! Reading, planning and changing one group safely: [`plan`], [`sync`], [`add`], [`remove`], and
+//! [`apply_reviewed`] for a plan made earlier.
+
+use std::collections::BTreeSet;
+
+use super::plan::{Change, Guards, Plan, Step};
+use super::report::{Drift, GroupReport, Outcome, Refusal, StepReport, StepResult};
+use super::{GroupMembers, Member, MemberId};
+
+/// Reads the group, resolves the members named, and computes the plan to exactly `desired`, with no write.
+///
+/// # Errors
+/// Any error of reading the group's members (nothing is planned from a read that failed or was not
+/// understood), or of resolving a member named (an unknown Traffic Ops user).
+pub async fn plan<G: GroupMembers>(
+    group: &G,
+    desired: impl IntoIterator<Item = impl Into<G::Name>>,
+) -> crate::Result<Plan<G::Member>> {
+    let names = names::<G>(desired);
+    let current = group.members().await?;
+    let desired = group.resolve(&names, &current).await?;
+    Ok(Plan::new(current, desired))
+}
+
+/// Brings the group to exactly `desired` safely: read, resolve, plan, check the guards, perform the steps
+/// (stopping at the first failure), read back. Never panics and never hides a failure: everything is in
+/// the report ([`GroupReport::into_result`] makes it a `Result`).
+#[must_use = "the report may hold a failure: check it (`into_result()?`, `is_success`) or show it"]
+pub async fn sync<G: GroupMembers>(
+    group: &G,
+    desired: impl IntoIterator<Item = impl Into<G::Name>>,
+    guards: &Guards,
+) -> GroupReport {
+    run(group, &names::<G>(desired), Change::Exact, guards, true)
+        .await
+        .0
+}
+
+/// Adds the members named and changes nothing else, with the service's most targeted calls; a member
+/// already present makes no write, and a member someone else removed meanwhile is not put back. The
+/// [`Guards`] do not apply (nothing is removed). Read back afterwards: the report's drift lists members
+/// named that are still missing.
+#[must_use = "the report may hold a failure: check it (`into_result()?`, `is_success`) or show it"]
+pub async fn add<G: GroupMembers>(
+    group: &G,
+    members: impl IntoIterator<Item = impl Into<G::Name>>,
+) -> GroupReport {
+    let guards = Guards::default();
+    run(group, &names::<G>(members), Change::Add, &guards, true)
+        .await
+        .0
+}
+
+/// Removes the members named and changes nothing else, with the service's most targeted calls; a member
+/// already absent makes no write. Removing every member this way is allowed (you named them); the report's
+/// drift lists members named that are still present after the read-back.
+#[must_use = "the report may hold a failure: check it (`into_result()?`, `is_success`) or show it"]
+pub async fn remove<G: GroupMembers>(
+    group: &G,
+    members: impl IntoIterator<Item = impl Into<G::Name>>,
+) -> GroupReport {
+    let guards = Guards {
+        allow_empty: true,
+        max_removals: None,
+    };
+    run(group, &names::<G>(members), Change::Remove, &guards, true)
+        .await
+        .0
+}
+
+/// Plans or syncs one group to exactly `desired` and reports (`apply: false` is a dry run that still
+/// checks the guards).
+#[must_use = "the report may hold a failure: check it (`into_result()?`, `is_success`) or show it"]
+pub async fn sync_entry<G: GroupMembers>(
+    group: &G,
+    desired: impl IntoIterator<Item = impl Into<G::Name>>,
+    guards: &Guards,
+    apply: bool,
+) -> GroupReport {
+    run(group, &names::<G>(desired), Change::Exact, guards, apply)
+        .await
+        .0
+}
+
+/// Carries out a plan made earlier (and reviewed) exactly: the group is read first and **refused, with
+/// nothing written, unless its members are exactly `observed`** ([`Outcome::ChangedSincePlan`] names who
+/// appeared and vanished); otherwise the group goes from `observed` to `observed` + `add` − `remove`, with
+/// the guards, the re-read before an overwrite, and the read-back of any [`sync`].
+#[must_use = "the report may hold a failure: check it (`into_result()?`, `is_success`) or show it"]
+pub async fn apply_reviewed<G: GroupMembers>(
+    group: &G,
+    observed: BTreeSet<G::Member>,
+    add: &BTreeSet<G::Member>,
+    remove: &BTreeSet<G::Member>,
+    guards: &Guards,
+) -> GroupReport {
+    let mut report = new_report(group);
+    let desired: BTreeSet<G::Member> = observed
+        .union(add)
+        .filter(|m| !remove.contains(*m))
+        .cloned()
+        .collect();
+    let current = match group.members().await {
+        Ok(c) => c,
+        Err(error) => {
+            report.outcome = Outcome::ReadFailed { error };
+            return report;
+        }
+    };
+    if current != observed {
+        report.plan = Some(Plan::new(observed.clone(), desired).members());
+        report.outcome = Outcome::ChangedSincePlan {
+            appeared: members(current.difference(&observed)),
+            vanished: members(observed.difference(&current)),
+        };
+        return report;
+    }
+    finish(group, Plan::new(current, desired), guards, true, report)
+        .await
+        .0
+}
+
+pub(super) fn names<G: GroupMembers>(
+    members: impl IntoIterator<Item = impl Into<G::Name>>,
+) -> Vec<G::Name> {
+    members.into_iter().map(Into::into).collect()
+}
+
+/// How many times a targeted overwrite plans again when the group moved before its write.
+const REPLANS: usize = 3;
+
+/// Reads, resolves and plans, then [`finish`]es; also returns the plan it made (for reviewing): `None`
+/// when nothing could be planned.
+pub(super) async fn run<G: GroupMembers>(
+    group: &G,
+    names: &[G::Name],
+    change: Change,
+    guards: &Guards,
+    apply: bool,
+) -> (GroupReport, Option<Plan<G::Member>>) {
+    let mut report = new_report(group);
+    let current = match group.members().await {
+        Ok(c) => c,
+        Err(error) => {
+            report.outcome = Outcome::ReadFailed { error };
+            return (report, None);
+        }
+    };
+    let named = match group.resolve(names, &current).await {
+        Ok(named) => named,
+        Err(error) => {
+            report.outcome = Outcome::ResolveFailed { error };
+            return (report, None);
+        }
+    };
+    let plan = Plan::for_change(current, named, change);
+    finish(group, plan, guards, apply, report).await
+}
+
+fn new_report<G: GroupMembers>(group: &G) -> GroupReport {
+    GroupReport::new(group.service(), group.describe(), Outcome::Unchanged)
+}
+
+/// From a plan on: no change, a guard's refusal, a dry run, or the steps, then the read-back.
+async fn finish<G: GroupMembers>(
+    group: &G,
+    mut plan: Plan<G::Member>,
+    guards: &Guards,
+    apply: bool,
+    mut report: GroupReport,
+) -> (GroupReport, Option<Plan<G::Member>>) {
+    report.plan = Some(plan.members());
+    if plan.is_noop() {
+        return (report, Some(plan));
+    }
+    if let Some(refusal) = guards.check(&plan) {
+        report.outcome = Outcome::Refused { refusal };
+        return (report, Some(plan));
+    }
+    if !apply {
+        report.outcome = Outcome::Planned;
+        return (report, Some(plan));
+    }
+    let mut planned_steps = group.steps(&plan);
+    if planned_steps
+        .iter()
+        .any(|s| matches!(s, Step::Replace { .. }))
+    {
+        match confirm_before_overwrite(group, &mut plan, &mut report).await {
+            Some(steps) => planned_steps = steps,
+            None => return (report, Some(plan)),
+        }
+    }
+    let steps = perform_steps(group, planned_steps).await;
+    let read_back = group
+        .members()
+        .await
+        .map(|after| drift_after(&plan, &after));
+    report.outcome = Outcome::Applied { steps, read_back };
+    (report, Some(plan))
+}
+
+/// An overwrite would silently undo a change someone made since the read: read again right before it. A
+/// sync refuses to write if the group moved; a targeted change plans again from what it found (at most
+/// [`REPLANS`] times). `None` when the report already says why nothing is written.
+async fn confirm_before_overwrite<G: GroupMembers>(
+    group: &G,
+    plan: &mut Plan<G::Member>,
+    report: &mut GroupReport,
+) -> Option<Vec<Step<G::Member>>> {
+    for _ in 0..REPLANS {
+        let now = match group.members().await {
+            Ok(now) => now,
+            Err(error) => {
+                report.outcome = Outcome::ReadFailed { error };
+                return None;
+            }
+        };
+        if &now == plan.current() {
+            return Some(group.steps(plan));
+        }
+        if plan.change() == Change::Exact {
+            report.outcome = Outcome::Refused {
+                refusal: Refusal::ChangedBeforeOverwrite {
+                    appeared: members(now.difference(plan.current())),
+                    vanished: members(plan.current().difference(&now)),
+                },
+            };
+            return None;
+        }
+        *plan = Plan::for_change(now, plan.named().clone(), plan.change());
+        report.plan = Some(plan.members());
+        if plan.is_noop() {
+            report.outcome = Outcome::Unchanged;
+            return None;
+        }
+    }
+    report.outcome = Outcome::Refused {
+        refusal: Refusal::KeptChanging { reads: REPLANS },
+    };
+    None
+}
+
+/// Performs the steps in order, stopping at the first failure; each step with what became of it.
+async fn perform_steps<G: GroupMembers>(
+    group: &G,
+    planned: Vec<Step<G::Member>>,
+) -> Vec<StepReport> {
+    let mut steps = Vec::with_capacity(planned.len());
+    let mut failed = false;
+    for step in planned {
+        let result = if failed {
+            StepResult::NotAttempted
+        } else {
+            match group.perform(&step).await {
+                Ok(()) => StepResult::Applied,
+                Err(error) => {
+                    failed = true;
+                    let may_have_applied = error.may_have_been_applied();
+                    StepResult::Failed {
+                        error,
+                        may_have_applied,
+                    }
+                }
+            }
+        };
+        steps.push(StepReport {
+            step: step.members(),
+            result,
+        });
+    }
+    steps
+}
+
+/// What is not as asked after the write: for a sync, any difference from the desired list; for a
+/// targeted change, only the members named (what others changed meanwhile is theirs).
+fn drift_after<M: MemberId>(plan: &Plan<M>, after: &BTreeSet<M>) -> Drift {
+    match plan.change() {
+        Change::Exact => Drift {
+            unexpected: members(after.difference(plan.desired())),
+            missing: members(plan.desired().difference(after)),
+        },
+        Change::Add => Drift {
+            unexpected: vec![],
+            missing: members(plan.named().difference(after)),
+        },
+        Change::Remove => Drift {
+            unexpected: members(plan.named().intersection(after)),
+            missing: vec![],
+        },
+    }
+}
+
+fn members<'a, M: MemberId>(found: impl Iterator<Item = &'a M>) -> Vec<Member> {
+    found.map(Member::of).collect()
+}
