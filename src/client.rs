@@ -136,6 +136,7 @@ pub struct ClientBuilder {
     request_timeout: Duration,
     user_agent: String,
     retry: RetryPolicy,
+    timer: Arc<dyn crate::retry::Timer>,
     accept_invalid_certs: bool,
     root_certs_pem: Vec<Vec<u8>>,
     pinned_pem: Vec<Vec<u8>>,
@@ -182,6 +183,7 @@ impl ClientBuilder {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             retry: RetryPolicy::default(),
+            timer: Arc::new(crate::retry::TokioTimer::default()),
             accept_invalid_certs: false,
             root_certs_pem: Vec::new(),
             pinned_pem: Vec::new(),
@@ -238,6 +240,13 @@ impl ClientBuilder {
     /// The default retry policy. Overridable per request.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// How the client waits between attempts and measures the policy's overall time limit (default: tokio's
+    /// timer). A [`VirtualTimer`](crate::retry::VirtualTimer) makes retries instant and recorded, for tests.
+    pub fn timer(mut self, timer: impl crate::retry::Timer + 'static) -> Self {
+        self.timer = Arc::new(timer);
         self
     }
 
@@ -369,6 +378,7 @@ impl ClientBuilder {
                 base_url,
                 auth: self.auth,
                 retry: self.retry,
+                timer: self.timer,
                 request_timeout: self.request_timeout,
                 user_agent,
                 max_response_bytes: self.max_response_bytes,

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`Error::InvalidInput`] | the SDK refused your input before sending anything | no |
 //! | [`Error::UnknownMember`] | a member named is not a user the service has (looked up on the service) | a read only |
+//! | [`Error::AmbiguousMember`] | more than one user matched a member's name (looked up on the service) | a read only |
 //! | [`Error::IncompleteRead`] | the service returned part of a list and said there is more | a read only |
 //! | [`Error::Config`] | the client could not be built | no |
 //! | [`Error::Api`] | the service refused: an error answer (non-2xx, or a 2xx body that says it failed); [`ApiError::kind`] says which refusal (already exists, field validation, API version, or any other) | yes |
@@ -82,6 +83,17 @@ pub enum Error {
         /// The service: `traffic_ops`, ...
         service: &'static str,
         /// The member as named, e.g. ``username `nobody` ``.
+        member: String,
+    },
+    /// More than one user of the service matched a member's name (a lookup was sent): refusing to guess.
+    /// Nothing was written.
+    #[error(
+        "more than one user on {service} matches {member}: refusing to guess (nothing was written)"
+    )]
+    AmbiguousMember {
+        /// The service: `traffic_ops`, ...
+        service: &'static str,
+        /// The member as named.
         member: String,
     },
     /// The service returned part of a list and said it has more: refusing to plan from a partial read.

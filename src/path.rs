@@ -44,7 +44,7 @@ pub(crate) fn from_template(template: &'static str, ids: &[&str]) -> Result<Vec<
     for part in template.split('/').filter(|p| !p.is_empty()) {
         if part == "{}" {
             let id = ids.next().ok_or_else(|| {
-                Error::invalid_input("path", format!("template `{template}` needs more IDs"))
+                Error::Internal(format!("path template `{template}` needs more IDs"))
             })?;
             out.push(Segment::Id((*id).to_string()));
         } else {

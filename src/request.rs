@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
@@ -423,7 +423,7 @@ impl<'c> RequestBuilder<'c> {
                 attempts = tracing::field::Empty,
                 duration_ms = tracing::field::Empty,
             );
-            let started = Instant::now();
+            let started = std::time::Instant::now();
             let observer = self.observer.clone();
             let result = Call::prepare(self)?.run().instrument(span.clone()).await;
             let result = observed(observer, result);
@@ -474,7 +474,8 @@ struct Call<'c> {
     policy: Cow<'c, RetryPolicy>,
     profile: &'static ErrorProfile,
     decode_follows: bool,
-    started: Instant,
+    /// When the call started, on the client's timer.
+    started: Duration,
 }
 
 /// Where a call stands between attempts.
@@ -527,7 +528,7 @@ impl<'c> Call<'c> {
             },
             profile: builder.profile,
             decode_follows: builder.decode_follows,
-            started: Instant::now(),
+            started: inner.timer.now(),
         })
     }
 }
@@ -552,17 +553,22 @@ impl Call<'_> {
                 outcome,
                 progress.attempt,
                 self.idempotent,
-                self.started.elapsed(),
+                self.elapsed(),
                 fastrand::f64(),
             );
             match decision {
                 RetryDecision::RetryAfter(wait) => {
                     trace_retry(progress.attempt, wait);
-                    tokio::time::sleep(wait).await;
+                    self.inner.timer.sleep(wait).await;
                 }
                 RetryDecision::Stop => return Err(error),
             }
         }
+    }
+
+    /// Time since the call started, on the client's timer.
+    fn elapsed(&self) -> Duration {
+        self.inner.timer.now().saturating_sub(self.started)
     }
 
     /// How long the next attempt may take: the request timeout, bounded by what is left of the policy's
@@ -571,7 +577,7 @@ impl Call<'_> {
         match self.policy.max_elapsed() {
             None => Some(self.timeout),
             Some(limit) => limit
-                .checked_sub(self.started.elapsed())
+                .checked_sub(self.elapsed())
                 .filter(|left| !left.is_zero())
                 .map(|left| left.min(self.timeout)),
         }

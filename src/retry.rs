@@ -16,7 +16,11 @@
 //! unless the server sent `Retry-After` (seconds or an HTTP date), which is honoured, clamped to
 //! `max_retry_after`. Attempts stop at `max_attempts`, and no wait is started that would pass `max_elapsed`.
 
-use std::time::{Duration, SystemTime};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::StatusCode;
 
@@ -228,6 +232,105 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// How a client waits between attempts, and the clock its overall time limit
+/// ([`RetryPolicy::with_max_elapsed`]) is measured on. The default, [`TokioTimer`], waits on tokio's timer.
+/// Tests — this crate's and yours — use a [`VirtualTimer`]: it records every wait and returns at once, so
+/// a test asserts the exact waits (a `Retry-After` honoured, a backoff capped) instead of measuring wall
+/// time. Set it with [`ClientBuilder::timer`](crate::ClientBuilder::timer).
+///
+/// (One attempt's own timeout is the HTTP client's and stays on the wall clock.)
+pub trait Timer: Send + Sync + fmt::Debug {
+    /// Monotonic time since some fixed point.
+    fn now(&self) -> Duration;
+    /// Waits `duration`.
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+}
+
+/// Waits on tokio's timer; the clock is the wall clock's monotonic time.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioTimer {
+    origin: Instant,
+}
+
+impl Default for TokioTimer {
+    fn default() -> Self {
+        TokioTimer {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Timer for TokioTimer {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// A clock that moves only when waited on: each [`sleep`](Timer::sleep) is recorded, advances the clock by
+/// its duration and returns at once. Clones share the clock and the record.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use group_membership::retry::{Timer, VirtualTimer};
+///
+/// let timer = VirtualTimer::new();
+/// timer.sleep(Duration::from_secs(59)).await; // returns at once
+/// assert_eq!(timer.waits(), [Duration::from_secs(59)]);
+/// assert_eq!(timer.now(), Duration::from_secs(59));
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct VirtualTimer {
+    state: Arc<Mutex<VirtualState>>,
+}
+
+#[derive(Debug, Default)]
+struct VirtualState {
+    now: Duration,
+    waits: Vec<Duration>,
+}
+
+impl VirtualTimer {
+    /// A clock at zero with no waits recorded.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every wait so far, in order.
+    pub fn waits(&self) -> Vec<Duration> {
+        self.state().waits.clone()
+    }
+
+    /// Moves the clock forward without a wait (time spent elsewhere).
+    pub fn advance(&self, by: Duration) {
+        self.state().now += by;
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, VirtualState> {
+        // A poisoned lock only means a panic elsewhere while holding it; the numbers are still whole.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Timer for VirtualTimer {
+    fn now(&self) -> Duration {
+        self.state().now
+    }
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        let mut state = self.state();
+        state.now += duration;
+        state.waits.push(duration);
+        Box::pin(std::future::ready(()))
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub(crate) struct ClientInner {
     pub(crate) base_url: Url,
     pub(crate) auth: Arc<dyn DynAuth>,
     pub(crate) retry: RetryPolicy,
+    /// How waits between attempts are made, and the clock of the overall time limit.
+    pub(crate) timer: std::sync::Arc<dyn crate::retry::Timer>,
     pub(crate) request_timeout: Duration,
     pub(crate) user_agent: http::HeaderValue,
     pub(crate) max_response_bytes: u64,

@@ -4,12 +4,15 @@
 //! The server here is written by hand (not wiremock) so that it can stall, redirect, and serve a 31 MiB body
 //! without copying it per answer; the global allocator counts the peak so the memory class is measured.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
+use common::misbehaving::{Answer, Hostile, json_answer, raw_answer};
 use group_membership::auth::BasicAuth;
 use group_membership::danube::{DanubeApiKey, DanubeLogin};
 use group_membership::error::{ApiErrorKind, CUT_MARKER, TransportErrorKind};
@@ -17,12 +20,11 @@ use group_membership::membership::{
     DanubeGroupUsers, EntuityConfigSet, Guards, Outcome, StepResult, TrafficOpsFederationUsers,
     UplynkAllowedOwners, sync,
 };
+use group_membership::retry::VirtualTimer;
 use group_membership::traffic_ops::TrafficOpsSession;
 use group_membership::uplynk::UplynkAuth;
 use group_membership::{Client, Error, RetryPolicy};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 // ---------------------------------------------------------------------------------------------------------
 // Peak memory, counted by the global allocator.
@@ -51,154 +53,6 @@ static ALLOCATOR: Counting = Counting;
 
 /// Only one memory measurement at a time (tests run in parallel threads of one process).
 static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-// ---------------------------------------------------------------------------------------------------------
-// A loopback server that answers what each test tells it to.
-
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-enum Answer {
-    Respond {
-        status: u16,
-        headers: Vec<(&'static str, String)>,
-        body: Bytes,
-    },
-    /// Never answer (until the client gives up).
-    Stall,
-}
-
-fn json_answer(status: u16, body: serde_json::Value) -> Answer {
-    Answer::Respond {
-        status,
-        headers: vec![("content-type", "application/json".into())],
-        body: Bytes::from(body.to_string()),
-    }
-}
-
-fn raw_answer(status: u16, body: impl Into<Bytes>) -> Answer {
-    Answer::Respond {
-        status,
-        headers: vec![("content-type", "application/json".into())],
-        body: body.into(),
-    }
-}
-
-type Handler = Arc<dyn Fn(&Seen) -> Answer + Send + Sync>;
-
-struct Hostile {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Hostile {
-    async fn start(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> Hostile {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let handler: Handler = Arc::new(handler);
-        let log = seen.clone();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let (handler, log) = (handler.clone(), log.clone());
-                tokio::spawn(async move {
-                    let Some(request) = read_request(&mut socket).await else {
-                        return;
-                    };
-                    log.lock().unwrap().push(request.clone());
-                    match handler(&request) {
-                        Answer::Stall => tokio::time::sleep(Duration::from_secs(30)).await,
-                        Answer::Respond {
-                            status,
-                            headers,
-                            body,
-                        } => {
-                            let mut head = format!(
-                                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
-                                body.len()
-                            );
-                            for (k, v) in headers {
-                                head.push_str(&format!("{k}: {v}\r\n"));
-                            }
-                            head.push_str("\r\n");
-                            let _ = socket.write_all(head.as_bytes()).await;
-                            let _ = socket.write_all(&body).await;
-                            let _ = socket.shutdown().await;
-                        }
-                    }
-                });
-            }
-        });
-        Hostile { url, seen }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    fn writes(&self) -> Vec<Seen> {
-        self.seen()
-            .into_iter()
-            .filter(|s| s.method != "GET" && !s.path.contains("login"))
-            .collect()
-    }
-}
-
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let method = first.next()?.to_string();
-    let target = first.next()?.to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut have = buf.len() - head_end - 4;
-    while have < length {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        have += n;
-    }
-    let path = target.split('?').next().unwrap_or("").to_string();
-    Some(Seen {
-        method,
-        path,
-        headers,
-    })
-}
 
 fn danube_client(url: &str) -> Client {
     Client::builder()
@@ -493,31 +347,60 @@ async fn large_danube_validation_errors_are_cut_with_a_marker() {
 // ---------------------------------------------------------------------------------------------------------
 // 4. Time limits bound the whole call, logins included.
 
+/// Guards a call that must end well within `limit` because a time limit bounded it; without the bound it
+/// would run for a minute. Not a timing window: the margin is tens of times the bound.
+async fn bounded_by<T>(limit: Duration, call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(limit, call)
+        .await
+        .expect("the call was not bounded by its time limit")
+}
+
 #[tokio::test]
 async fn the_overall_limit_bounds_the_attempt_in_flight() {
-    let server = Hostile::start(|_| Answer::Stall).await;
+    // The first attempt uses 1.2 s of the call's clock (a virtual one), then fails with a 503; the second
+    // stalls. The 1.5 s overall limit leaves the second attempt 0.3 s, not the 60 s request timeout.
+    let timer = VirtualTimer::new();
+    let clock = timer.clone();
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = Hostile::start(move |_| {
+        if answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            clock.advance(Duration::from_millis(1200));
+            json_answer(503, json!({"detail": "busy"}))
+        } else {
+            // The attempt is cut short after the 0.3 s it had left: on the call's clock too.
+            clock.advance(Duration::from_millis(300));
+            Answer::Stall
+        }
+    })
+    .await;
     let client = Client::builder()
         .base_url(&server.url)
         .auth(DanubeApiKey::new("k").unwrap())
-        .request_timeout(Duration::from_secs(1))
+        .request_timeout(Duration::from_secs(60))
         .retry_policy(
             RetryPolicy::default()
                 .with_max_attempts(5)
                 .with_initial_backoff(Duration::from_millis(1))
                 .with_max_elapsed(Duration::from_millis(1500)),
         )
+        .timer(timer.clone())
         .build()
         .unwrap();
-    let started = Instant::now();
-    let err = client.danube().groups().get("ops").await.unwrap_err();
-    let took = started.elapsed();
+    let err = bounded_by(Duration::from_secs(10), client.danube().groups().get("ops"))
+        .await
+        .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(
-        took < Duration::from_millis(1800),
-        "the call took {took:?} with a 1.5 s overall limit"
+    assert_eq!(err.attempts(), Some(2), "one attempt, one cut short");
+    assert_eq!(
+        server.seen().len(),
+        2,
+        "no third attempt: the limit had passed"
     );
-    assert!(took >= Duration::from_millis(1400), "{took:?}");
-    assert_eq!(err.attempts(), Some(2), "one full attempt, one cut short");
+    assert_eq!(
+        timer.waits().len(),
+        1,
+        "one backoff, between the two attempts"
+    );
 }
 
 #[tokio::test]
@@ -530,14 +413,12 @@ async fn a_danube_login_honours_the_client_timeout() {
         .retry_policy(RetryPolicy::never())
         .build()
         .unwrap();
-    let started = Instant::now();
-    let err = client.danube().groups().get("ops").await.unwrap_err();
+    // The login used a fixed 30 s before; now the call's 300 ms.
+    let err = bounded_by(Duration::from_secs(10), client.danube().groups().get("ops"))
+        .await
+        .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_eq!(server.seen().len(), 1);
     assert_eq!(server.seen()[0].path, "/api/accounts/login/");
 }
 
@@ -555,7 +436,7 @@ async fn a_caller_waiting_for_someone_elses_login_is_bounded_by_its_own_deadline
     let slow = Client::builder()
         .base_url(&server.url)
         .auth(session.clone())
-        .request_timeout(Duration::from_secs(5))
+        .request_timeout(Duration::from_secs(60))
         .build()
         .unwrap();
     let hasty = Client::builder()
@@ -571,20 +452,28 @@ async fn a_caller_waiting_for_someone_elses_login_is_bounded_by_its_own_deadline
             .list(&Default::default())
             .await
     });
-    tokio::time::sleep(Duration::from_millis(50)).await; // the first call now holds the login lock
-    let started = Instant::now();
-    let err = hasty
-        .traffic_ops()
-        .federations()
-        .users(1)
-        .list(&Default::default())
-        .await
-        .unwrap_err();
+    // The first call holds the login once the server has its login request (no timing window).
+    bounded_by(Duration::from_secs(10), async {
+        while server.seen().is_empty() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    let err = bounded_by(
+        Duration::from_secs(10),
+        hasty
+            .traffic_ops()
+            .federations()
+            .users(1)
+            .list(&Default::default()),
+    )
+    .await
+    .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(
-        started.elapsed() < Duration::from_millis(800),
-        "{:?}",
-        started.elapsed()
+    assert_eq!(
+        server.seen().len(),
+        1,
+        "the hasty call waited for the one login and sent nothing itself"
     );
     first.abort();
 }

@@ -3,7 +3,7 @@
 //! Group calls are synchronous and never need this; other Danube endpoints answer 201 with a `PENDING` or
 //! `STARTED` status and a `task_id` to poll.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::{Method, StatusCode};
 
@@ -88,17 +88,18 @@ impl<'c> Tasks<'c> {
         deadline: Duration,
         interval: Duration,
     ) -> Result<TaskOutcome> {
-        let started = Instant::now();
+        let timer = &self.api.client.inner.timer;
+        let started = timer.now();
         loop {
             let outcome = self.status(task_id).await?;
             if !matches!(outcome, TaskOutcome::Running { .. }) {
                 return Ok(outcome);
             }
-            let elapsed = started.elapsed();
+            let elapsed = timer.now().saturating_sub(started);
             if elapsed >= deadline {
                 return Ok(outcome);
             }
-            tokio::time::sleep(interval.min(deadline - elapsed)).await;
+            timer.sleep(interval.min(deadline - elapsed)).await;
         }
     }
 }

@@ -142,6 +142,13 @@ pub(super) async fn resolve_traffic_ops_users(
     wanted: &[UserRef],
     current: &BTreeSet<TrafficOpsUser>,
 ) -> Result<BTreeSet<TrafficOpsUser>> {
+    // Every name is checked before any lookup is sent.
+    if wanted
+        .iter()
+        .any(|r| matches!(r, UserRef::Username(name) if name.trim().is_empty()))
+    {
+        return Err(Error::invalid_input("Traffic Ops username", "is empty"));
+    }
     let users = client.traffic_ops().users();
     let mut resolved = BTreeSet::new();
     for reference in wanted {
@@ -155,9 +162,6 @@ pub(super) async fn resolve_traffic_ops_users(
         }
         let found = match reference {
             UserRef::Id(id) => users.find_by_id(*id).await?,
-            UserRef::Username(name) if name.trim().is_empty() => {
-                return Err(Error::invalid_input("Traffic Ops username", "is empty"));
-            }
             UserRef::Username(name) => users.find_by_username(name).await?,
         };
         let Some(user) = found else {

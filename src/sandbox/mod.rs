@@ -66,6 +66,57 @@ pub enum Fault {
     Delay(std::time::Duration),
     /// Handle the request normally, but send only the first half of the body.
     TruncatedBody,
+    /// Handle the request normally (its answer is computed, and a write takes effect, at once), but send
+    /// the answer only when the [`Gate`] is released: a test can change the state "meanwhile" with no
+    /// timing window.
+    Hold(Gate),
+}
+
+/// Where a held answer waits ([`Fault::Hold`]) until [`release`](Gate::release). Clones are the same gate.
+#[derive(Clone)]
+pub struct Gate {
+    open: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Self {
+        Gate {
+            open: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+
+    /// Lets every answer held at this gate go, now and from now on.
+    pub fn release(&self) {
+        self.open.send_replace(true);
+    }
+
+    pub(crate) async fn wait(&self) {
+        let mut open = self.open.subscribe();
+        // An error means the gate is gone, which cannot happen while this clone holds it.
+        let _ = open.wait_for(|open| *open).await;
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.open, &other.open)
+    }
+}
+impl Eq for Gate {}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("released", &*self.open.borrow())
+            .finish()
+    }
 }
 
 struct FaultRule {
@@ -582,6 +633,7 @@ impl Shared {
         let mut response = response;
         match fault {
             Some(Fault::Delay(d)) => response.delay = Some(d),
+            Some(Fault::Hold(gate)) => response.hold = Some(gate),
             Some(Fault::TruncatedBody) => {
                 let half = response.body.len() / 2;
                 response.body.truncate(half);
@@ -661,6 +713,8 @@ pub(crate) struct FakeResponse {
     pub(crate) body: Vec<u8>,
     /// Answer only after this delay (an injected fault).
     pub(crate) delay: Option<std::time::Duration>,
+    /// Answer only once this gate is released (an injected fault).
+    pub(crate) hold: Option<Gate>,
 }
 
 impl FakeResponse {
@@ -671,6 +725,7 @@ impl FakeResponse {
             headers: Vec::new(),
             body: serde_json::to_vec(value).unwrap_or_default(),
             delay: None,
+            hold: None,
         }
     }
     pub(crate) fn empty(status: StatusCode) -> Self {
@@ -680,6 +735,7 @@ impl FakeResponse {
             headers: Vec::new(),
             body: Vec::new(),
             delay: None,
+            hold: None,
         }
     }
     pub(crate) fn text(status: StatusCode, content_type: &'static str, body: &str) -> Self {
@@ -689,6 +745,7 @@ impl FakeResponse {
             headers: Vec::new(),
             body: body.as_bytes().to_vec(),
             delay: None,
+            hold: None,
         }
     }
 }

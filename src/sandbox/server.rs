@@ -106,6 +106,9 @@ async fn answer(
     if let Some(delay) = response.delay {
         tokio::time::sleep(delay).await;
     }
+    if let Some(gate) = &response.hold {
+        gate.wait().await;
+    }
     let mut builder = hyper::Response::builder().status(response.status);
     if let Some(ct) = response.content_type {
         builder = builder.header(http::header::CONTENT_TYPE, ct);

@@ -101,8 +101,8 @@ impl<'c> Users<'c> {
     /// The user with exactly this username, or `None` when the server has no such user.
     ///
     /// # Errors
-    /// As [`list`](Self::list); more than one user with exactly that username is an
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) (refusing to guess).
+    /// As [`list`](Self::list); more than one user with exactly that username is
+    /// [`Error::AmbiguousMember`](crate::Error::AmbiguousMember) (refusing to guess).
     pub async fn find_by_username(&self, username: &str) -> Result<Option<User>> {
         self.find_one(UsersQuery::new().username(username), |u| {
             u.username == username
@@ -128,11 +128,20 @@ impl<'c> Users<'c> {
         let mut matching = users.into_iter().filter(|u| is_it(u));
         let first = matching.next();
         if matching.next().is_some() {
-            return Err(Error::invalid_input(
-                "Traffic Ops user lookup",
-                format!("more than one user matched {query:?}: refusing to guess"),
-            ));
+            return Err(Error::AmbiguousMember {
+                service: "traffic_ops",
+                member: describe(&query),
+            });
         }
         Ok(first)
+    }
+}
+
+/// How a lookup names the user, for errors: ``username `admin` `` or `user ID 7`.
+fn describe(query: &UsersQuery) -> String {
+    match (&query.username, query.id) {
+        (Some(name), _) => format!("username `{name}`"),
+        (None, Some(id)) => format!("user ID {id}"),
+        (None, None) => "the lookup".to_string(),
     }
 }

@@ -2,6 +2,8 @@
 //! that fails the test on any request no mock expected.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod misbehaving;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -36,12 +38,15 @@ pub fn fast_retries(attempts: u32) -> RetryPolicy {
 
 /// An Uplynk client for `server`, signing with the notes' test credentials at a fixed time.
 pub fn uplynk_client(server: &MockServer) -> Client {
+    uplynk_builder(server).build().expect("client")
+}
+
+/// The builder of [`uplynk_client`], to add a timer or a policy.
+pub fn uplynk_builder(server: &MockServer) -> group_membership::ClientBuilder {
     Client::builder()
         .base_url(server.uri())
         .auth(UplynkAuth::new(USER_ID, API_KEY).with_clock(FixedClock(FIXED_TS)))
         .retry_policy(fast_retries(3))
-        .build()
-        .expect("client")
 }
 
 /// A wiremock server that fails the test on any request no mock expected.

@@ -2,7 +2,7 @@
 //! the sandbox (behaviour, including a change someone else makes meanwhile) and against wiremock (the exact
 //! requests sent, and none when nothing changes). Traffic Ops members named by username.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use group_membership::membership::{
     StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, add, plan, reconcile_all,
     remove,
 };
-use group_membership::sandbox::{Fault, RecordedRequest, Sandbox};
+use group_membership::sandbox::{Fault, Gate, RecordedRequest, Sandbox};
 use group_membership::traffic_ops::{TrafficOpsSession, UsersQuery};
 use group_membership::{Client, Error};
 use http::{Method, StatusCode};
@@ -164,7 +164,7 @@ async fn add_and_remove_touch_only_the_named_member_on_every_service() {
 }
 
 /// Holds the answer to `group`'s first read (the read `add` plans from) while someone else removes
-/// `removed`; the add must not put it back.
+/// `removed`; the add must not put it back. Ordered by the sandbox's log and a gate, not by timing.
 async fn concurrent_removal_survives_an_add<G: GroupMembers + 'static>(
     sandbox: &Sandbox,
     group: G,
@@ -172,22 +172,38 @@ async fn concurrent_removal_survives_an_add<G: GroupMembers + 'static>(
     added: G::Name,
     someone_else_removes: impl std::future::Future<Output = ()>,
 ) -> Vec<String> {
+    sandbox.clear_requests();
+    let gate = Gate::new();
     sandbox
-        .inject_fault(
-            Method::GET,
-            read_path,
-            Fault::Delay(Duration::from_millis(400)),
-            1,
-        )
+        .inject_fault(Method::GET, read_path, Fault::Hold(gate.clone()), 1)
         .unwrap();
     let adding = tokio::spawn(async move {
         let report = add(&group, [added]).await;
         (report, group)
     });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // The add's first read has been answered (held at the gate) once the sandbox logged it.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !sandbox
+            .requests()
+            .iter()
+            .any(|r| r.method == Method::GET && r.path == read_path)
+        {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the add reads the group");
     someone_else_removes.await;
+    gate.release();
     let (report, group) = adding.await.unwrap();
     assert!(report.is_success(), "{report}");
+    // The race really happened: the add's read was answered before the other client's write.
+    let log = sandbox.requests();
+    let read = log
+        .iter()
+        .position(|r| r.method == Method::GET && r.path == read_path);
+    let removal = log.iter().position(|r| r.method != Method::GET);
+    assert!(read < removal && removal.is_some(), "{log:?}");
     group
         .members()
         .await

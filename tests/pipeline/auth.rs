@@ -1,6 +1,6 @@
 //! The generic auth schemes send exactly their header, and no secret ever shows in Debug, Display or errors.
 
-mod common;
+use crate::common;
 
 use common::*;
 use group_membership::auth::{BasicAuth, BearerAuth, HeaderAuth, NoAuth};

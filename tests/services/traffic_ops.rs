@@ -1,7 +1,7 @@
 //! Traffic Ops against wiremock, with the bodies observed on a real Traffic Ops 8.1 server: the login, the
 //! cookie on every request, the exact query and body, every documented error, re-login on 401 only.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -654,4 +654,33 @@ async fn the_session_cookie_never_goes_to_another_host() {
         assert!(!cookie.contains("s1"), "{cookie}");
     }
     assert_eq!(session.login_count(), 2);
+}
+
+#[tokio::test]
+async fn two_users_with_one_username_are_refused_not_guessed() {
+    let server = strict_server().await;
+    mount_login(&server, "s1", 1).await;
+    let twice = json!({"response": [
+        {"id": 2, "role": "admin", "username": "admin"},
+        {"id": 9, "role": "read-only", "username": "admin"}
+    ]});
+    Mock::given(method("GET"))
+        .and(path("/api/4.0/users"))
+        .and(query_param("username", "admin"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(twice))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server);
+    let err = client
+        .traffic_ops()
+        .users()
+        .find_by_username("admin")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::AmbiguousMember { service: "traffic_ops", member } if member == "username `admin`"),
+        "{err:?}"
+    );
+    assert!(!err.may_have_been_applied());
 }

@@ -1,7 +1,7 @@
 //! Danube Cloud against wiremock: trailing slashes, headers, bodies and query booleans of every group call,
 //! both error forms, 406 and 429, and the login token's renewal and single re-login.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -366,8 +366,14 @@ async fn throttling_honours_retry_after_for_reads_and_never_repeats_a_create() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = client(&server);
-    let started = std::time::Instant::now();
+    let timer = group_membership::retry::VirtualTimer::new();
+    let client = Client::builder()
+        .base_url(server.uri())
+        .auth(group_membership::danube::DanubeApiKey::new(KEY).unwrap())
+        .retry_policy(fast_retries(3))
+        .timer(timer.clone())
+        .build()
+        .unwrap();
     assert!(
         client
             .danube()
@@ -377,7 +383,7 @@ async fn throttling_honours_retry_after_for_reads_and_never_repeats_a_create() {
             .unwrap()
             .is_empty()
     );
-    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(timer.waits(), [Duration::from_secs(1)], "waited as asked");
     let err = client
         .danube()
         .groups()
@@ -387,6 +393,11 @@ async fn throttling_honours_retry_after_for_reads_and_never_repeats_a_create() {
     assert_eq!(
         (err.status(), err.api().unwrap().attempts()),
         (Some(StatusCode::TOO_MANY_REQUESTS), 1)
+    );
+    assert_eq!(
+        timer.waits().len(),
+        1,
+        "no wait before a create that is never repeated"
     );
     assert_eq!(
         err.api().unwrap().message(),

@@ -2,7 +2,7 @@
 //! appears in no `Debug`, `Display`, error or captured tracing output. The same captured output proves the
 //! `tracing` span: service, method, path template, status, attempts, duration.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

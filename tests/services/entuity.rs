@@ -1,7 +1,7 @@
 //! Entuity config sets against wiremock: the seed's three calls field for field (Basic header, `media=json`,
 //! bodies, encoded names), the neighbouring endpoints, and every error shape.
 
-mod common;
+use crate::common;
 
 use common::*;
 use group_membership::entuity::{ConfigSetUpdate, NewConfigSet, NewMember};
