@@ -99,9 +99,12 @@
 //!   headers. No secret is ever in an error, a `Debug` or a `Display`.
 //! - [`membership`]: one interface for "the members of a group" on all four services: targeted add and
 //!   remove, plans, safe sync (guards, exact reports, read-back), members by name (Traffic Ops usernames),
-//!   many groups at once and a desired-state file format.
+//!   many groups at once, one typed report.
+//! - [`access`]: access as code on top of it: the desired-state file, people, reviewed plans, export, and
+//!   [`access::Run`] (plan or apply every group of a file; the `group-membership` tool is a shell over it).
 //! - `sandbox` (cargo feature `sandbox`): an in-process fake of the services for examples, doc-tests and your
-//!   own tests, with fault injection.
+//!   own tests, with fault injection (failures, delays, truncated bodies, answers held until released).
+//! - [`retry::Timer`]: how waits are made; [`retry::VirtualTimer`] makes them instant and recorded in tests.
 //!
 //! ## Cargo features
 //!

@@ -8,5 +8,6 @@ mod common;
 
 mod auth;
 mod faults;
+mod layers;
 mod pipeline;
 mod secrets;
