@@ -525,10 +525,7 @@ fn reconcile(c: &mut Criterion) {
             .collect()
     };
     let (a, b) = (entries("a"), entries("b"));
-    let guards = Guards {
-        allow_empty: false,
-        max_removals: None,
-    };
+    let guards = Guards::default();
     let mut flip = false;
     let mut g = c.benchmark_group("sandbox");
     g.sample_size(10);

@@ -25,13 +25,21 @@ const VARIABLES: &[&str] = &[
     "TO_INSECURE",
 ];
 
+/// The tool against its embedded sandbox (`--sandbox`), with no credential in the environment.
 fn tool(args: &[&str]) -> Output {
+    let mut command = unconfigured(args);
+    command.arg("--sandbox");
+    command.output().expect("the tool runs")
+}
+
+/// The tool as a user runs it: no `--sandbox`, no credential in the environment.
+fn unconfigured(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_group-membership"));
     command.args(args).env_remove("NO_COLOR");
     for v in VARIABLES {
         command.env_remove(v);
     }
-    command.output().expect("the tool runs")
+    command
 }
 
 fn code(output: &Output) -> i32 {
@@ -94,10 +102,14 @@ fn plan_shows_pending_changes_with_people_by_name_and_exits_2() {
     );
     let err = stderr(&out);
     assert!(
-        err.contains(
-            "connection `cdn`: TO_URL, TO_USER, TO_PASSWORD not set: using the embedded sandbox"
-        ),
+        err.starts_with("SANDBOX: every connection uses the embedded sandbox"),
         "{err}"
+    );
+    assert!(
+        text.starts_with(
+            "SANDBOX: every connection used the embedded sandbox (--sandbox); nothing real was read or written\n"
+        ),
+        "the report's first line says sandbox:\n{text}"
     );
 }
 
@@ -111,7 +123,7 @@ fn plan_as_json_has_the_documented_shape() {
     assert_eq!(plan["exit_code"], 2);
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"groups": 4, "pending": 4, "applied": 0, "unchanged": 0, "failed": 0})
+        serde_json::json!({"groups": 4, "pending": 4, "applied": 0, "unchanged": 0, "failed": 0, "interrupted": 0})
     );
     let groups = plan["groups"].as_array().unwrap();
     let services: Vec<&str> = groups
@@ -353,7 +365,7 @@ fn usage_mistakes_exit_1_never_2_and_help_exits_0() {
         "apply",
         "export",
         "--output",
-        "--no-sandbox",
+        "--sandbox",
         "Exit codes",
     ] {
         assert!(stdout(&out).contains(word), "{word}: {}", stdout(&out));
@@ -364,16 +376,57 @@ fn usage_mistakes_exit_1_never_2_and_help_exits_0() {
 }
 
 #[test]
-fn no_sandbox_refuses_missing_credentials() {
-    let out = tool(&["plan", "--no-sandbox", SAMPLE]);
-    assert_eq!(code(&out), 1);
-    assert!(stdout(&out).is_empty());
+fn without_credentials_or_sandbox_every_command_fails_naming_each_missing_variable() {
+    let missing = "environment variables not set: `cdn` needs TO_URL, TO_USER, TO_PASSWORD; `cloud` needs \
+                   DANUBE_URL, ES_API_KEY; `netmon` needs ENTUITY_URL, ENTUITY_USER, ENTUITY_PASSWORD; \
+                   `video` needs UPLYNK_USER_ID, UPLYNK_API_KEY";
+    for args in [
+        &["plan", SAMPLE][..],
+        &["apply", "--auto-approve", SAMPLE],
+        &["export", SAMPLE],
+        &["export", "--all", SAMPLE],
+    ] {
+        let out = unconfigured(args).output().unwrap();
+        assert_eq!(code(&out), 1, "{args:?}");
+        assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+        assert!(stderr(&out).contains(missing), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("SANDBOX"), "never a silent fake");
+    }
+    let mut json = unconfigured(&["apply", "--auto-approve", "--output", "json", SAMPLE]);
+    let out = json.output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["sandbox"], false);
+    assert_eq!(report["exit_code"], 1);
+    assert!(report["error"].as_str().unwrap().contains(missing));
+    // Only some of a connection's variables set: still refused, naming the rest.
+    let out = unconfigured(&["plan", SAMPLE])
+        .env("TO_URL", "https://to.example")
+        .output()
+        .unwrap();
     assert!(
-        stderr(&out).contains("--no-sandbox forbids the sandbox"),
+        stderr(&out).contains("`cdn` needs TO_USER, TO_PASSWORD;"),
         "{}",
         stderr(&out)
     );
-    assert!(!stderr(&out).contains("using the embedded sandbox"));
+}
+
+#[test]
+fn every_output_of_a_sandbox_run_says_sandbox() {
+    let out = tool(&["plan", "--output", "json", SAMPLE]);
+    assert_eq!(json(&out)["sandbox"], true);
+    let dir = scratch("sandbox-says");
+    let path = dir.with_file_name("out.json");
+    let out = tool(&[
+        "export",
+        SAMPLE,
+        "--out",
+        path.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(json(&out)["sandbox"], true);
+    let out = tool(&["apply", "--auto-approve", SAMPLE]);
+    assert!(stdout(&out).starts_with("SANDBOX: "), "{}", stdout(&out));
 }
 
 #[test]
@@ -421,7 +474,9 @@ fn a_saved_plan_applies_exactly_and_only_with_its_file() {
         stderr(&out)
     );
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
-    assert_eq!(saved["schema"], 1);
+    assert_eq!(saved["schema"], 2);
+    assert_eq!(saved["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert!(saved["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(
         saved["groups"][0]["remove"],
         serde_json::json!(["ff41643dn419198f523flniu1234n34i"])
@@ -451,42 +506,6 @@ fn a_saved_plan_applies_exactly_and_only_with_its_file() {
     assert_eq!(json(&out)["exit_code"], 1);
     assert!(json(&out)["error"].as_str().unwrap().contains("SHA-256"));
 
-    // The server moved since the plan (here: the plan says it saw someone the server does not have):
-    // that group is refused with the difference, the others apply; exit 1.
-    let moved = std::fs::read_to_string(&plan_path).unwrap().replacen(
-        "\"ff41643dn419198f523flniu1234n34i\",\n",
-        "\"ff41643dn419198f523flniu1234n34i\",\n        \"someone-who-left\",\n",
-        1,
-    );
-    let moved_path = dir.with_file_name("moved.json");
-    let out = tool(&[
-        "apply",
-        SAMPLE,
-        "--plan",
-        &write(&moved_path, &moved),
-        "--output",
-        "json",
-    ]);
-    assert_eq!(code(&out), 1, "{}", stdout(&out));
-    let report = json(&out);
-    let uplynk = &report["groups"][0];
-    assert_eq!(uplynk["status"], "changed_since_plan", "{uplynk}");
-    assert_eq!(labels(&uplynk["outcome"]["vanished"]), ["someone-who-left"]);
-    assert_eq!(uplynk["may_have_changed_something"], false);
-    assert!(
-        uplynk["outcome"].get("steps").is_none(),
-        "nothing written to it"
-    );
-    let text = tool(&["apply", SAMPLE, "--plan", moved_path.to_str().unwrap()]);
-    assert!(
-        stdout(&text).contains(
-            "CHANGED SINCE THE PLAN, nothing written: appeared [], vanished [someone-who-left]; plan again and review"
-        ),
-        "the text names who vanished:\n{}",
-        stdout(&text)
-    );
-    assert_eq!(report["groups"][1]["status"], "applied");
-
     // --plan and --auto-approve do not go together.
     let out = tool(&["apply", SAMPLE, "--plan", plan_file, "--auto-approve"]);
     assert_eq!(code(&out), 1);
@@ -512,5 +531,345 @@ fn a_plan_with_a_group_that_cannot_be_planned_is_not_saved() {
             && stderr(&out).contains("1 group(s) could not be planned"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// The requests a `--sandbox-requests` file lists that could change something: (method, path).
+fn sandbox_writes(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["method"] != "GET" && !r["path"].as_str().unwrap().contains("login"))
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap().to_string(),
+                r["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_saved_plan_edited_after_review_is_refused_for_that_group_with_nothing_written_to_it() {
+    let dir = scratch("edited");
+    let plan_path = dir.with_file_name("plan.json");
+    let out = tool(&["plan", SAMPLE, "--out", plan_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    let reviewed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    const UPLYNK_OWNERS: &str =
+        "/api/v4/failover-groups/e8d6b5cb940c40cc9ec6ad081a38f3f0/allowed-owners";
+    // An outsider added, a member the file keeps removed, a member the server does not have observed.
+    let edits: [(&str, &str, Value); 3] = [
+        (
+            "add",
+            "an outsider in `add`",
+            serde_json::json!("mallory00000000000000000000000000"),
+        ),
+        (
+            "remove",
+            "a kept member in `remove`",
+            serde_json::json!("t345643dn409198f523flniu1234n34i"),
+        ),
+        (
+            "observed",
+            "someone in `observed`",
+            serde_json::json!("someone-who-left"),
+        ),
+    ];
+    for (field, what, member) in edits {
+        let mut edited = reviewed.clone();
+        edited["groups"][0][field]
+            .as_array_mut()
+            .unwrap()
+            .push(member);
+        let edited_path = dir.with_file_name(format!("edited-{field}.json"));
+        write(
+            &edited_path,
+            &serde_json::to_string_pretty(&edited).unwrap(),
+        );
+        let requests = dir.with_file_name(format!("requests-{field}.jsonl"));
+        let out = tool(&[
+            "apply",
+            SAMPLE,
+            "--plan",
+            edited_path.to_str().unwrap(),
+            "--output",
+            "json",
+            "--sandbox-requests",
+            requests.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 1, "{what}: {}", stdout(&out));
+        let report = json(&out);
+        let uplynk = &report["groups"][0];
+        assert_eq!(uplynk["status"], "refused", "{what}: {uplynk}");
+        assert_eq!(
+            uplynk["outcome"]["refusal"]["rule"], "plan_differs_from_file",
+            "{what}: {uplynk}"
+        );
+        assert_eq!(
+            report["groups"][1]["status"], "applied",
+            "{what}: the others apply"
+        );
+        let writes = sandbox_writes(&requests);
+        assert!(
+            !writes.iter().any(|(_, path)| path == UPLYNK_OWNERS),
+            "{what}: nothing was written to the edited group: {writes:?}"
+        );
+        assert!(!writes.is_empty(), "{what}: the other groups were written");
+    }
+    let mut edited = reviewed.clone();
+    edited["groups"][0]["add"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!("mallory00000000000000000000000000"));
+    let edited_path = dir.with_file_name("edited-text.json");
+    write(
+        &edited_path,
+        &serde_json::to_string_pretty(&edited).unwrap(),
+    );
+    let out = tool(&["apply", SAMPLE, "--plan", edited_path.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains(
+            "REFUSED, nothing written: the saved plan adds [@alice = gu137664292b46a1a286cdf79b1a9bm8, \
+             mallory00000000000000000000000000] and removes [ff41643dn419198f523flniu1234n34i], but the file \
+             gives adds [@alice = gu137664292b46a1a286cdf79b1a9bm8] and removes \
+             [ff41643dn419198f523flniu1234n34i] from the members the plan observed (rule: apply exactly what \
+             was reviewed; the plan was edited or made by another version: plan again)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn stale_plans_plans_of_another_version_and_out_over_the_input_are_refused() {
+    let dir = scratch("stale");
+    let plan_path = dir.with_file_name("plan.json");
+    let out = tool(&["plan", SAMPLE, "--out", plan_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    let reviewed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+
+    let mut old = reviewed.clone();
+    old["created_at"] = serde_json::json!("2026-01-01T00:00:00Z");
+    let old_path = dir.with_file_name("old.json");
+    write(&old_path, &old.to_string());
+    let out = tool(&["apply", SAMPLE, "--plan", old_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains(
+            "longer ago than the limit of 1d 0h: plan again, or allow it with --max-plan-age"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = tool(&[
+        "apply",
+        SAMPLE,
+        "--plan",
+        old_path.to_str().unwrap(),
+        "--max-plan-age",
+        "none",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+
+    let mut other = reviewed.clone();
+    other["tool_version"] = serde_json::json!("0.0.1");
+    let other_path = dir.with_file_name("other.json");
+    write(&other_path, &other.to_string());
+    let out = tool(&["apply", SAMPLE, "--plan", other_path.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("it was made by group-membership 0.0.1, this is"),
+        "{}",
+        stderr(&out)
+    );
+
+    // --out never overwrites the desired-state file it read.
+    let input = dir.with_file_name("state.json");
+    write(&input, &std::fs::read_to_string(SAMPLE).unwrap());
+    for args in [
+        vec![
+            "plan",
+            input.to_str().unwrap(),
+            "--out",
+            input.to_str().unwrap(),
+        ],
+        vec![
+            "export",
+            input.to_str().unwrap(),
+            "--out",
+            input.to_str().unwrap(),
+        ],
+    ] {
+        let out = tool(&args);
+        assert_eq!(code(&out), 1, "{args:?}");
+        assert!(
+            stderr(&out).contains("over the desired-state file it read"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&input).unwrap(),
+            std::fs::read_to_string(SAMPLE).unwrap(),
+            "untouched"
+        );
+    }
+}
+
+#[test]
+fn show_prints_a_saved_plan_with_people_and_group_limits_a_run() {
+    let dir = scratch("show");
+    let plan_path = dir.with_file_name("plan.json");
+    let out = tool(&[
+        "plan",
+        SAMPLE,
+        "--group",
+        "cdn/1",
+        "--out",
+        plan_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 group(s)"), "{}", stdout(&out));
+    let out = tool(&["show", plan_path.to_str().unwrap(), "--file", SAMPLE]);
+    assert_eq!(code(&out), 2);
+    let text = stdout(&out);
+    assert!(
+        text.contains("+ @alice = operator (3)") && text.contains("= admin (2)"),
+        "{text}"
+    );
+    assert!(!text.starts_with("SANDBOX"), "show reads no service");
+    let out = tool(&["show", plan_path.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("+ operator (3)"),
+        "without the file: identities"
+    );
+    // The reviewed subset applies with the same --group.
+    let out = tool(&[
+        "apply",
+        SAMPLE,
+        "--group",
+        "cdn/1",
+        "--plan",
+        plan_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let out = tool(&["plan", SAMPLE, "--group", "cdn/2"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("the file has no group `cdn/2` (did you mean `cdn/1`?)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Waits (bounded) until `ready` says so, checking every few milliseconds; panics after a minute.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_during_apply_starts_no_new_write_prints_the_report_and_exits_130() {
+    let dir = scratch("sigint");
+    let audit = dir.with_file_name("audit.jsonl");
+    let requests = dir.with_file_name("requests.jsonl");
+    let child = unconfigured(&[
+        "apply",
+        SAMPLE,
+        "--auto-approve",
+        "--concurrency",
+        "1",
+        "--output",
+        "json",
+        "--audit-log",
+        audit.to_str().unwrap(),
+        "--sandbox",
+        "--sandbox-latency",
+        "300",
+        "--sandbox-requests",
+        requests.to_str().unwrap(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // The first write's intent is on disk before it is sent: interrupt then, with a real signal.
+    wait_until("the first write's intent line", || {
+        std::fs::read_to_string(&audit).is_ok_and(|t| t.contains("\"event\":\"intent\""))
+    });
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted: no new write starts"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The full report is printed: the group whose write was in flight finished, the rest were not
+    // written.
+    let report = json(&out);
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["exit_code"], 130);
+    let statuses: Vec<&str> = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses[0], "applied", "{report}");
+    assert!(
+        statuses[1..].iter().all(|s| *s == "interrupted"),
+        "{statuses:?}"
+    );
+    assert_eq!(report["summary"]["interrupted"], 3);
+
+    // Every write that started has an intent and a result line, and the sandbox saw exactly those.
+    let lines: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let intents: Vec<&Value> = lines.iter().filter(|l| l["event"] == "intent").collect();
+    let results: Vec<&Value> = lines.iter().filter(|l| l["event"] == "result").collect();
+    assert_eq!(intents.len(), 1, "{lines:?}");
+    assert_eq!(results.len(), 1, "{lines:?}");
+    assert_eq!(
+        intents[0]["group"],
+        "video/e8d6b5cb940c40cc9ec6ad081a38f3f0"
+    );
+    assert_eq!(results[0]["step"], intents[0]["step"]);
+    assert_eq!(results[0]["result"], "applied");
+    assert_eq!(results[0]["may_have_reached_server"], true);
+    for line in &lines {
+        assert_eq!(line["schema"], 1);
+        assert_eq!(line["run_id"], lines[0]["run_id"]);
+        assert_eq!(line["service"], "uplynk");
+        assert!(line["desired_state_sha256"].as_str().unwrap().len() == 64);
+        assert!(line["time"].as_str().unwrap().ends_with('Z'));
+    }
+    let writes = sandbox_writes(&requests);
+    assert_eq!(
+        writes,
+        [(
+            "PUT".to_string(),
+            "/api/v4/failover-groups/e8d6b5cb940c40cc9ec6ad081a38f3f0/allowed-owners".to_string()
+        )],
+        "only the write in flight reached the server"
     );
 }

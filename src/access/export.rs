@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::file::{Connection, DesiredGroup, DesiredState};
+use super::file::{Connection, DesiredGroup, DesiredState, Mode};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::membership::{
@@ -54,11 +54,9 @@ impl DesiredState {
             let current = read_members(client, group).await?;
             exported.push(self.with_members(group, current));
         }
-        Ok(DesiredState::new(
-            self.connections.clone(),
-            self.people.clone(),
-            exported,
-        ))
+        let mut state = DesiredState::new(self.connections.clone(), self.people.clone(), exported);
+        state.protected = self.protected.clone();
+        Ok(state)
     }
 
     /// Every group each connection can see, with no members yet.
@@ -175,6 +173,9 @@ async fn discover_connection(
                     connection: connection_name.clone(),
                     failover_group_id: g.id,
                     members: vec![],
+                    mode: Mode::Exact,
+                    unmanaged: vec![],
+                    min_members: None,
                 })
                 .collect())
         }
@@ -188,6 +189,9 @@ async fn discover_connection(
                         config_set_id: id.clone(),
                         user_group: group.user_group_name,
                         members: vec![],
+                        mode: Mode::Exact,
+                        unmanaged: vec![],
+                        min_members: None,
                     });
                 }
             }
@@ -203,6 +207,9 @@ async fn discover_connection(
                 connection: connection_name.clone(),
                 group,
                 members: vec![],
+                mode: Mode::Exact,
+                unmanaged: vec![],
+                min_members: None,
             })
             .collect()),
         Service::TrafficOps => {
@@ -222,6 +229,9 @@ async fn discover_connection(
                     connection: connection_name.clone(),
                     federation_id,
                     members: vec![],
+                    mode: Mode::Exact,
+                    unmanaged: vec![],
+                    min_members: None,
                 })
                 .collect())
         }

@@ -75,9 +75,27 @@ pub struct Connection {
     pub cdn: Option<String>,
 }
 
-/// One group and who should be in it.
+/// How a group's desired list is applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Mode {
+    /// The group becomes exactly the list.
+    #[default]
+    Exact,
+    /// The list's members are added; nobody is removed.
+    Additive,
+}
+
+impl Mode {
+    fn is_exact(&self) -> bool {
+        *self == Mode::Exact
+    }
+}
+
+/// One group and who should be in it. Unknown keys are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "service", rename_all = "snake_case")]
+#[serde(tag = "service", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum DesiredGroup {
     /// An Uplynk failover group's allowed owners.
@@ -88,6 +106,15 @@ pub enum DesiredGroup {
         failover_group_id: String,
         /// User IDs, or people (`@name`).
         members: Vec<String>,
+        /// `exact` (default): the group becomes exactly `members`; `additive`: members are added, never removed.
+        #[serde(default, skip_serializing_if = "Mode::is_exact")]
+        mode: Mode,
+        /// Members the tool never adds nor removes (accounts another system owns); people as `@name`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unmanaged: Vec<UserRef>,
+        /// A plan leaving fewer members than this is refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_members: Option<usize>,
     },
     /// An Entuity user group on a config set.
     Entuity {
@@ -99,6 +126,15 @@ pub enum DesiredGroup {
         user_group: String,
         /// Usernames, or people (`@name`).
         members: Vec<String>,
+        /// `exact` (default): the group becomes exactly `members`; `additive`: members are added, never removed.
+        #[serde(default, skip_serializing_if = "Mode::is_exact")]
+        mode: Mode,
+        /// Members the tool never adds nor removes (accounts another system owns); people as `@name`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unmanaged: Vec<UserRef>,
+        /// A plan leaving fewer members than this is refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_members: Option<usize>,
     },
     /// A Danube Cloud group's users.
     Danube {
@@ -108,6 +144,15 @@ pub enum DesiredGroup {
         group: String,
         /// Usernames, or people (`@name`).
         members: Vec<String>,
+        /// `exact` (default): the group becomes exactly `members`; `additive`: members are added, never removed.
+        #[serde(default, skip_serializing_if = "Mode::is_exact")]
+        mode: Mode,
+        /// Members the tool never adds nor removes (accounts another system owns); people as `@name`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unmanaged: Vec<UserRef>,
+        /// A plan leaving fewer members than this is refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_members: Option<usize>,
     },
     /// A Traffic Ops federation's users.
     TrafficOps {
@@ -117,10 +162,49 @@ pub enum DesiredGroup {
         federation_id: u64,
         /// Usernames or integer user IDs, or people (`@name`).
         members: Vec<UserRef>,
+        /// `exact` (default): the group becomes exactly `members`; `additive`: members are added, never removed.
+        #[serde(default, skip_serializing_if = "Mode::is_exact")]
+        mode: Mode,
+        /// Members the tool never adds nor removes (accounts another system owns); people as `@name`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unmanaged: Vec<UserRef>,
+        /// A plan leaving fewer members than this is refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_members: Option<usize>,
     },
 }
 
 impl DesiredGroup {
+    /// The group's mode, unmanaged members (as written: people as `@name`) and minimum size.
+    pub fn rules(&self) -> (Mode, &[UserRef], Option<usize>) {
+        match self {
+            DesiredGroup::Uplynk {
+                mode,
+                unmanaged,
+                min_members,
+                ..
+            }
+            | DesiredGroup::Entuity {
+                mode,
+                unmanaged,
+                min_members,
+                ..
+            }
+            | DesiredGroup::Danube {
+                mode,
+                unmanaged,
+                min_members,
+                ..
+            }
+            | DesiredGroup::TrafficOps {
+                mode,
+                unmanaged,
+                min_members,
+                ..
+            } => (*mode, unmanaged, *min_members),
+        }
+    }
+
     /// The connection this group uses.
     pub fn connection(&self) -> &str {
         match self {
@@ -179,6 +263,10 @@ pub struct DesiredState {
     /// ID); a group lists a person as `@name`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub people: BTreeMap<String, BTreeMap<String, UserRef>>,
+    /// Members never removed from any group (break-glass admins): people as `@name`, or identities
+    /// (usernames, user IDs) matched on every connection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected: Vec<UserRef>,
     /// The groups and their members.
     pub groups: Vec<DesiredGroup>,
     /// The SHA-256 (lowercase hex) of the text this state was read from ([`from_json`](Self::from_json)),
@@ -192,6 +280,7 @@ impl PartialEq for DesiredState {
     fn eq(&self, other: &Self) -> bool {
         self.connections == other.connections
             && self.people == other.people
+            && self.protected == other.protected
             && self.groups == other.groups
     }
 }
@@ -250,6 +339,20 @@ impl DesiredState {
                 ));
             }
         }
+        for group in &state.groups {
+            state.policy(group, None)?;
+        }
+        for reference in &state.protected {
+            if let UserRef::Username(name) = reference
+                && let Some(person) = name.strip_prefix('@')
+                && !state.people.contains_key(person)
+            {
+                return Err(Error::invalid_input(
+                    "protected",
+                    format!("`@{person}` is not one of the file's `people`"),
+                ));
+            }
+        }
         for (person, identities) in &state.people {
             if let Some(unknown) = identities
                 .keys()
@@ -273,6 +376,7 @@ impl DesiredState {
         DesiredState {
             connections,
             people,
+            protected: Vec::new(),
             groups,
             source_sha256: None,
         }
@@ -317,6 +421,23 @@ impl DesiredState {
             .filter(|v| env(v).is_none())
             .cloned()
             .collect()
+    }
+
+    /// The identity connection `name` logs in as, from the environment: Uplynk's user ID, or the username
+    /// of Entuity, Traffic Ops and a Danube Cloud login. `None` for a Danube Cloud API key (the key does not
+    /// say whose it is: list that user in `protected`).
+    pub fn login_identity(
+        &self,
+        name: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<String> {
+        let c = self.connections.get(name)?;
+        let variable = match c.service {
+            Service::Uplynk => c.user_id_env.as_deref(),
+            Service::Danube if c.api_key_env.is_some() => None,
+            _ => c.username_env.as_deref(),
+        };
+        variable.and_then(env).filter(|v| !v.is_empty())
     }
 
     /// Builds every connection's client from the environment (`env` looks a variable up; an empty value
@@ -447,12 +568,20 @@ impl DesiredState {
     ///
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) naming what is wrong in the file (and, for JSON mistakes and duplicate keys, the line); [`Error::Config`](crate::Error::Config) for a connection whose variables are missing or whose client cannot be built.
-    pub fn entries(&self, clients: &BTreeMap<String, Client>) -> Result<Vec<Box<dyn Reconcile>>> {
+    ///
+    /// `logins` maps a connection to the identity it logs in as ([`login_identity`](Self::login_identity)),
+    /// which its groups never lose unless [`Guards::allow_self_removal`](crate::membership::Guards).
+    pub fn entries(
+        &self,
+        clients: &BTreeMap<String, Client>,
+        logins: &BTreeMap<String, String>,
+    ) -> Result<Vec<Box<dyn Reconcile>>> {
         self.groups
             .iter()
             .map(|g| {
                 let client = super::export::client_of(clients, g.connection())?.clone();
                 let members = self.expanded(g)?;
+                let policy = self.policy(g, logins.get(g.connection()).cloned())?;
                 let names = || members.iter().map(UserRef::to_string);
                 let key = g.key();
                 let entry: Box<dyn Reconcile> = match g {
@@ -460,7 +589,8 @@ impl DesiredState {
                         failover_group_id, ..
                     } => Box::new(
                         Desired::new(UplynkAllowedOwners::new(client, failover_group_id), names())
-                            .with_key(key),
+                            .with_key(key)
+                            .with_policy(policy),
                     ),
                     DesiredGroup::Entuity {
                         config_set_id,
@@ -471,17 +601,21 @@ impl DesiredState {
                             EntuityConfigSet::new(client, config_set_id).user_group(user_group),
                             names(),
                         )
-                        .with_key(key),
+                        .with_key(key)
+                        .with_policy(policy),
                     ),
                     DesiredGroup::Danube { group, .. } => Box::new(
-                        Desired::new(DanubeGroupUsers::new(client, group), names()).with_key(key),
+                        Desired::new(DanubeGroupUsers::new(client, group), names())
+                            .with_key(key)
+                            .with_policy(policy),
                     ),
                     DesiredGroup::TrafficOps { federation_id, .. } => Box::new(
                         Desired::new(
                             TrafficOpsFederationUsers::new(client, *federation_id),
                             members.clone(),
                         )
-                        .with_key(key),
+                        .with_key(key)
+                        .with_policy(policy),
                     ),
                 };
                 Ok(entry)

@@ -11,17 +11,23 @@
 //!   changed since), or a fresh plan that removes nobody, or explicit auto-approval.
 //! - [`SavedPlan`]: a plan saved for review, tied to the file's SHA-256.
 //! - [`DesiredState::export`]: the current state as a desired-state file ([`ExportScope`]).
+//! - [`AuditLog`]: every write as JSON lines, its intent synced to disk before it is sent.
 //!
 //! The `group-membership` command-line tool is a thin shell over this module: everything it does, a Rust
 //! program can do with the same calls.
 
+mod audit;
 mod export;
 mod file;
 mod people;
 mod run;
 mod saved;
 
+pub use self::audit::{AUDIT_SCHEMA, AuditContext, AuditLog};
 pub use self::export::ExportScope;
-pub use self::file::{Connection, DesiredGroup, DesiredState};
-pub use self::run::{Approval, GroupResult, Progress, Run, RunKind, RunReport, Stop, Summary};
-pub use self::saved::{SAVED_PLAN_SCHEMA, SavedGroupPlan, SavedPlan};
+pub use self::file::{Connection, DesiredGroup, DesiredState, Mode};
+pub use self::run::{
+    Approval, DEFAULT_MAX_PLAN_AGE, FRACTION_FROM, GroupResult, Progress, RemovalBudget, Run,
+    RunKind, RunReport, Stop, Summary,
+};
+pub use self::saved::{SAVED_PLAN_SCHEMA, SavedGroupPlan, SavedPlan, TOOL_VERSION};

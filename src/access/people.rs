@@ -1,8 +1,12 @@
 //! People: one name for a person across services (`@alice`), replaced by their identity on each group's
 //! connection when planning, and put back when reporting and exporting.
 
+use std::collections::BTreeSet;
+
 use crate::error::{Error, Result};
-use crate::membership::{Member, UserRef};
+use crate::membership::{GroupPolicy, Member, UserRef};
+
+use super::file::Mode;
 
 use super::file::{DesiredGroup, DesiredState};
 
@@ -46,6 +50,45 @@ impl DesiredState {
                 format!("person `@{person}` has no identity on connection `{connection}`"),
             )
         })
+    }
+
+    /// A group's own rules as the engine takes them: its mode and minimum, its unmanaged members and the
+    /// file's protected ones as identities on the group's connection (a protected person without one there
+    /// protects nobody there), and the connection's `login` identity.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an unmanaged person the file does not declare, or without an identity on
+    /// the group's connection.
+    pub fn policy(&self, group: &DesiredGroup, login: Option<String>) -> Result<GroupPolicy> {
+        let (mode, unmanaged, min_members) = group.rules();
+        let connection = group.connection();
+        let unmanaged: BTreeSet<String> = unmanaged
+            .iter()
+            .map(|member| match member {
+                UserRef::Username(name) if name.starts_with('@') => self
+                    .identity(&name[1..], connection, &group.key())
+                    .map(|id| id.to_string()),
+                other => Ok(other.to_string()),
+            })
+            .collect::<Result<_>>()?;
+        let protected: BTreeSet<String> = self
+            .protected
+            .iter()
+            .filter_map(|member| match member {
+                UserRef::Username(name) if name.starts_with('@') => self
+                    .people
+                    .get(&name[1..])
+                    .and_then(|ids| ids.get(connection))
+                    .map(UserRef::to_string),
+                other => Some(other.to_string()),
+            })
+            .collect();
+        Ok(GroupPolicy::default()
+            .additive(mode == Mode::Additive)
+            .unmanaged(unmanaged)
+            .protected(protected)
+            .login_identity(login)
+            .min_members(min_members))
     }
 
     /// Labels `member` of a group on `connection` for people: a declared person's identity there becomes

@@ -1,7 +1,8 @@
 //! A run over a desired-state file's groups: plan them all, or apply (a reviewed plan, or a fresh one that
 //! removes nobody unless approved), a bounded number at a time, with progress, and one typed report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -10,7 +11,9 @@ use super::file::DesiredState;
 use super::saved::{SavedGroupPlan, SavedPlan};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::membership::{GroupReport, Guards, Member, Reconcile, ReviewedPlan, Status};
+use crate::membership::{
+    GroupReport, Guards, Member, Outcome, Reconcile, ReviewedPlan, Status, TrafficOpsUser,
+};
 
 /// The groups of a desired-state file, ready to plan or apply. The `group-membership` tool is this type
 /// behind a command line.
@@ -34,11 +37,74 @@ use crate::membership::{GroupReport, Guards, Member, Reconcile, ReviewedPlan, St
 /// ```
 pub struct Run<'a> {
     state: &'a DesiredState,
+    clients: BTreeMap<String, Client>,
+    logins: BTreeMap<String, String>,
+    only: Option<BTreeSet<String>>,
     entries: Vec<Box<dyn Reconcile>>,
     guards: Guards,
+    budget: RemovalBudget,
+    max_plan_age: Option<Duration>,
     concurrency: usize,
     progress: Option<&'a (dyn Fn(&Progress<'_>) + Sync)>,
 }
+
+/// How many members a whole run may remove, over all its groups, checked before the first write (and by
+/// `plan`, so a review sees it). Both limits are on by default.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct RemovalBudget {
+    /// At most this many removals in the run (`None`: no limit). Default 25.
+    pub max_removals: Option<usize>,
+    /// At most this fraction (0 to 1) of all current members of the run's groups (`None`: no limit).
+    /// Default 0.25. It applies from [`FRACTION_FROM`] removals on, so a small team can still lose one
+    /// member.
+    pub max_fraction: Option<f64>,
+}
+
+/// The fraction limit of a [`RemovalBudget`] applies to runs that remove at least this many members.
+pub const FRACTION_FROM: usize = 4;
+
+impl Default for RemovalBudget {
+    fn default() -> Self {
+        RemovalBudget {
+            max_removals: Some(25),
+            max_fraction: Some(0.25),
+        }
+    }
+}
+
+impl RemovalBudget {
+    /// No run-wide limit.
+    pub fn unlimited() -> Self {
+        RemovalBudget {
+            max_removals: None,
+            max_fraction: None,
+        }
+    }
+
+    /// Why a run removing `removals` of `members` current members is refused, if it is.
+    pub fn check(&self, removals: usize, members: usize) -> Option<Stop> {
+        if let Some(limit) = self.max_removals
+            && removals > limit
+        {
+            return Some(Stop::TooManyRemovals { removals, limit });
+        }
+        match self.max_fraction {
+            Some(max) if removals >= FRACTION_FROM && (removals as f64) > max * members as f64 => {
+                Some(Stop::RemovalFraction {
+                    removals,
+                    members,
+                    max_fraction: max,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A saved plan older than this is refused by default: a reviewed plan is applied when its pull request
+/// merges, the same day; an older one likely no longer matches what reviewers expect.
+pub const DEFAULT_MAX_PLAN_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl std::fmt::Debug for Run<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,13 +155,30 @@ pub enum RunKind {
 }
 
 /// Why a run wrote nothing at all.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Stop {
     /// The fresh plan removes members and neither a reviewed plan nor auto-approval was given.
     NeedsApproval {
         /// How many members the plan would remove, over all groups.
         removals: usize,
+    },
+    /// The run removes more members than [`RemovalBudget::max_removals`] allows.
+    TooManyRemovals {
+        /// How many it removes, over all groups.
+        removals: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The run removes a larger fraction of its groups' current members than
+    /// [`RemovalBudget::max_fraction`] allows.
+    RemovalFraction {
+        /// How many it removes.
+        removals: usize,
+        /// All current members of the run's groups.
+        members: usize,
+        /// The limit, 0 to 1.
+        max_fraction: f64,
     },
 }
 
@@ -106,6 +189,21 @@ impl std::fmt::Display for Stop {
                 f,
                 "refusing to apply: this plan removes {removals} member(s) and no saved plan was \
                  reviewed. Nothing was written."
+            ),
+            Stop::TooManyRemovals { removals, limit } => write!(
+                f,
+                "refusing: this run removes {removals} member(s), more than the run's budget of {limit}. \
+                 Nothing was written."
+            ),
+            Stop::RemovalFraction {
+                removals,
+                members,
+                max_fraction,
+            } => write!(
+                f,
+                "refusing: this run removes {removals} of the {members} current member(s) of its groups, \
+                 more than {:.0}%. Nothing was written.",
+                max_fraction * 100.0
             ),
         }
     }
@@ -150,6 +248,9 @@ pub struct RunReport {
     pub stopped: Option<Stop>,
     /// Plan: the plan to save for review, when every group could be planned.
     pub saved_plan: Option<SavedPlan>,
+    /// Apply: the run was interrupted ([`Guards::interrupt`]); groups not yet written are
+    /// [`Status::Interrupted`].
+    pub interrupted: bool,
 }
 
 /// Counts of a run's groups by what became of them.
@@ -166,6 +267,8 @@ pub struct Summary {
     pub unchanged: usize,
     /// Failed, refused, or not readable.
     pub failed: usize,
+    /// Not written because the run was interrupted.
+    pub interrupted: usize,
 }
 
 impl RunReport {
@@ -178,7 +281,36 @@ impl RunReport {
             again: None,
             stopped: None,
             saved_plan: None,
+            interrupted: false,
         }
+    }
+
+    /// A saved plan as a plan's report, for showing it again (`group-membership show`): each group's
+    /// observed members, additions and removals; labelled with the people of `state` when given (the file
+    /// the plan was made from).
+    pub fn of_saved_plan(plan: &SavedPlan, state: Option<&DesiredState>) -> Self {
+        let groups = plan
+            .groups
+            .iter()
+            .map(|g| {
+                let observed: BTreeSet<Member> = g.observed.iter().map(saved_member).collect();
+                let add: BTreeSet<Member> = g.add.iter().map(saved_member).collect();
+                let remove: BTreeSet<Member> = g.remove.iter().map(saved_member).collect();
+                let desired = observed
+                    .union(&add)
+                    .filter(|m| !remove.contains(*m))
+                    .cloned()
+                    .collect();
+                let connection = g.key.split('/').next().unwrap_or_default().to_string();
+                let mut report = GroupReport::new(g.service, g.key.clone(), Outcome::Planned)
+                    .with_plan(crate::membership::Plan::new(observed, desired));
+                if let Some(state) = state {
+                    report.relabel(&|m: &mut Member| state.label(&connection, m));
+                }
+                GroupResult::new(g.key.clone(), connection, report)
+            })
+            .collect();
+        RunReport::new(RunKind::Plan, groups)
     }
 
     /// Counts by status.
@@ -197,6 +329,7 @@ impl RunReport {
                 | Status::ReadFailed
                 | Status::ResolveFailed
                 | Status::ChangedSincePlan => s.failed += 1,
+                Status::Interrupted => s.interrupted += 1,
             }
         }
         s
@@ -210,10 +343,11 @@ impl RunReport {
     }
 
     /// The tool's exit code: 0 nothing pending (plan) or everything applied and converged (apply); 2 a
-    /// plan found changes; 1 anything failed, was refused, or stopped.
+    /// plan found changes; 130 interrupted; 1 anything failed, was refused, or stopped.
     pub fn exit_code(&self) -> u8 {
         let failed = self.groups.iter().any(|g| !g.report.is_success());
         match (self.kind, self.converged()) {
+            _ if self.interrupted => 130,
             _ if self.stopped.is_some() || failed => 1,
             (RunKind::Plan, _) if self.groups.iter().any(|g| g.report.has_pending_changes()) => 2,
             (RunKind::Plan, _) => 0,
@@ -230,13 +364,81 @@ impl<'a> Run<'a> {
     /// [`Error::InvalidInput`] for a group whose members name an unknown person; [`Error::Config`] for a
     /// connection with no client in `clients`.
     pub fn new(state: &'a DesiredState, clients: &BTreeMap<String, Client>) -> Result<Self> {
+        let logins = BTreeMap::new();
         Ok(Run {
             state,
-            entries: state.entries(clients)?,
+            entries: state.entries(clients, &logins)?,
+            clients: clients.clone(),
+            logins,
+            only: None,
             guards: Guards::default(),
+            budget: RemovalBudget::default(),
+            max_plan_age: Some(DEFAULT_MAX_PLAN_AGE),
             concurrency: 4,
             progress: None,
         })
+    }
+
+    /// The identity each connection logs in as (connection name → identity, as
+    /// [`DesiredState::login_identity`] reads it): a group never loses it unless
+    /// [`Guards::allow_self_removal`].
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn login_identities(mut self, logins: BTreeMap<String, String>) -> Result<Self> {
+        self.logins = logins;
+        self.rebuild()?;
+        Ok(self)
+    }
+
+    /// Only the groups with these keys (`--group`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming a key the file does not have (and the closest one it has).
+    pub fn only_groups(
+        mut self,
+        keys: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Result<Self> {
+        let keys: BTreeSet<String> = keys.into_iter().map(Into::into).collect();
+        let known: Vec<String> = self.state.groups.iter().map(|g| g.key()).collect();
+        if let Some(unknown) = keys.iter().find(|k| !known.contains(k)) {
+            return Err(Error::invalid_input(
+                "group",
+                format!(
+                    "the file has no group `{unknown}`{}",
+                    closest(unknown, &known)
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        self.only = Some(keys);
+        self.rebuild()?;
+        Ok(self)
+    }
+
+    /// The run-wide removal budget (default [`RemovalBudget::default`]).
+    pub fn removal_budget(mut self, budget: RemovalBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Refuse reviewed plans older than this (`None`: any age). Default [`DEFAULT_MAX_PLAN_AGE`].
+    pub fn max_plan_age(mut self, age: Option<Duration>) -> Self {
+        self.max_plan_age = age;
+        self
+    }
+
+    fn rebuild(&mut self) -> Result<()> {
+        let entries = self.state.entries(&self.clients, &self.logins)?;
+        self.entries = match &self.only {
+            None => entries,
+            Some(keys) => entries
+                .into_iter()
+                .filter(|e| keys.contains(e.key()))
+                .collect(),
+        };
+        Ok(())
     }
 
     /// The guards every group's plan must pass (default: no emptying, no removal limit).
@@ -258,9 +460,11 @@ impl<'a> Run<'a> {
     }
 
     /// Plans every group (nothing is written); the report holds the plan to save when every group could
-    /// be planned.
+    /// be planned and the run stays within its removal budget (otherwise [`RunReport::stopped`] says which
+    /// budget).
     pub async fn plan(&self) -> RunReport {
         let planned = self.plan_groups().await;
+        let stopped = self.over_budget(planned.iter().filter_map(|(_, r)| r.as_ref()));
         let saved_plan = planned
             .iter()
             .zip(&self.entries)
@@ -270,41 +474,47 @@ impl<'a> Run<'a> {
                     .map(|r| SavedGroupPlan::new(entry.key(), r))
             })
             .collect::<Option<Vec<_>>>()
+            .filter(|_| stopped.is_none())
             .and_then(|groups| SavedPlan::new(self.state, groups).ok());
         let reports = planned.into_iter().map(|(report, _)| report).collect();
-        RunReport {
-            kind: RunKind::Plan,
-            groups: self.results(reports),
-            again: None,
-            stopped: None,
-            saved_plan,
-        }
+        let mut report = RunReport::new(RunKind::Plan, self.results(reports));
+        report.stopped = stopped;
+        report.saved_plan = saved_plan;
+        report
     }
 
     /// Applies, then plans again (no write) to tell whether every group converged. A group that cannot
-    /// be planned or applied never stops the others.
+    /// be planned or applied never stops the others; a run over its removal budget writes nothing. Once
+    /// [`Guards::interrupt`] is raised no write starts, writes in flight finish, and the report says what
+    /// was applied, failed or not attempted.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`], before anything is read, when a reviewed plan was made from another file
-    /// or does not cover exactly the file's groups.
+    /// [`Error::InvalidInput`], before anything is read, when a reviewed plan was made from another file,
+    /// by another version of this crate, longer ago than the maximum age, or does not cover the run's
+    /// groups.
     pub async fn apply(&self, approval: Approval<'_>) -> Result<RunReport> {
         let work: Vec<Work> = match approval {
-            Approval::Reviewed(saved) => self
-                .reviewed_plans(saved)?
-                .into_iter()
-                .map(Work::Apply)
-                .collect(),
+            Approval::Reviewed(saved) => {
+                let plans = self.reviewed_plans(saved)?;
+                if let Some(stop) = self.over_budget(plans.iter()) {
+                    let mut report = RunReport::new(RunKind::Apply, Vec::new());
+                    report.stopped = Some(stop);
+                    return Ok(report);
+                }
+                plans.into_iter().map(Work::Apply).collect()
+            }
             Approval::AutoApprove | Approval::NoRemovals => {
                 let planned = self.plan_groups().await;
-                let removals: usize = planned
-                    .iter()
-                    .filter_map(|(_, reviewed)| reviewed.as_ref())
-                    .map(|r| r.remove.len())
-                    .sum();
-                if removals > 0 && matches!(approval, Approval::NoRemovals) {
+                let reviewed = planned.iter().filter_map(|(_, r)| r.as_ref());
+                let removals: usize = reviewed.clone().map(|r| r.remove.len()).sum();
+                let stop = match approval {
+                    Approval::NoRemovals if removals > 0 => Some(Stop::NeedsApproval { removals }),
+                    _ => self.over_budget(reviewed),
+                };
+                if let Some(stop) = stop {
                     let reports = planned.into_iter().map(|(report, _)| report).collect();
                     let mut report = RunReport::new(RunKind::Apply, self.results(reports));
-                    report.stopped = Some(Stop::NeedsApproval { removals });
+                    report.stopped = Some(stop);
                     return Ok(report);
                 }
                 // Apply exactly the plan just made, so the same check guards the span between this run's
@@ -313,7 +523,7 @@ impl<'a> Run<'a> {
                     .into_iter()
                     .map(|(report, reviewed)| match reviewed {
                         Some(plan) => Work::Apply(plan),
-                        None => Work::Done(report),
+                        None => Work::Done(Box::new(report)),
                     })
                     .collect()
             }
@@ -325,19 +535,32 @@ impl<'a> Run<'a> {
                     Box::pin(async move {
                         match work {
                             Work::Apply(plan) => entry.apply_reviewed(&plan, &self.guards).await,
-                            Work::Done(report) => report,
+                            Work::Done(report) => *report,
                         }
                     })
                 },
                 |report| report,
             )
             .await;
+        let mut report = RunReport::new(RunKind::Apply, self.results(applied));
+        if self.guards.interrupt.is_raised() {
+            // Interrupted: report now; planning every group again would only delay it.
+            report.interrupted = true;
+            return Ok(report);
+        }
         let again = self
             .each(|entry| entry.reconcile(&self.guards, false), |r| r)
             .await;
-        let mut report = RunReport::new(RunKind::Apply, self.results(applied));
         report.again = Some(self.results(again));
         Ok(report)
+    }
+
+    /// The budget's refusal of plans removing what `plans` remove from what they observed.
+    fn over_budget<'p>(&self, plans: impl Iterator<Item = &'p ReviewedPlan>) -> Option<Stop> {
+        let (removals, members) = plans.fold((0, 0), |(r, m), plan| {
+            (r + plan.remove.len(), m + plan.observed.len())
+        });
+        self.budget.check(removals, members)
     }
 
     /// Every group's plan, and the reviewed plan of each that could be planned and passed the guards.
@@ -346,10 +569,15 @@ impl<'a> Run<'a> {
             .await
     }
 
-    /// One reviewed plan per group, in the file's order; refused whole when the plan is not of this file.
+    /// One reviewed plan per group of the run, in the file's order; refused whole when the plan is not of
+    /// this file and this version, too old, or does not cover the run's groups.
     fn reviewed_plans(&self, saved: &SavedPlan) -> Result<Vec<ReviewedPlan>> {
         saved.check_source(self.state)?;
-        if saved.groups.len() != self.entries.len() {
+        saved.check_version()?;
+        if let Some(max) = self.max_plan_age {
+            saved.check_age(max, std::time::SystemTime::now())?;
+        }
+        if self.only.is_none() && saved.groups.len() != self.entries.len() {
             return Err(Error::invalid_input(
                 "saved plan",
                 format!(
@@ -456,5 +684,32 @@ enum Work {
     /// Apply this plan.
     Apply(ReviewedPlan),
     /// Nothing: the group could not be planned, and this is its report.
-    Done(GroupReport),
+    Done(Box<GroupReport>),
+}
+
+/// The known name closest to `wanted`, when one is close enough to be a likely typo.
+pub(crate) fn closest<'k>(wanted: &str, known: &'k [String]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(wanted, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k.as_str())
+}
+
+/// A member of a saved plan as reports show it: a string is the identity; a Traffic Ops user is
+/// `{"id", "username"}`.
+fn saved_member(value: &serde_json::Value) -> Member {
+    if let Ok(user) = serde_json::from_value::<TrafficOpsUser>(value.clone()) {
+        return Member::of(&user);
+    }
+    match value {
+        serde_json::Value::String(s) => Member::of(s),
+        other => Member {
+            id: other.to_string(),
+            username: None,
+            label: other.to_string(),
+            person: None,
+        },
+    }
 }

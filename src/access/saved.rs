@@ -15,7 +15,10 @@ use crate::error::{Error, Result};
 use crate::membership::{ReviewedPlan, Service};
 
 /// The version of the saved-plan format this crate writes and reads.
-pub const SAVED_PLAN_SCHEMA: u32 = 1;
+pub const SAVED_PLAN_SCHEMA: u32 = 2;
+
+/// The version of this crate (and tool) that saved plans record.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A plan saved for review and applied later exactly as reviewed. Write it with
 /// [`to_json`](Self::to_json), read it with [`from_json`](Self::from_json).
@@ -27,6 +30,10 @@ pub struct SavedPlan {
     pub schema: u32,
     /// The SHA-256 (lowercase hex) of the desired-state file's text the plan was made from.
     pub desired_state_sha256: String,
+    /// When the plan was made: RFC 3339, UTC (`2026-11-30T18:00:00Z`).
+    pub created_at: String,
+    /// The version of the crate that made it ([`TOOL_VERSION`]); another version's plan is refused.
+    pub tool_version: String,
     /// One entry per group, in the desired-state file's order.
     pub groups: Vec<SavedGroupPlan>,
 }
@@ -90,9 +97,17 @@ impl SavedPlan {
                 "the desired state was not read from a file, so no file can be named",
             )
         })?;
+        let now = time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let created_at = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| Error::Internal(format!("formatting the time: {e}")))?;
         Ok(SavedPlan {
             schema: SAVED_PLAN_SCHEMA,
             desired_state_sha256: digest.to_string(),
+            created_at,
+            tool_version: TOOL_VERSION.to_string(),
             groups,
         })
     }
@@ -105,18 +120,25 @@ impl SavedPlan {
     pub fn from_json(text: &str) -> Result<SavedPlan> {
         crate::json::refuse_duplicate_keys(text)
             .map_err(|e| Error::invalid_input("saved plan", e.to_string()))?;
-        let plan: SavedPlan = serde_json::from_str(text)
+        // The format version first, so a plan of another version says so rather than "missing field".
+        #[derive(Deserialize)]
+        struct Version {
+            schema: Option<u32>,
+        }
+        let version = serde_json::from_str::<Version>(text)
             .map_err(|e| Error::invalid_input("saved plan", e.to_string()))?;
-        if plan.schema != SAVED_PLAN_SCHEMA {
+        if version.schema != Some(SAVED_PLAN_SCHEMA) {
             return Err(Error::invalid_input(
                 "saved plan",
                 format!(
-                    "format version {} (this tool reads {SAVED_PLAN_SCHEMA})",
-                    plan.schema
+                    "format version {} (this tool reads {SAVED_PLAN_SCHEMA}): plan again with this version",
+                    version
+                        .schema
+                        .map_or_else(|| "missing".to_string(), |v| v.to_string())
                 ),
             ));
         }
-        Ok(plan)
+        serde_json::from_str(text).map_err(|e| Error::invalid_input("saved plan", e.to_string()))
     }
 
     /// The plan as pretty-printed JSON.
@@ -151,6 +173,64 @@ impl SavedPlan {
         ))
     }
 
+    /// Refuses a plan made by another version of this crate: its plans may mean something else.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming both versions.
+    pub fn check_version(&self) -> Result<()> {
+        if self.tool_version == TOOL_VERSION {
+            return Ok(());
+        }
+        Err(Error::invalid_input(
+            "saved plan",
+            format!(
+                "it was made by group-membership {}, this is {TOOL_VERSION}: plan again with this version",
+                self.tool_version
+            ),
+        ))
+    }
+
+    /// Refuses a plan made more than `max` before `now` (or in the future, or with an unreadable time).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] saying how old the plan is and the limit.
+    pub fn check_age(&self, max: std::time::Duration, now: std::time::SystemTime) -> Result<()> {
+        let made = time::OffsetDateTime::parse(
+            &self.created_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|e| {
+            Error::invalid_input(
+                "saved plan",
+                format!(
+                    "`created_at` {:?} is not an RFC 3339 time: {e}",
+                    self.created_at
+                ),
+            )
+        })?;
+        let now = time::OffsetDateTime::from(now);
+        let age = now - made;
+        if age.is_negative() && age.unsigned_abs() > std::time::Duration::from_secs(300) {
+            return Err(Error::invalid_input(
+                "saved plan",
+                format!("it says it was made at {}, in the future", self.created_at),
+            ));
+        }
+        if age.is_positive() && age.unsigned_abs() > max {
+            return Err(Error::invalid_input(
+                "saved plan",
+                format!(
+                    "it was made at {} ({} ago), longer ago than the limit of {}: plan again, or allow it \
+                     with --max-plan-age",
+                    self.created_at,
+                    human(age.unsigned_abs()),
+                    human(max)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The saved plan of the group the desired-state file names `key`.
     pub fn group(&self, key: &str) -> Option<&SavedGroupPlan> {
         self.groups.iter().find(|g| g.key == key)
@@ -159,4 +239,15 @@ impl SavedPlan {
 
 pub(super) fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// A duration as people say it: `3d 4h`, `2h 5m`, `45m`, `30s`.
+pub(crate) fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match (s / 86_400, s % 86_400 / 3600, s % 3600 / 60) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::plan::{Change, Guards, Plan, Step};
+use super::policy::GroupPolicy;
 use super::report::{Drift, GroupReport, Outcome, Refusal, StepReport, StepResult};
 use super::{GroupMembers, Member, MemberId};
 
@@ -31,9 +32,17 @@ pub async fn sync<G: GroupMembers>(
     desired: impl IntoIterator<Item = impl Into<G::Name>>,
     guards: &Guards,
 ) -> GroupReport {
-    run(group, &names::<G>(desired), Change::Exact, guards, true)
-        .await
-        .0
+    let policy = GroupPolicy::default();
+    run(
+        group,
+        &names::<G>(desired),
+        Change::Exact,
+        guards,
+        &policy,
+        true,
+    )
+    .await
+    .0
 }
 
 /// Adds the members named and changes nothing else, with the service's most targeted calls; a member
@@ -46,9 +55,17 @@ pub async fn add<G: GroupMembers>(
     members: impl IntoIterator<Item = impl Into<G::Name>>,
 ) -> GroupReport {
     let guards = Guards::default();
-    run(group, &names::<G>(members), Change::Add, &guards, true)
-        .await
-        .0
+    let policy = GroupPolicy::default();
+    run(
+        group,
+        &names::<G>(members),
+        Change::Add,
+        &guards,
+        &policy,
+        true,
+    )
+    .await
+    .0
 }
 
 /// Removes the members named and changes nothing else, with the service's most targeted calls; a member
@@ -61,11 +78,19 @@ pub async fn remove<G: GroupMembers>(
 ) -> GroupReport {
     let guards = Guards {
         allow_empty: true,
-        max_removals: None,
+        ..Guards::default()
     };
-    run(group, &names::<G>(members), Change::Remove, &guards, true)
-        .await
-        .0
+    let policy = GroupPolicy::default();
+    run(
+        group,
+        &names::<G>(members),
+        Change::Remove,
+        &guards,
+        &policy,
+        true,
+    )
+    .await
+    .0
 }
 
 /// Plans or syncs one group to exactly `desired` and reports (`apply: false` is a dry run that still
@@ -77,29 +102,72 @@ pub async fn sync_entry<G: GroupMembers>(
     guards: &Guards,
     apply: bool,
 ) -> GroupReport {
-    run(group, &names::<G>(desired), Change::Exact, guards, apply)
-        .await
-        .0
+    let policy = GroupPolicy::default();
+    run(
+        group,
+        &names::<G>(desired),
+        Change::Exact,
+        guards,
+        &policy,
+        apply,
+    )
+    .await
+    .0
 }
 
-/// Carries out a plan made earlier (and reviewed) exactly: the group is read first and **refused, with
-/// nothing written, unless its members are exactly `observed`** ([`Outcome::ChangedSincePlan`] names who
-/// appeared and vanished); otherwise the group goes from `observed` to `observed` + `add` − `remove`, with
-/// the guards, the re-read before an overwrite, and the read-back of any [`sync`].
-#[must_use = "the report may hold a failure: check it (`into_result()?`, `is_success`) or show it"]
-pub async fn apply_reviewed<G: GroupMembers>(
+/// A plan made earlier and reviewed: the members it observed and the changes it makes.
+pub(crate) struct Reviewed<M> {
+    pub(crate) observed: BTreeSet<M>,
+    pub(crate) add: BTreeSet<M>,
+    pub(crate) remove: BTreeSet<M>,
+}
+
+/// Carries out a plan made earlier (and reviewed) exactly. Refused, with nothing written:
+/// - unless its changes are what `names` (the desired list, under `policy`) gives from the members it
+///   observed ([`Refusal::PlanDiffersFromFile`]: the plan was edited, or made by another tool version);
+/// - unless the group's members are still exactly the observed ones ([`Outcome::ChangedSincePlan`] names
+///   who appeared and vanished).
+///
+/// Otherwise the group goes from `observed` to `observed` + `add` − `remove`, with the guards, the re-read
+/// before an overwrite, and the read-back of any [`sync`].
+pub(crate) async fn apply_reviewed<G: GroupMembers>(
     group: &G,
-    observed: BTreeSet<G::Member>,
-    add: &BTreeSet<G::Member>,
-    remove: &BTreeSet<G::Member>,
+    reviewed: Reviewed<G::Member>,
+    names: &[G::Name],
+    policy: &GroupPolicy,
     guards: &Guards,
 ) -> GroupReport {
     let mut report = new_report(group);
+    let Reviewed {
+        observed,
+        add,
+        remove,
+    } = reviewed;
     let desired: BTreeSet<G::Member> = observed
-        .union(add)
+        .union(&add)
         .filter(|m| !remove.contains(*m))
         .cloned()
         .collect();
+    let planned = Plan::new(observed.clone(), desired.clone());
+    let from_file = match group.resolve(names, &observed).await {
+        Ok(named) => policy.plan(observed.clone(), named, policy.change()),
+        Err(error) => {
+            report.outcome = Outcome::ResolveFailed { error };
+            return report;
+        }
+    };
+    if from_file.to_add() != planned.to_add() || from_file.to_remove() != planned.to_remove() {
+        report.plan = Some(planned.members());
+        report.outcome = Outcome::Refused {
+            refusal: Refusal::PlanDiffersFromFile {
+                plan_add: members(planned.to_add().iter()),
+                plan_remove: members(planned.to_remove().iter()),
+                file_add: members(from_file.to_add().iter()),
+                file_remove: members(from_file.to_remove().iter()),
+            },
+        };
+        return report;
+    }
     let current = match group.members().await {
         Ok(c) => c,
         Err(error) => {
@@ -108,16 +176,14 @@ pub async fn apply_reviewed<G: GroupMembers>(
         }
     };
     if current != observed {
-        report.plan = Some(Plan::new(observed.clone(), desired).members());
+        report.plan = Some(planned.members());
         report.outcome = Outcome::ChangedSincePlan {
             appeared: members(current.difference(&observed)),
             vanished: members(observed.difference(&current)),
         };
         return report;
     }
-    finish(group, Plan::new(current, desired), guards, true, report)
-        .await
-        .0
+    finish(group, planned, guards, policy, true, report).await.0
 }
 
 pub(super) fn names<G: GroupMembers>(
@@ -136,6 +202,7 @@ pub(super) async fn run<G: GroupMembers>(
     names: &[G::Name],
     change: Change,
     guards: &Guards,
+    policy: &GroupPolicy,
     apply: bool,
 ) -> (GroupReport, Option<Plan<G::Member>>) {
     let mut report = new_report(group);
@@ -153,8 +220,8 @@ pub(super) async fn run<G: GroupMembers>(
             return (report, None);
         }
     };
-    let plan = Plan::for_change(current, named, change);
-    finish(group, plan, guards, apply, report).await
+    let plan = policy.plan(current, named, change);
+    finish(group, plan, guards, policy, apply, report).await
 }
 
 fn new_report<G: GroupMembers>(group: &G) -> GroupReport {
@@ -166,6 +233,7 @@ async fn finish<G: GroupMembers>(
     group: &G,
     mut plan: Plan<G::Member>,
     guards: &Guards,
+    policy: &GroupPolicy,
     apply: bool,
     mut report: GroupReport,
 ) -> (GroupReport, Option<Plan<G::Member>>) {
@@ -173,12 +241,19 @@ async fn finish<G: GroupMembers>(
     if plan.is_noop() {
         return (report, Some(plan));
     }
-    if let Some(refusal) = guards.check(&plan) {
+    let refusal = guards
+        .check(&plan)
+        .or_else(|| policy.check(&plan, guards.allow_self_removal));
+    if let Some(refusal) = refusal {
         report.outcome = Outcome::Refused { refusal };
         return (report, Some(plan));
     }
     if !apply {
         report.outcome = Outcome::Planned;
+        return (report, Some(plan));
+    }
+    if guards.interrupt.is_raised() {
+        report.outcome = Outcome::Interrupted;
         return (report, Some(plan));
     }
     let mut planned_steps = group.steps(&plan);
@@ -191,7 +266,7 @@ async fn finish<G: GroupMembers>(
             None => return (report, Some(plan)),
         }
     }
-    let steps = perform_steps(group, planned_steps).await;
+    let steps = perform_steps(group, planned_steps, guards, &report).await;
     let read_back = group
         .members()
         .await
@@ -241,35 +316,61 @@ async fn confirm_before_overwrite<G: GroupMembers>(
     None
 }
 
-/// Performs the steps in order, stopping at the first failure; each step with what became of it.
+/// Performs the steps in order, stopping at the first failure or interrupt; each step with what became
+/// of it. With a journal, each step's intent is recorded before it is sent (not sent if that fails) and its
+/// result after.
 async fn perform_steps<G: GroupMembers>(
     group: &G,
     planned: Vec<Step<G::Member>>,
+    guards: &Guards,
+    report: &GroupReport,
 ) -> Vec<StepReport> {
     let mut steps = Vec::with_capacity(planned.len());
     let mut failed = false;
     for step in planned {
+        let shown = step.members();
         let result = if failed {
             StepResult::NotAttempted
+        } else if guards.interrupt.is_raised() {
+            StepResult::Interrupted
         } else {
-            match group.perform(&step).await {
-                Ok(()) => StepResult::Applied,
-                Err(error) => {
-                    failed = true;
-                    let may_have_applied = error.may_have_been_applied();
-                    StepResult::Failed {
-                        error,
-                        may_have_applied,
+            let result = match journal_intent(guards, report, &shown) {
+                Err(error) => StepResult::Failed {
+                    error,
+                    may_have_applied: false,
+                },
+                Ok(()) => match group.perform(&step).await {
+                    Ok(()) => StepResult::Applied,
+                    Err(error) => {
+                        let may_have_applied = error.may_have_been_applied();
+                        StepResult::Failed {
+                            error,
+                            may_have_applied,
+                        }
                     }
-                }
+                },
+            };
+            if let Some(journal) = &guards.journal {
+                journal
+                    .0
+                    .result(report.service, &report.group, &shown, &result);
             }
+            failed = matches!(result, StepResult::Failed { .. });
+            result
         };
         steps.push(StepReport {
-            step: step.members(),
+            step: shown,
             result,
         });
     }
     steps
+}
+
+fn journal_intent(guards: &Guards, report: &GroupReport, step: &Step<Member>) -> crate::Result<()> {
+    match &guards.journal {
+        Some(journal) => journal.0.intent(report.service, &report.group, step),
+        None => Ok(()),
+    }
 }
 
 /// What is not as asked after the write: for a sync, any difference from the desired list; for a

@@ -33,8 +33,11 @@
 //! - the same desired state applied twice makes no write the second time.
 //!
 //! [`reconcile_all`] does this for many groups across services concurrently, with a bound on parallel
-//! groups, and returns one [`GroupReport`] per group, failures included. [`apply_reviewed`] carries out a
-//! plan made earlier only if the group still holds the members that plan observed.
+//! groups, and returns one [`GroupReport`] per group, failures included. [`Reconcile::apply_reviewed`]
+//! carries out a plan made earlier only if the group still holds the members that plan observed and the
+//! plan is what the desired list gives from them. A [`GroupPolicy`] adds one group's own rules (protected
+//! and unmanaged members, the connection's own login, additive mode, a minimum size); [`Guards`] carries
+//! the run-wide limits, an [`Interrupt`] and a [`Journal`] of every write.
 //!
 //! Reports are typed all the way down: members as [`Member`] (`{id, label}`), guard refusals as
 //! [`Refusal`], each write as a [`StepReport`], and [`Outcome`] and [`StepResult`] are exhaustive on
@@ -69,6 +72,7 @@
 mod engine;
 mod identity;
 mod plan;
+mod policy;
 mod reconcile;
 mod report;
 mod targets;
@@ -82,9 +86,10 @@ use std::future::Future;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-pub use self::engine::{add, apply_reviewed, plan, remove, sync, sync_entry};
+pub use self::engine::{add, plan, remove, sync, sync_entry};
 pub use self::identity::{TrafficOpsUser, UserRef};
 pub use self::plan::{Change, Guards, Plan, Step};
+pub use self::policy::{GroupPolicy, Interrupt, Journal, WriteJournal};
 pub use self::reconcile::{
     Desired, PlanFuture, Reconcile, ReportFuture, ReviewedPlan, reconcile_all,
 };

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
+use super::policy::{Interrupt, Journal};
 use super::report::Refusal;
 use super::{Member, MemberId};
 
@@ -142,13 +143,22 @@ impl<M: Serialize> Serialize for Plan<M> {
     }
 }
 
-/// Safety limits on what a sync may do.
+/// Safety limits on what a sync may do, and the controls of a run in progress. Build with
+/// `Guards { max_removals: Some(2), ..Guards::default() }`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Guards {
     /// Allow a plan that leaves a non-empty group with no members.
     pub allow_empty: bool,
-    /// Refuse a plan that removes more than this many members (`None`: no limit).
+    /// Refuse a plan that removes more than this many members of one group (`None`: no limit).
     pub max_removals: Option<usize>,
+    /// Allow removing the identity a group's connection logs in as ([`GroupPolicy::login_identity`]).
+    pub allow_self_removal: bool,
+    /// Once raised, no write starts: the group is [`Outcome::Interrupted`](super::Outcome::Interrupted), or
+    /// its remaining steps [`StepResult::Interrupted`](super::StepResult::Interrupted).
+    pub interrupt: Interrupt,
+    /// Records each write before and after it (an audit log); a write whose intent cannot be recorded is
+    /// not sent.
+    pub journal: Option<Journal>,
 }
 
 impl Guards {
@@ -255,6 +265,7 @@ impl<M: fmt::Display> fmt::Display for Step<M> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::policy::GroupPolicy;
     use super::*;
 
     fn set(items: &[&str]) -> BTreeSet<String> {
@@ -286,6 +297,7 @@ mod tests {
             allow_empty: true,
             ..Guards::default()
         };
+        assert!(GroupPolicy::default().check(&empty, false).is_none());
         assert_eq!(allow_empty.check(&empty), None);
         let three = Plan::new(set(&["a", "b", "c", "d"]), set(&["d"]));
         let limit = |n| Guards {
@@ -304,6 +316,47 @@ mod tests {
             Guards::default().check(&Plan::new(set(&[]), set(&[]))),
             None,
             "an empty group staying empty is fine"
+        );
+    }
+
+    #[test]
+    fn group_policies_protect_keep_unmanaged_and_add_only() {
+        let current = set(&["admin", "bot", "bob", "me"]);
+        let named = set(&["admin", "alice"]);
+        let policy = GroupPolicy::default().unmanaged(["bot"]);
+        let plan = policy.plan(current.clone(), named.clone(), Change::Exact);
+        assert_eq!(plan.to_remove(), ["bob".to_string(), "me".to_string()]);
+        assert!(plan.desired().contains("bot"), "unmanaged stays");
+        let additive = GroupPolicy::default().additive(true);
+        let plan = additive.plan(current.clone(), named.clone(), additive.change());
+        assert_eq!(plan.to_add(), ["alice".to_string()]);
+        assert!(plan.to_remove().is_empty(), "additive never removes");
+
+        let exact = Plan::new(current.clone(), named);
+        let protected = GroupPolicy::default().protected(["bob"]);
+        assert_eq!(
+            protected.check(&exact, false),
+            Some(Refusal::Protected {
+                members: vec![Member::of(&"bob".to_string())]
+            })
+        );
+        let me = GroupPolicy::default().login_identity(Some("me".into()));
+        assert_eq!(
+            me.check(&exact, false),
+            Some(Refusal::SelfRemoval {
+                member: Member::of(&"me".to_string())
+            })
+        );
+        assert_eq!(me.check(&exact, true), None, "--allow-self-removal");
+        let min = GroupPolicy::default().min_members(Some(3));
+        assert_eq!(
+            min.check(&exact, false),
+            Some(Refusal::BelowMinimum { members: 2, min: 3 })
+        );
+        assert_eq!(
+            min.check(&Plan::new(set(&["a"]), set(&["a", "b"])), false),
+            None,
+            "a group below its minimum may still grow"
         );
     }
 

@@ -11,8 +11,11 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::engine::{apply_reviewed, names, run};
-use super::plan::{Change, Guards, Plan};
+use super::Member;
+use super::engine::{Reviewed, apply_reviewed, names, run};
+use super::plan::{Guards, Plan, Step};
+use super::policy::{GroupPolicy, Journal, WriteJournal};
+use super::report::StepResult;
 use super::report::{GroupReport, Outcome, Refusal};
 use super::{GroupMembers, Service};
 
@@ -26,6 +29,8 @@ pub struct Desired<G: GroupMembers> {
     /// How a desired-state file names the group; the group's description when made in code. Reviewed
     /// plans find their groups by it.
     pub key: String,
+    /// The group's own rules (default: none).
+    pub policy: GroupPolicy,
 }
 
 impl<G: GroupMembers> Desired<G> {
@@ -35,7 +40,26 @@ impl<G: GroupMembers> Desired<G> {
             key: group.describe(),
             group,
             members: names::<G>(members),
+            policy: GroupPolicy::default(),
         }
+    }
+
+    /// The same, with the group's own rules.
+    pub fn with_policy(mut self, policy: GroupPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The run's guards, with a journal that names this group by its key.
+    fn guards(&self, guards: &Guards) -> Guards {
+        let mut guards = guards.clone();
+        guards.journal = guards.journal.map(|inner| {
+            Journal(std::sync::Arc::new(Keyed {
+                key: self.key.clone(),
+                inner,
+            }))
+        });
+        guards
     }
 
     /// The same, keyed `key`.
@@ -106,8 +130,9 @@ pub trait Reconcile: Send + Sync + fmt::Debug {
     /// Plans the group (no write) and returns the plan to review with the report.
     fn plan<'a>(&'a self, guards: &'a Guards) -> PlanFuture<'a>;
 
-    /// Applies a reviewed plan of this group ([`apply_reviewed`](super::apply_reviewed)): refused, with
-    /// nothing written, unless the group's members are exactly the ones the plan observed.
+    /// Applies a reviewed plan of this group: refused, with nothing written, unless its changes are what
+    /// the desired members give from the members it observed ([`Refusal::PlanDiffersFromFile`]) and the
+    /// group's members are still exactly those ([`Outcome::ChangedSincePlan`]).
     fn apply_reviewed<'a>(&'a self, plan: &'a ReviewedPlan, guards: &'a Guards)
     -> ReportFuture<'a>;
 }
@@ -123,16 +148,32 @@ impl<G: GroupMembers> Reconcile for Desired<G> {
 
     fn reconcile<'a>(&'a self, guards: &'a Guards, apply: bool) -> ReportFuture<'a> {
         Box::pin(async move {
-            run(&self.group, &self.members, Change::Exact, guards, apply)
-                .await
-                .0
+            let (policy, guards) = (&self.policy, self.guards(guards));
+            run(
+                &self.group,
+                &self.members,
+                policy.change(),
+                &guards,
+                policy,
+                apply,
+            )
+            .await
+            .0
         })
     }
 
     fn plan<'a>(&'a self, guards: &'a Guards) -> PlanFuture<'a> {
         Box::pin(async move {
-            let (mut report, plan) =
-                run(&self.group, &self.members, Change::Exact, guards, false).await;
+            let policy = &self.policy;
+            let (mut report, plan) = run(
+                &self.group,
+                &self.members,
+                policy.change(),
+                guards,
+                policy,
+                false,
+            )
+            .await;
             let Some(plan) = plan.filter(|_| report.is_success()) else {
                 return (report, None);
             };
@@ -180,7 +221,13 @@ impl<G: GroupMembers> Reconcile for Desired<G> {
             }
             match decoded {
                 Ok((observed, add, remove)) => {
-                    apply_reviewed(group, observed, &add, &remove, guards).await
+                    let reviewed = Reviewed {
+                        observed,
+                        add,
+                        remove,
+                    };
+                    let guards = self.guards(guards);
+                    apply_reviewed(group, reviewed, &self.members, &self.policy, &guards).await
                 }
                 Err(reason) => unusable(format!(
                     "its members are not {} identities: {reason}",
@@ -188,6 +235,21 @@ impl<G: GroupMembers> Reconcile for Desired<G> {
                 )),
             }
         })
+    }
+}
+
+/// A journal that names the group by its key in a desired-state file rather than its description.
+struct Keyed {
+    key: String,
+    inner: Journal,
+}
+
+impl WriteJournal for Keyed {
+    fn intent(&self, service: Service, _: &str, step: &Step<Member>) -> crate::Result<()> {
+        self.inner.0.intent(service, &self.key, step)
+    }
+    fn result(&self, service: Service, _: &str, step: &Step<Member>, result: &StepResult) {
+        self.inner.0.result(service, &self.key, step, result);
     }
 }
 

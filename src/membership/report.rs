@@ -47,6 +47,35 @@ pub enum Refusal {
         /// What is wrong with it.
         reason: String,
     },
+    /// The reviewed plan's changes are not what the desired list gives from the members it observed: the
+    /// plan was edited after review, or made by another version of the tool.
+    PlanDiffersFromFile {
+        /// What the plan adds.
+        plan_add: Vec<Member>,
+        /// What the plan removes.
+        plan_remove: Vec<Member>,
+        /// What the desired list adds to the observed members.
+        file_add: Vec<Member>,
+        /// What the desired list removes from them.
+        file_remove: Vec<Member>,
+    },
+    /// The plan removes members that are protected (break-glass admins): never removed.
+    Protected {
+        /// The protected members the plan would remove.
+        members: Vec<Member>,
+    },
+    /// The plan removes the identity the group's connection logs in as (a self-lockout).
+    SelfRemoval {
+        /// That identity.
+        member: Member,
+    },
+    /// The plan leaves fewer members than the group's minimum.
+    BelowMinimum {
+        /// How many it would leave.
+        members: usize,
+        /// The minimum.
+        min: usize,
+    },
 }
 
 impl fmt::Display for Refusal {
@@ -73,6 +102,35 @@ impl fmt::Display for Refusal {
             Refusal::UnusablePlan { reason } => {
                 write!(f, "the reviewed plan cannot be applied: {reason}")
             }
+            Refusal::PlanDiffersFromFile {
+                plan_add,
+                plan_remove,
+                file_add,
+                file_remove,
+            } => write!(
+                f,
+                "the reviewed plan adds [{}] and removes [{}], but the desired list gives adds [{}] and \
+                 removes [{}] from the members it observed",
+                labels(plan_add),
+                labels(plan_remove),
+                labels(file_add),
+                labels(file_remove)
+            ),
+            Refusal::Protected { members } => {
+                write!(
+                    f,
+                    "the plan removes protected members [{}]",
+                    labels(members)
+                )
+            }
+            Refusal::SelfRemoval { member } => write!(
+                f,
+                "the plan removes {member}, the identity this connection logs in as"
+            ),
+            Refusal::BelowMinimum { members, min } => write!(
+                f,
+                "the plan leaves {members} member(s), fewer than the group's minimum of {min}"
+            ),
         }
     }
 }
@@ -95,6 +153,8 @@ pub enum StepResult {
     },
     /// Not tried, because an earlier step failed.
     NotAttempted,
+    /// Not tried, because the run was interrupted before it started.
+    Interrupted,
 }
 
 /// One write and what became of it.
@@ -137,6 +197,8 @@ pub enum Outcome {
     Planned,
     /// Already as desired: nothing was written.
     Unchanged,
+    /// The run was interrupted before any write to this group started: nothing was written.
+    Interrupted,
     /// A guard refused the plan, or the write was not made: nothing was written.
     Refused {
         /// Which rule, and why.
@@ -189,6 +251,8 @@ pub enum Status {
     ResolveFailed,
     /// The group changed since the reviewed plan; nothing was written.
     ChangedSincePlan,
+    /// Interrupted before its first write; nothing was written.
+    Interrupted,
 }
 
 impl Status {
@@ -204,6 +268,7 @@ impl Status {
             Status::ReadFailed => "read_failed",
             Status::ResolveFailed => "resolve_failed",
             Status::ChangedSincePlan => "changed_since_plan",
+            Status::Interrupted => "interrupted",
         }
     }
 }
@@ -259,6 +324,7 @@ impl GroupReport {
             Outcome::ChangedSincePlan { .. } => Status::ChangedSincePlan,
             Outcome::Refused { .. } => Status::Refused,
             Outcome::Unchanged => Status::Unchanged,
+            Outcome::Interrupted => Status::Interrupted,
             Outcome::Planned if self.plan.as_ref().is_some_and(|p| !p.is_noop()) => Status::Pending,
             Outcome::Planned => Status::Unchanged,
             Outcome::Applied { steps, read_back } => {
@@ -282,7 +348,7 @@ impl GroupReport {
                 StepResult::Failed {
                     may_have_applied, ..
                 } => may_have_applied,
-                StepResult::NotAttempted => false,
+                StepResult::NotAttempted | StepResult::Interrupted => false,
             }),
             _ => false,
         }
@@ -337,6 +403,24 @@ impl GroupReport {
             | Outcome::Refused {
                 refusal: Refusal::ChangedBeforeOverwrite { appeared, vanished },
             } => vec![appeared, vanished],
+            Outcome::Refused {
+                refusal:
+                    Refusal::PlanDiffersFromFile {
+                        plan_add,
+                        plan_remove,
+                        file_add,
+                        file_remove,
+                    },
+            } => vec![plan_add, plan_remove, file_add, file_remove],
+            Outcome::Refused {
+                refusal: Refusal::Protected { members },
+            } => vec![members],
+            Outcome::Refused {
+                refusal: Refusal::SelfRemoval { member },
+            } => {
+                relabel(member);
+                vec![]
+            }
             Outcome::Applied { steps, read_back } => {
                 steps.iter_mut().for_each(|s| s.step.relabel(relabel));
                 match read_back {
@@ -348,6 +432,7 @@ impl GroupReport {
             | Outcome::ResolveFailed { .. }
             | Outcome::Planned
             | Outcome::Unchanged
+            | Outcome::Interrupted
             | Outcome::Refused { .. } => vec![],
         };
         lists
@@ -398,6 +483,7 @@ impl fmt::Display for GroupReport {
             ),
             Outcome::Planned if self.has_pending_changes() => write!(f, "  pending (dry run)"),
             Outcome::Planned | Outcome::Unchanged => write!(f, "  no changes"),
+            Outcome::Interrupted => write!(f, "  INTERRUPTED before any write, nothing written"),
             Outcome::Refused { refusal } => write!(f, "  REFUSED, nothing written: {refusal}"),
             Outcome::Applied { steps, read_back } => {
                 for s in steps {
@@ -417,6 +503,9 @@ impl fmt::Display for GroupReport {
                             }
                         )?,
                         StepResult::NotAttempted => writeln!(f, "  not attempted: {}", s.step)?,
+                        StepResult::Interrupted => {
+                            writeln!(f, "  interrupted, not sent: {}", s.step)?;
+                        }
                     }
                 }
                 match read_back {

@@ -459,6 +459,19 @@ impl Sandbox {
             .collect()
     }
 
+    /// The identity a client of [`client`](Self::client) logs in as on `service` (for self-lockout
+    /// protection in a run).
+    pub fn login_identity(service: crate::membership::Service) -> &'static str {
+        use crate::membership::Service;
+        match service {
+            Service::Uplynk => Self::UPLYNK_USER_ID,
+            Service::Entuity => Self::ENTUITY_USER,
+            // The sandbox's API key is its admin's.
+            Service::Danube => Self::DANUBE_USER,
+            Service::TrafficOps => Self::TRAFFIC_OPS_USER,
+        }
+    }
+
     /// A client of this sandbox for `service`, with the sandbox's credentials.
     ///
     /// # Errors

@@ -6,5 +6,6 @@
 mod common;
 
 mod membership;
+mod policies;
 mod saved_plans;
 mod targeted;

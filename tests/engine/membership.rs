@@ -278,6 +278,7 @@ async fn a_write_failing_part_way_is_reported_exactly() {
                     } => "failed",
                     StepResult::Failed { .. } => "maybe",
                     StepResult::NotAttempted => "not attempted",
+                    StepResult::Interrupted => "interrupted",
                 },
             )
         })
@@ -378,7 +379,7 @@ async fn guards_refuse_emptying_and_large_removals_without_writing() {
 async fn many_groups_reconcile_concurrently_and_failures_stay_visible() {
     let sandbox = Sandbox::start().unwrap();
     let (state, clients) = sample_state(&sandbox);
-    let entries = state.entries(&clients).unwrap();
+    let entries = state.entries(&clients, &Default::default()).unwrap();
 
     sandbox
         .inject_fault(

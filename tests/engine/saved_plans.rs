@@ -127,7 +127,13 @@ async fn a_plan_applies_only_with_the_file_it_was_made_from() {
 
     // Tampering is refused as text: unknown fields, another format version.
     let text = plan.to_json().unwrap();
-    assert!(SavedPlan::from_json(&text.replace("\"schema\": 1", "\"schema\": 2")).is_err());
+    let other_version = SavedPlan::from_json(&text.replace("\"schema\": 2", "\"schema\": 1"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        other_version.contains("format version 1 (this tool reads 2)"),
+        "{other_version}"
+    );
     assert!(SavedPlan::from_json(&text.replace("\"groups\"", "\"extra\": 1, \"groups\"")).is_err());
 }
 

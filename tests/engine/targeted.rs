@@ -374,7 +374,7 @@ async fn a_desired_state_file_names_traffic_ops_members_by_username() {
 
     let state = DesiredState::from_json(&desired_state(r#"["admin"]"#)).unwrap();
     let reports = reconcile_all(
-        &state.entries(&clients).unwrap(),
+        &state.entries(&clients, &Default::default()).unwrap(),
         &Guards::default(),
         false,
         1,
@@ -389,7 +389,7 @@ async fn a_desired_state_file_names_traffic_ops_members_by_username() {
     let state = DesiredState::from_json(&desired_state(r#"["admin", "nobody"]"#)).unwrap();
     sandbox.clear_requests();
     let reports = reconcile_all(
-        &state.entries(&clients).unwrap(),
+        &state.entries(&clients, &Default::default()).unwrap(),
         &Guards::default(),
         true,
         1,
@@ -405,7 +405,7 @@ async fn a_desired_state_file_names_traffic_ops_members_by_username() {
     // Mixed: a username and an ID.
     let state = DesiredState::from_json(&desired_state(r#"["admin", 3]"#)).unwrap();
     let reports = reconcile_all(
-        &state.entries(&clients).unwrap(),
+        &state.entries(&clients, &Default::default()).unwrap(),
         &Guards::default(),
         true,
         1,

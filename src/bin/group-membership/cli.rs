@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use group_membership::access::RemovalBudget;
 use group_membership::membership::Guards;
 
 /// Keep group memberships on Uplynk, Entuity, Danube Cloud and Traffic Ops equal to a reviewed file.
@@ -18,10 +19,22 @@ pub struct Cli {
     /// README).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub output: Format,
-    /// Refuse to run when a connection's environment variables are missing, instead of using the
-    /// embedded sandbox (use it in CI, so a missing secret can never plan against a fake).
+    /// Use the embedded sandbox (a fake of the four services, started fresh) for every connection
+    /// instead of the real services: for demos and tests. Every report then says so in its first line.
+    /// Without it, every connection needs its environment variables; a missing one is an error.
     #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// Accepted for compatibility; refusing to run without every variable is the default now.
+    #[arg(long, global = true, hide = true)]
     pub no_sandbox: bool,
+    /// With --sandbox: answer every request this many milliseconds late (to watch progress, or interrupt
+    /// an apply half-way).
+    #[arg(long, global = true, value_name = "MS", requires = "sandbox")]
+    pub sandbox_latency: Option<u64>,
+    /// With --sandbox: write every request the sandbox received to this file as JSON lines when the
+    /// command ends (method, path, query, status; credentials redacted), to see what was written.
+    #[arg(long, global = true, value_name = "FILE", requires = "sandbox")]
+    pub sandbox_requests: Option<PathBuf>,
 }
 
 /// How to print.
@@ -46,6 +59,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Write a desired-state file describing who is in each group now (so `plan` on it shows no change).
     Export(ExportArgs),
+    /// Print a saved plan the way `plan` did (people by name when the desired-state file is given).
+    Show(ShowArgs),
 }
 
 impl Command {
@@ -55,6 +70,7 @@ impl Command {
             Command::Plan(_) => "plan",
             Command::Apply(_) => "apply",
             Command::Export(_) => "export",
+            Command::Show(_) => "show",
         }
     }
 }
@@ -66,9 +82,19 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// Save the plan here, for review and `apply --plan` (not written when a group could not be
-    /// planned).
+    /// planned or the run is over its removal budget; never the desired-state file itself).
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The saved plan (from `plan --out`).
+    pub plan: PathBuf,
+    /// The desired-state file it was made from: people are shown by name, and the plan must come from
+    /// exactly this file.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +109,40 @@ pub struct ApplyArgs {
     /// Apply a fresh plan even when it removes members (no saved plan was reviewed).
     #[arg(long, conflicts_with = "plan")]
     pub auto_approve: bool,
+    /// Refuse a saved plan older than this: `90m`, `24h`, `7d`, or `none`.
+    #[arg(long, value_name = "AGE", default_value = "24h", value_parser = parse_age)]
+    pub max_plan_age: PlanAge,
+    /// Append every write to this file as JSON lines: an intent line synced to disk before the write is
+    /// sent, a result line after it.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// A maximum plan age, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanAge(pub Option<std::time::Duration>);
+
+/// `90m`, `24h`, `7d`, `45s` or `none`.
+fn parse_age(text: &str) -> Result<PlanAge, String> {
+    if text == "none" {
+        return Ok(PlanAge(None));
+    }
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "`{text}`: use a number and s, m, h or d (`24h`), or `none`"
+            ));
+        }
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}`: use a number and s, m, h or d (`24h`), or `none`"))?;
+    Ok(PlanAge(Some(std::time::Duration::from_secs(n * seconds))))
 }
 
 #[derive(Debug, Args)]
@@ -106,9 +166,52 @@ pub struct RunArgs {
     /// Refuse a group's plan that removes more than N members.
     #[arg(long, value_name = "N")]
     pub max_removals: Option<usize>,
+    /// Refuse a run that removes more than N members over all its groups (default 25; `none` for no
+    /// limit).
+    #[arg(long, value_name = "N", default_value = "25", value_parser = parse_limit)]
+    pub max_total_removals: Limit,
+    /// Refuse a run that removes more than this fraction (0 to 1) of all current members of its groups,
+    /// from 4 removals on (default 0.25; `none` for no limit).
+    #[arg(long, value_name = "F", default_value = "0.25", value_parser = parse_fraction)]
+    pub max_removal_fraction: Fraction,
+    /// Allow removing the identity a connection logs in as from a group (a self-lockout otherwise refused).
+    #[arg(long)]
+    pub allow_self_removal: bool,
+    /// Only this group (its key in the file, e.g. `cdn/1`); repeat for more.
+    #[arg(long = "group", value_name = "KEY")]
+    pub groups: Vec<String>,
     /// How many groups to work on at a time.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+}
+
+/// A count limit, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit(pub Option<usize>);
+
+/// A fraction limit, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Fraction(pub Option<f64>);
+
+fn parse_limit(text: &str) -> Result<Limit, String> {
+    if text == "none" {
+        return Ok(Limit(None));
+    }
+    text.parse()
+        .map(|n| Limit(Some(n)))
+        .map_err(|_| format!("`{text}`: a whole number, or `none`"))
+}
+
+fn parse_fraction(text: &str) -> Result<Fraction, String> {
+    if text == "none" {
+        return Ok(Fraction(None));
+    }
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(Fraction(Some(f))),
+        _ => Err(format!(
+            "`{text}`: a number from 0 to 1 (0.25 is 25%), or `none`"
+        )),
+    }
 }
 
 impl RunArgs {
@@ -116,7 +219,16 @@ impl RunArgs {
         Guards {
             allow_empty: self.allow_empty,
             max_removals: self.max_removals,
+            allow_self_removal: self.allow_self_removal,
+            ..Guards::default()
         }
+    }
+
+    pub fn budget(&self) -> RemovalBudget {
+        let mut budget = RemovalBudget::unlimited();
+        budget.max_removals = self.max_total_removals.0;
+        budget.max_fraction = self.max_removal_fraction.0;
+        budget
     }
 }
 
@@ -129,5 +241,24 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ages_limits_and_fractions_read_as_people_write_them() {
+        use std::time::Duration;
+        assert_eq!(
+            super::parse_age("90m").unwrap().0,
+            Some(Duration::from_secs(5400))
+        );
+        assert_eq!(
+            super::parse_age("7d").unwrap().0,
+            Some(Duration::from_secs(604_800))
+        );
+        assert_eq!(super::parse_age("none").unwrap().0, None);
+        assert!(super::parse_age("24").is_err() && super::parse_age("h").is_err());
+        assert_eq!(super::parse_limit("none").unwrap().0, None);
+        assert!(super::parse_limit("-1").is_err());
+        assert_eq!(super::parse_fraction("0.5").unwrap().0, Some(0.5));
+        assert!(super::parse_fraction("1.5").is_err());
     }
 }

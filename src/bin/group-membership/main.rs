@@ -1,10 +1,10 @@
 //! `group-membership`: keep group memberships on Uplynk, Entuity, Danube Cloud and Traffic Ops equal to
-//! a reviewed desired-state file — `plan`, `apply`, `export` — in text for people or JSON for CI.
+//! a reviewed desired-state file — `plan`, `apply`, `export`, `show` — in text for people or JSON for CI.
 //!
 //! A thin shell over the library's [`access`](group_membership::access) module: this file parses and
 //! dispatches; each command is a file in `commands/`, the shared steps are in `session.rs`, and the
 //! renderers in `render/`. Exit codes: 0 nothing to do / done; 2 `plan` found changes pending; 1 anything
-//! failed (a read, a write, a guard, a bad file or argument).
+//! failed (a read, a write, a guard, a bad file or argument); 130 interrupted.
 
 mod cli;
 mod commands;
@@ -43,6 +43,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(&cli, args).await,
             Command::Apply(args) => commands::apply::run(&cli, args).await,
             Command::Export(args) => commands::export::run(&cli, args).await,
+            Command::Show(args) => commands::show::run(&cli, args).await,
         }
     });
     match result {

@@ -1,13 +1,15 @@
-//! What every command shares: read the file, connect, build the run, print, fail.
+//! What every command shares: read the file, connect (to the services its variables name, or to the
+//! sandbox only when asked), build the run, watch for Ctrl-C, write files whole, print, fail.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use group_membership::Client;
 use group_membership::access::{DesiredState, Progress, Run};
-use group_membership::sandbox::Sandbox;
+use group_membership::membership::{Guards, Interrupt};
+use group_membership::sandbox::{Fault, Sandbox};
 
 use crate::cli::{Cli, Format, RunArgs};
 use crate::render;
@@ -17,60 +19,95 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// From this many groups on, `plan` and `apply` report progress on stderr.
 const PROGRESS_FROM: usize = 8;
 
-/// A desired-state file read and connected: its state and a client per connection. Keeps the sandbox (if
-/// one was started) alive for as long as the session.
+/// A desired-state file read and connected: its text, state, a client per connection and the identity
+/// each logs in as. Keeps the sandbox (when asked for) alive for as long as the session, and writes its
+/// request log when asked.
 pub struct Session {
+    pub text: String,
     pub state: DesiredState,
     pub clients: BTreeMap<String, Client>,
-    _sandbox: Option<Sandbox>,
+    pub logins: BTreeMap<String, String>,
+    sandbox: Option<(Sandbox, Option<PathBuf>)>,
 }
 
 impl Session {
-    /// Reads `file` and connects each connection: from its environment variables, or the sandbox when any
-    /// is missing (said on stderr), unless `--no-sandbox`.
+    /// Reads `file` and connects each connection through the environment variables it names; with
+    /// `--sandbox`, to a fresh embedded sandbox instead. A missing variable is an error naming every
+    /// missing one, before anything is read.
     pub fn open(cli: &Cli, file: &Path) -> Result<Session, BoxError> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let state = DesiredState::from_json(&text)?;
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let mut sandbox = None;
-        let mut clients = BTreeMap::new();
-        for (name, connection) in &state.connections {
-            let missing = state.missing_variables(name, &env);
-            let client = if missing.is_empty() {
-                state.client(name, &env)?
-            } else if cli.no_sandbox {
-                return Err(format!(
-                    "connection `{name}` needs {} (and --no-sandbox forbids the sandbox)",
-                    missing.join(", ")
-                )
-                .into());
-            } else {
-                let fake = match &sandbox {
-                    Some(fake) => fake,
-                    None => sandbox.insert(Sandbox::start()?),
-                };
-                eprintln!(
-                    "connection `{name}`: {} not set: using the embedded sandbox at {}",
-                    missing.join(", "),
-                    fake.base_url()
-                );
-                fake.client(connection.service)?
-            };
-            clients.insert(name.clone(), client);
+        if cli.sandbox {
+            return Self::sandboxed(cli, text, state);
         }
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let clients = state.clients(&env).map_err(|e| {
+            format!("{e} (pass --sandbox to run against the embedded fake services instead)")
+        })?;
+        let logins = state
+            .connections
+            .keys()
+            .filter_map(|name| Some((name.clone(), state.login_identity(name, &env)?)))
+            .collect();
         Ok(Session {
+            text,
             state,
             clients,
-            _sandbox: sandbox,
+            logins,
+            sandbox: None,
         })
     }
 
-    /// A run over the file's groups with the command line's guards, concurrency and progress.
-    pub fn run<'a>(&'a self, args: &RunArgs) -> Result<Run<'a>, BoxError> {
-        let run = Run::new(&self.state, &self.clients)?
-            .guards(args.guards())
+    fn sandboxed(cli: &Cli, text: String, state: DesiredState) -> Result<Session, BoxError> {
+        let sandbox = Sandbox::start()?;
+        if let Some(ms) = cli.sandbox_latency {
+            let delay = Fault::Delay(std::time::Duration::from_millis(ms));
+            for method in [
+                http::Method::GET,
+                http::Method::POST,
+                http::Method::PUT,
+                http::Method::DELETE,
+            ] {
+                sandbox.inject_fault(method, "/api", delay.clone(), u32::MAX)?;
+            }
+        }
+        eprintln!(
+            "SANDBOX: every connection uses the embedded sandbox at {} (--sandbox); no real service is \
+             read or written",
+            sandbox.base_url()
+        );
+        let clients = sandbox.clients_for(&state)?;
+        let logins = state
+            .connections
+            .iter()
+            .map(|(name, c)| (name.clone(), Sandbox::login_identity(c.service).to_string()))
+            .collect();
+        Ok(Session {
+            text,
+            state,
+            clients,
+            logins,
+            sandbox: Some((sandbox, cli.sandbox_requests.clone())),
+        })
+    }
+
+    /// True when the session runs against the embedded sandbox.
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox.is_some()
+    }
+
+    /// A run over the file's groups with the command line's guards, budget, group selection,
+    /// concurrency and progress.
+    pub fn run<'a>(&'a self, args: &RunArgs, guards: Guards) -> Result<Run<'a>, BoxError> {
+        let mut run = Run::new(&self.state, &self.clients)?
+            .login_identities(self.logins.clone())?
+            .guards(guards)
+            .removal_budget(args.budget())
             .concurrency(usize::from(args.concurrency));
+        if !args.groups.is_empty() {
+            run = run.only_groups(args.groups.iter().cloned())?;
+        }
         Ok(if self.state.groups.len() >= PROGRESS_FROM {
             run.on_progress(&show_progress)
         } else {
@@ -79,8 +116,117 @@ impl Session {
     }
 }
 
+impl Drop for Session {
+    /// Writes the sandbox's request log when `--sandbox-requests` asked for it.
+    fn drop(&mut self) {
+        let Some((sandbox, Some(path))) = &self.sandbox else {
+            return;
+        };
+        let lines: String = sandbox
+            .requests()
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "method": r.method.as_str(),
+                    "path": r.path,
+                    "query": r.query,
+                    "status": r.status.as_u16(),
+                })
+                .to_string()
+                    + "\n"
+            })
+            .collect();
+        if let Err(e) = write_whole(path, &lines) {
+            eprintln!("error: cannot write the sandbox's requests: {e}");
+        }
+    }
+}
+
 fn show_progress(p: &Progress<'_>) {
     eprintln!("[{}/{}] {} {}", p.done, p.total, p.key, p.status.as_str());
+}
+
+/// Raises `interrupt` on the first Ctrl-C (SIGINT) or SIGTERM, and ends the process at once (exit 130)
+/// on the second.
+pub fn on_interrupt(interrupt: Interrupt) {
+    tokio::spawn(async move {
+        signal().await;
+        interrupt.raise();
+        eprintln!(
+            "interrupted: no new write starts; writes in flight finish, then the report. Press Ctrl-C again \
+             to abort at once."
+        );
+        signal().await;
+        eprintln!("aborted: writes in flight may or may not have reached the server");
+        std::process::exit(130);
+    });
+}
+
+/// Ends the process (exit 130) on Ctrl-C or SIGTERM: for commands that write nothing to a service.
+pub fn exit_on_interrupt() {
+    tokio::spawn(async {
+        signal().await;
+        eprintln!("interrupted: nothing was written");
+        std::process::exit(130);
+    });
+}
+
+async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Refuses to write `out` over the desired-state file `input` (the same file by any path).
+pub fn not_the_input(out: &Path, input: &Path) -> Result<(), BoxError> {
+    let resolve = |p: &Path| -> Option<PathBuf> {
+        let name = p.file_name()?;
+        let parent = match p.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.canonicalize().ok()?,
+            _ => std::env::current_dir().ok()?,
+        };
+        Some(parent.join(name))
+    };
+    match (resolve(out), resolve(input)) {
+        (Some(a), Some(b)) if a == b => Err(format!(
+            "refusing to write {} over the desired-state file it read: name another --out",
+            out.display()
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `text` to `path` whole or not at all: to a temporary file beside it, then renamed over it.
+pub fn write_whole(path: &Path, text: &str) -> Result<(), BoxError> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{} names no file", path.display()))?;
+    let temporary = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(format!("cannot write {}: {e}", path.display()).into());
+    }
+    Ok(())
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
@@ -100,7 +246,11 @@ pub fn colour() -> bool {
 /// `--output json`), exit 1.
 pub fn fail(cli: &Cli, e: &BoxError) -> ExitCode {
     if cli.output == Format::Json {
-        print(&render::json::error(cli.command.name(), &e.to_string()));
+        print(&render::json::error(
+            cli.command.name(),
+            &e.to_string(),
+            cli.sandbox,
+        ));
     }
     eprintln!("error: {e}");
     ExitCode::FAILURE

@@ -4,9 +4,13 @@ use group_membership::access::ExportScope;
 
 use crate::cli::{Cli, ExportArgs, Format};
 use crate::render;
-use crate::session::{BoxError, Session, print};
+use crate::session::{BoxError, Session, exit_on_interrupt, not_the_input, print, write_whole};
 
 pub async fn run(cli: &Cli, args: &ExportArgs) -> Result<u8, BoxError> {
+    if let Some(out) = &args.out {
+        not_the_input(out, &args.file)?;
+    }
+    exit_on_interrupt();
     let session = Session::open(cli, &args.file)?;
     let scope = if args.all {
         ExportScope::Everything
@@ -23,10 +27,15 @@ pub async fn run(cli: &Cli, args: &ExportArgs) -> Result<u8, BoxError> {
         print(&text);
         return Ok(0);
     };
-    std::fs::write(out, &text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    write_whole(out, &text)?;
     let keys: Vec<String> = exported.groups.iter().map(|g| g.key()).collect();
     match cli.output {
-        Format::Json => print(&render::json::export(&args.file, out, &keys)),
+        Format::Json => print(&render::json::export(
+            &args.file,
+            out,
+            &keys,
+            session.is_sandbox(),
+        )),
         Format::Text => eprintln!("wrote {} group(s) to {}", keys.len(), out.display()),
     }
     Ok(0)

@@ -3,3 +3,4 @@
 pub mod apply;
 pub mod export;
 pub mod plan;
+pub mod show;

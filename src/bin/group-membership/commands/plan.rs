@@ -6,11 +6,15 @@ use group_membership::access::SavedPlan;
 
 use crate::cli::{Cli, PlanArgs};
 use crate::render::Rendered;
-use crate::session::{BoxError, Session, print};
+use crate::session::{BoxError, Session, exit_on_interrupt, not_the_input, print, write_whole};
 
 pub async fn run(cli: &Cli, args: &PlanArgs) -> Result<u8, BoxError> {
+    if let Some(out) = &args.out {
+        not_the_input(out, &args.file)?;
+    }
+    exit_on_interrupt();
     let session = Session::open(cli, &args.file)?;
-    let report = session.run(&args.run)?.plan().await;
+    let report = session.run(&args.run, args.run.guards())?.plan().await;
     if let Some(out) = &args.out {
         let unplanned = report
             .groups
@@ -19,22 +23,23 @@ pub async fn run(cli: &Cli, args: &PlanArgs) -> Result<u8, BoxError> {
             .count();
         save(report.saved_plan.as_ref(), unplanned, out)?;
     }
-    let rendered = Rendered::new(&args.file, &report);
+    let rendered = Rendered::new("plan", &args.file, &report, session.is_sandbox());
     print(&rendered.render(cli.output));
     Ok(report.exit_code())
 }
 
-/// Writes the plan, or says why not when some group could not be planned (a partial plan is no plan).
+/// Writes the plan whole, or says why not (a partial plan, or one over the budget, is no plan).
 fn save(plan: Option<&SavedPlan>, unplanned: usize, out: &Path) -> Result<(), BoxError> {
     let Some(plan) = plan else {
-        eprintln!(
-            "the plan was not saved to {}: {unplanned} group(s) could not be planned",
-            out.display()
-        );
+        let why = if unplanned > 0 {
+            format!("{unplanned} group(s) could not be planned")
+        } else {
+            "the run is over its removal budget".to_string()
+        };
+        eprintln!("the plan was not saved to {}: {why}", out.display());
         return Ok(());
     };
-    std::fs::write(out, plan.to_json()?)
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    write_whole(out, &plan.to_json()?)?;
     eprintln!(
         "saved the plan to {}: apply it with `apply --plan`",
         out.display()

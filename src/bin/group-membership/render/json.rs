@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use group_membership::access::{GroupResult, RunKind, RunReport, Stop, Summary};
+use group_membership::access::{GroupResult, RunReport, Stop, Summary};
 use serde::Serialize;
 
 use super::Rendered;
@@ -14,12 +14,16 @@ pub const SCHEMA: u32 = 2;
 #[derive(Serialize)]
 struct Envelope<'a> {
     schema: u32,
-    command: RunKind,
+    /// True when every connection used the embedded sandbox: nothing real was read or written.
+    sandbox: bool,
+    command: &'static str,
     file: String,
     exit_code: u8,
     summary: Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     converged: Option<bool>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    interrupted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped: Option<&'a Stop>,
     groups: &'a [GroupResult],
@@ -29,21 +33,24 @@ pub fn render(rendered: &Rendered<'_>) -> String {
     let report: &RunReport = rendered.report;
     pretty(&Envelope {
         schema: SCHEMA,
-        command: report.kind,
+        sandbox: rendered.sandbox,
+        command: rendered.command,
         file: rendered.file.display().to_string(),
         exit_code: report.exit_code(),
         summary: report.summary(),
         converged: report.converged(),
+        interrupted: report.interrupted,
         stopped: report.stopped.as_ref(),
         groups: &report.groups,
     })
 }
 
 /// What `export --out PATH --output json` prints.
-pub fn export(file: &Path, out: &Path, keys: &[String]) -> String {
+pub fn export(file: &Path, out: &Path, keys: &[String], sandbox: bool) -> String {
     #[derive(Serialize)]
     struct Export<'a> {
         schema: u32,
+        sandbox: bool,
         command: &'static str,
         file: String,
         out: String,
@@ -52,6 +59,7 @@ pub fn export(file: &Path, out: &Path, keys: &[String]) -> String {
     }
     pretty(&Export {
         schema: SCHEMA,
+        sandbox,
         command: "export",
         file: file.display().to_string(),
         out: out.display().to_string(),
@@ -61,16 +69,18 @@ pub fn export(file: &Path, out: &Path, keys: &[String]) -> String {
 }
 
 /// What a run that stopped before reading any group prints.
-pub fn error(command: &str, error: &str) -> String {
+pub fn error(command: &str, error: &str, sandbox: bool) -> String {
     #[derive(Serialize)]
     struct Failed<'a> {
         schema: u32,
+        sandbox: bool,
         command: &'a str,
         error: &'a str,
         exit_code: u8,
     }
     pretty(&Failed {
         schema: SCHEMA,
+        sandbox,
         command,
         error,
         exit_code: 1,

@@ -10,15 +10,31 @@ use group_membership::access::RunReport;
 
 use crate::cli::Format;
 
-/// One run of `plan` or `apply`, ready to print.
+/// One run of `plan`, `apply` or `show`, ready to print.
 pub struct Rendered<'a> {
+    pub command: &'static str,
     pub file: &'a Path,
     pub report: &'a RunReport,
+    /// The run used the embedded sandbox: every output says so first.
+    pub sandbox: bool,
 }
 
+/// The first line of every text output of a sandbox run.
+pub const SANDBOX_BANNER: &str = "SANDBOX: every connection used the embedded sandbox (--sandbox); nothing real was read or written";
+
 impl<'a> Rendered<'a> {
-    pub fn new(file: &'a Path, report: &'a RunReport) -> Self {
-        Rendered { file, report }
+    pub fn new(
+        command: &'static str,
+        file: &'a Path,
+        report: &'a RunReport,
+        sandbox: bool,
+    ) -> Self {
+        Rendered {
+            command,
+            file,
+            report,
+            sandbox,
+        }
     }
 
     pub fn render(&self, format: Format) -> String {

@@ -36,13 +36,17 @@ pub fn render(rendered: &Rendered<'_>, colour: bool) -> String {
     let paint = Paint(colour);
     let report = rendered.report;
     let mut out = String::new();
-    let (command, note) = match report.kind {
-        RunKind::Plan => ("plan", ", nothing is changed"),
-        RunKind::Apply => ("apply", ""),
+    if rendered.sandbox {
+        let _ = writeln!(out, "{}", paint.yellow(super::SANDBOX_BANNER));
+    }
+    let note = match report.kind {
+        RunKind::Plan => ", nothing is changed",
+        RunKind::Apply => "",
     };
     let _ = writeln!(
         out,
-        "{command} {}: {} group(s){note}",
+        "{} {}: {} group(s){note}",
+        rendered.command,
         rendered.file.display(),
         report.groups.len()
     );
@@ -52,9 +56,24 @@ pub fn render(rendered: &Rendered<'_>, colour: bool) -> String {
     let s = report.summary();
     let _ = writeln!(
         out,
-        "\n{} pending, {} applied, {} unchanged, {} failed or refused",
-        s.pending, s.applied, s.unchanged, s.failed
+        "\n{} pending, {} applied, {} unchanged, {} failed or refused{}",
+        s.pending,
+        s.applied,
+        s.unchanged,
+        s.failed,
+        if s.interrupted > 0 {
+            format!(", {} not written (interrupted)", s.interrupted)
+        } else {
+            String::new()
+        }
     );
+    if report.interrupted {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.red("INTERRUPTED: no write started after the signal; the groups above say what was applied")
+        );
+    }
     if let Some(stop) = &report.stopped {
         let _ = writeln!(out, "{}", paint.red(&stop_text(stop)));
     }
@@ -78,11 +97,19 @@ pub fn render(rendered: &Rendered<'_>, colour: bool) -> String {
     out
 }
 
+/// Why nothing was written, the rule, and the flag that allows it.
 fn stop_text(stop: &Stop) -> String {
     match stop {
         Stop::NeedsApproval { .. } => format!(
             "{stop} Review a saved plan (`plan FILE --out PLAN`, then `apply FILE --plan PLAN`) or pass \
              --auto-approve."
+        ),
+        Stop::TooManyRemovals { limit, .. } => format!(
+            "{stop} (rule: run-wide removal budget, --max-total-removals {limit}; raise it to allow this)"
+        ),
+        Stop::RemovalFraction { max_fraction, .. } => format!(
+            "{stop} (rule: run-wide removal budget, --max-removal-fraction {max_fraction}; raise it to \
+             allow this)"
         ),
     }
 }
@@ -123,6 +150,11 @@ fn group_text(out: &mut String, group: &GroupResult, paint: Paint) {
             writeln!(out, "  {}", paint.yellow("pending"))
         }
         Outcome::Planned | Outcome::Unchanged => writeln!(out, "  no changes"),
+        Outcome::Interrupted => writeln!(
+            out,
+            "  {}",
+            paint.red("INTERRUPTED before its first write, nothing written")
+        ),
         Outcome::Refused { refusal } => writeln!(
             out,
             "  {}: {}",
@@ -148,6 +180,9 @@ fn group_text(out: &mut String, group: &GroupResult, paint: Paint) {
                         }
                     ),
                     StepResult::NotAttempted => writeln!(out, "  not attempted: {}", step.step),
+                    StepResult::Interrupted => {
+                        writeln!(out, "  interrupted, not sent: {}", step.step)
+                    }
                 };
             }
             match read_back {
@@ -187,6 +222,33 @@ fn refusal_text(refusal: &Refusal) -> String {
         Refusal::UnusablePlan { reason } => {
             format!("the saved plan cannot be applied to this group: {reason}; plan again")
         }
+        Refusal::PlanDiffersFromFile {
+            plan_add,
+            plan_remove,
+            file_add,
+            file_remove,
+        } => format!(
+            "the saved plan adds [{}] and removes [{}], but the file gives adds [{}] and removes [{}] from \
+             the members the plan observed (rule: apply exactly what was reviewed; the plan was edited or \
+             made by another version: plan again)",
+            labels(plan_add),
+            labels(plan_remove),
+            labels(file_add),
+            labels(file_remove)
+        ),
+        Refusal::Protected { members } => format!(
+            "the plan removes protected member(s) [{}] (rule: the file's `protected` list; take them off \
+             it to allow this)",
+            labels(members)
+        ),
+        Refusal::SelfRemoval { member } => format!(
+            "the plan removes {member}, the identity this connection logs in as (rule: no self-lockout; \
+             --allow-self-removal allows it)"
+        ),
+        Refusal::BelowMinimum { members, min } => format!(
+            "the plan leaves {members} member(s) (rule: this group's `min_members` is {min}; lower it in \
+             the file to allow this)"
+        ),
     }
 }
 

@@ -35,13 +35,23 @@ fn plan() -> Plan<Member> {
     )
 }
 
+fn word(run: &RunReport) -> &'static str {
+    match run.kind {
+        RunKind::Plan => "plan",
+        RunKind::Apply => "apply",
+    }
+}
+
 fn text(kind: RunKind, outcome: Outcome, with_plan: bool) -> String {
     let mut report = GroupReport::new(Service::Entuity, "config set s user group g", outcome);
     if with_plan {
         report = report.with_plan(plan());
     }
     let run = RunReport::new(kind, vec![GroupResult::new("netmon/s/g", "netmon", report)]);
-    render(&Rendered::new(Path::new("access.json"), &run), false)
+    render(
+        &Rendered::new(word(&run), Path::new("access.json"), &run, false),
+        false,
+    )
 }
 
 const HEAD: &str = "\nentuity netmon/s/g (config set s user group g)\n";
@@ -224,7 +234,10 @@ fn applied(steps: Vec<StepReport>, read_back: Result<Drift, Error>) -> String {
             Outcome::Unchanged,
         ),
     )]);
-    render(&Rendered::new(Path::new("access.json"), &run), false)
+    render(
+        &Rendered::new(word(&run), Path::new("access.json"), &run, false),
+        false,
+    )
 }
 
 #[test]
@@ -325,7 +338,10 @@ fn an_apply_stopped_for_approval_says_how_to_approve() {
     );
     run.stopped = Some(Stop::NeedsApproval { removals: 1 });
     assert_eq!(
-        render(&Rendered::new(Path::new("access.json"), &run), false),
+        render(
+            &Rendered::new(word(&run), Path::new("access.json"), &run, false),
+            false
+        ),
         expect(
             "apply",
             &format!("{PLAN}  pending\n"),
@@ -345,10 +361,164 @@ fn colour_only_when_asked() {
             GroupReport::new(Service::Entuity, "g", Outcome::Planned).with_plan(plan()),
         )],
     );
-    let coloured = render(&Rendered::new(Path::new("f"), &run), true);
+    let coloured = render(&Rendered::new("plan", Path::new("f"), &run, false), true);
     assert!(
         coloured.contains("\x1b[32m+ @alice = kim1\x1b[0m"),
         "{coloured}"
     );
     assert!(coloured.contains("\x1b[31m- bob\x1b[0m"), "{coloured}");
+}
+
+#[test]
+fn refused_protected_names_the_rule() {
+    assert_eq!(
+        refused(Refusal::Protected {
+            members: vec![member("bob")]
+        }),
+        refused_text(
+            "the plan removes protected member(s) [bob] (rule: the file's `protected` list; take them off it to allow this)"
+        )
+    );
+}
+
+#[test]
+fn refused_self_removal_names_the_flag() {
+    assert_eq!(
+        refused(Refusal::SelfRemoval {
+            member: member("bob")
+        }),
+        refused_text(
+            "the plan removes bob, the identity this connection logs in as (rule: no self-lockout; --allow-self-removal allows it)"
+        )
+    );
+}
+
+#[test]
+fn refused_below_minimum_names_the_rule() {
+    assert_eq!(
+        refused(Refusal::BelowMinimum { members: 2, min: 3 }),
+        refused_text(
+            "the plan leaves 2 member(s) (rule: this group's `min_members` is 3; lower it in the file to allow this)"
+        )
+    );
+}
+
+#[test]
+fn refused_plan_that_differs_from_the_file_shows_both() {
+    assert_eq!(
+        refused(Refusal::PlanDiffersFromFile {
+            plan_add: vec![alice(), member("mallory")],
+            plan_remove: vec![member("bob")],
+            file_add: vec![alice()],
+            file_remove: vec![member("bob")],
+        }),
+        refused_text(
+            "the saved plan adds [@alice = kim1, mallory] and removes [bob], but the file gives adds [@alice = kim1] and removes [bob] from the members the plan observed (rule: apply exactly what was reviewed; the plan was edited or made by another version: plan again)"
+        )
+    );
+}
+
+#[test]
+fn an_interrupted_run_says_what_was_not_written() {
+    let mut run = RunReport::new(
+        RunKind::Apply,
+        vec![
+            GroupResult::new(
+                "netmon/s/g",
+                "netmon",
+                GroupReport::new(
+                    Service::Entuity,
+                    "config set s user group g",
+                    Outcome::Applied {
+                        steps: vec![
+                            StepReport {
+                                step: Step::Add {
+                                    members: vec![alice()],
+                                },
+                                result: StepResult::Applied,
+                            },
+                            StepReport {
+                                step: Step::Remove {
+                                    member: member("bob"),
+                                },
+                                result: StepResult::Interrupted,
+                            },
+                        ],
+                        read_back: Ok(Drift {
+                            unexpected: vec![member("bob")],
+                            missing: vec![],
+                        }),
+                    },
+                )
+                .with_plan(plan()),
+            ),
+            GroupResult::new(
+                "netmon/s/h",
+                "netmon",
+                GroupReport::new(
+                    Service::Entuity,
+                    "config set s user group h",
+                    Outcome::Interrupted,
+                ),
+            ),
+        ],
+    );
+    run.interrupted = true;
+    assert_eq!(
+        render(
+            &Rendered::new("apply", Path::new("access.json"), &run, false),
+            false
+        ),
+        format!(
+            "apply access.json: 2 group(s)\n{HEAD}{PLAN}  applied: add [@alice = kim1]\n  interrupted, not sent: remove bob\n  \
+             read back: DRIFT: unexpected [bob], missing []\n\nentuity netmon/s/h (config set s user group h)\n  \
+             INTERRUPTED before its first write, nothing written\n\n0 pending, 0 applied, 0 unchanged, 1 failed or refused, \
+             1 not written (interrupted)\nINTERRUPTED: no write started after the signal; the groups above say what was applied\n"
+        )
+    );
+}
+
+#[test]
+fn budget_stops_name_the_flag() {
+    for (stop, line) in [
+        (
+            Stop::TooManyRemovals {
+                removals: 30,
+                limit: 25,
+            },
+            "refusing: this run removes 30 member(s), more than the run's budget of 25. Nothing was written. (rule: run-wide removal budget, --max-total-removals 25; raise it to allow this)",
+        ),
+        (
+            Stop::RemovalFraction {
+                removals: 4,
+                members: 6,
+                max_fraction: 0.25,
+            },
+            "refusing: this run removes 4 of the 6 current member(s) of its groups, more than 25%. Nothing was written. (rule: run-wide removal budget, --max-removal-fraction 0.25; raise it to allow this)",
+        ),
+    ] {
+        let mut run = RunReport::new(RunKind::Plan, vec![]);
+        run.stopped = Some(stop);
+        assert_eq!(
+            render(
+                &Rendered::new("plan", Path::new("access.json"), &run, false),
+                false
+            ),
+            format!(
+                "plan access.json: 0 group(s), nothing is changed\n\n0 pending, 0 applied, 0 unchanged, 0 failed or refused\n{line}\n"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_sandbox_run_says_so_in_its_first_line() {
+    let run = RunReport::new(RunKind::Plan, vec![]);
+    let text = render(&Rendered::new("plan", Path::new("f"), &run, true), false);
+    assert!(
+        text.starts_with(
+            "SANDBOX: every connection used the embedded sandbox (--sandbox); nothing real was read or written\nplan f:"
+        ),
+        "{text}"
+    );
 }
