@@ -45,7 +45,7 @@ pub struct AuditContext {
     pub desired_state_sha256: Option<String>,
     /// The SHA-256 of the saved plan applied, when there was one.
     pub plan_sha256: Option<String>,
-    /// CI context from the environment ([`CI_VARIABLES`] that are set).
+    /// CI context from the environment: the variables of GitHub Actions, GitLab CI and Jenkins that are set.
     pub ci: std::collections::BTreeMap<String, String>,
 }
 

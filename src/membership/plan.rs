@@ -151,7 +151,7 @@ pub struct Guards {
     pub allow_empty: bool,
     /// Refuse a plan that removes more than this many members of one group (`None`: no limit).
     pub max_removals: Option<usize>,
-    /// Allow removing the identity a group's connection logs in as ([`GroupPolicy::login_identity`]).
+    /// Allow removing the identity a group's connection logs in as ([`GroupPolicy::login_identity`](super::GroupPolicy::login_identity)).
     pub allow_self_removal: bool,
     /// Once raised, no write starts: the group is [`Outcome::Interrupted`](super::Outcome::Interrupted), or
     /// its remaining steps [`StepResult::Interrupted`](super::StepResult::Interrupted).

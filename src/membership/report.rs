@@ -184,7 +184,7 @@ pub enum Outcome {
         #[serde(serialize_with = "as_text")]
         error: Error,
     },
-    /// Applying a plan made earlier ([`apply_reviewed`](super::apply_reviewed)): the group's members are not
+    /// Applying a plan made earlier ([`Reconcile::apply_reviewed`](super::Reconcile::apply_reviewed)): the group's members are not
     /// the ones the plan observed, so what was reviewed is no longer what would happen. Nothing was
     /// written.
     ChangedSincePlan {
