@@ -126,7 +126,8 @@ pub(crate) struct Reviewed<M> {
 /// - unless its changes are what `names` (the desired list, under `policy`) gives from the members it
 ///   observed ([`Refusal::PlanDiffersFromFile`]: the plan was edited, or made by another tool version);
 /// - unless the group's members are still exactly the observed ones ([`Outcome::ChangedSincePlan`] names
-///   who appeared and vanished).
+///   who appeared and vanished) — or already exactly the plan's result (an earlier, interrupted apply of the
+///   same plan did it: [`Outcome::Unchanged`], nothing written).
 ///
 /// Otherwise the group goes from `observed` to `observed` + `add` − `remove`, with the guards, the re-read
 /// before an overwrite, and the read-back of any [`sync`].
@@ -175,6 +176,12 @@ pub(crate) async fn apply_reviewed<G: GroupMembers>(
             return report;
         }
     };
+    if current == desired && current != observed {
+        // Already exactly what the plan makes (an earlier, interrupted apply of the same plan): done.
+        report.plan = Some(planned.members());
+        report.outcome = Outcome::Unchanged;
+        return report;
+    }
     if current != observed {
         report.plan = Some(planned.members());
         report.outcome = Outcome::ChangedSincePlan {

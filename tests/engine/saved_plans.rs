@@ -97,6 +97,31 @@ async fn a_group_changed_after_the_plan_is_refused_and_the_unchanged_one_applies
 }
 
 #[tokio::test]
+async fn applying_the_same_plan_again_finds_the_groups_done_and_writes_nothing() {
+    let sandbox = Sandbox::start().unwrap();
+    let state = DesiredState::from_json(FILE).unwrap();
+    let clients = sandbox.clients_for(&state).unwrap();
+    let run = Run::new(&state, &clients).unwrap();
+    let plan = run.plan().await.saved_plan.unwrap();
+    let first = run.apply(Approval::Reviewed(&plan)).await.unwrap();
+    assert_eq!(first.exit_code(), 0, "{:?}", first.groups);
+    // As after an interrupted apply: the same reviewed plan once more.
+    sandbox.clear_requests();
+    let again = run.apply(Approval::Reviewed(&plan)).await.unwrap();
+    assert_eq!(
+        again
+            .groups
+            .iter()
+            .map(|g| g.report.status())
+            .collect::<Vec<_>>(),
+        [Status::Unchanged, Status::Unchanged],
+        "already done, not 'changed since the plan'"
+    );
+    assert_eq!(again.exit_code(), 0);
+    assert!(writes(&sandbox).is_empty());
+}
+
+#[tokio::test]
 async fn a_plan_applies_only_with_the_file_it_was_made_from() {
     let sandbox = Sandbox::start().unwrap();
     let state = DesiredState::from_json(FILE).unwrap();
