@@ -263,23 +263,67 @@ async fn finish<G: GroupMembers>(
         report.outcome = Outcome::Interrupted;
         return (report, Some(plan));
     }
-    let mut planned_steps = group.steps(&plan);
-    if planned_steps
+    let planned_steps = group.steps(&plan);
+    let steps = if planned_steps
         .iter()
         .any(|s| matches!(s, Step::Replace { .. }))
     {
-        match confirm_before_overwrite(group, &mut plan, &mut report).await {
-            Some(steps) => planned_steps = steps,
+        match overwrite(group, &mut plan, guards, &mut report).await {
+            Some(steps) => steps,
             None => return (report, Some(plan)),
         }
-    }
-    let steps = perform_steps(group, planned_steps, guards, &report).await;
+    } else {
+        perform_steps(group, planned_steps, guards, &report).await
+    };
     let read_back = group
         .members()
         .await
         .map(|after| drift_after(&plan, &after));
     report.outcome = Outcome::Applied { steps, read_back };
     (report, Some(plan))
+}
+
+/// How many times a throttled overwrite is tried again, each time after the wait and a fresh read.
+const OVERWRITE_RETRIES: u32 = 3;
+
+/// The longest wait before another attempt at a throttled overwrite (Danube Cloud asks for up to 59 s).
+const MAX_OVERWRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Carries out an overwrite: read the group again right before it ([`confirm_before_overwrite`]), send it
+/// once; when the service refused it for now without acting (429, or no connection), wait as it asked,
+/// then read again and re-check before trying again, so an overwrite never rests on a read older than a
+/// wait. `None` when the report already says why nothing (more) is written. The report keeps the last
+/// attempt's steps (an attempt refused with 429 changed nothing; the journal has every attempt).
+async fn overwrite<G: GroupMembers>(
+    group: &G,
+    plan: &mut Plan<G::Member>,
+    guards: &Guards,
+    report: &mut GroupReport,
+) -> Option<Vec<StepReport>> {
+    let mut attempt = 0;
+    loop {
+        let planned = confirm_before_overwrite(group, plan, report).await?;
+        let steps = perform_steps(group, planned, guards, report).await;
+        let wait = steps.iter().find_map(|s| match &s.result {
+            StepResult::Failed {
+                error,
+                may_have_applied: false,
+            } if error.is_retryable() => Some(
+                error
+                    .retry_after()
+                    .unwrap_or(std::time::Duration::from_secs(1 << attempt))
+                    .min(MAX_OVERWRITE_WAIT),
+            ),
+            _ => None,
+        });
+        match wait {
+            Some(wait) if attempt < OVERWRITE_RETRIES && !guards.interrupt.is_raised() => {
+                attempt += 1;
+                group.pause(wait).await;
+            }
+            _ => return Some(steps),
+        }
+    }
 }
 
 /// An overwrite would silently undo a change someone made since the read: read again right before it. A

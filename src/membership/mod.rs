@@ -258,11 +258,19 @@ pub trait GroupMembers: Send + Sync + Debug {
     /// [`add`]/[`remove`], the fewest calls for a [`sync`] ([`Plan::change`] tells which).
     fn steps(&self, plan: &Plan<Self::Member>) -> Vec<Step<Self::Member>>;
 
-    /// Performs one step.
+    /// Performs one step. An overwrite ([`Step::Replace`]) must be sent once, without retrying after a
+    /// wait: the engine waits itself, reads the group again and plans again before another attempt, so an
+    /// overwrite is never sent on the strength of a read older than the wait.
     ///
     /// # Errors
     /// Any error of the write ([`Error::may_have_been_applied`] tells whether it may have taken effect).
     fn perform(&self, step: &Step<Self::Member>) -> impl Future<Output = Result<()>> + Send;
+
+    /// Waits `wait` on the group's client's timer (the default waits on tokio's), before another attempt
+    /// at a throttled overwrite.
+    fn pause(&self, wait: std::time::Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(wait)
+    }
 }
 
 /// Refuses an incomplete read: the service said it has more members than it returned.

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use super::identity::{TrafficOpsUser, UserRef, plain_names, resolve_traffic_ops_users};
 use super::{Change, GroupMembers, Plan, Service, Step, complete, member_set};
+use crate::RetryPolicy;
 use crate::client::Client;
 use crate::entuity::NewMember;
 use crate::error::{Error, Result};
@@ -42,6 +43,9 @@ impl GroupMembers for UplynkAllowedOwners {
     }
     fn describe(&self) -> String {
         format!("failover group {} allowed owners", self.failover_group_id)
+    }
+    fn pause(&self, wait: std::time::Duration) -> impl std::future::Future<Output = ()> + Send {
+        self.client.inner.timer.sleep(wait)
     }
     async fn members(&self) -> Result<BTreeSet<String>> {
         let owners = self
@@ -147,6 +151,9 @@ impl GroupMembers for EntuityUserGroup {
             self.config_set_id, self.user_group
         )
     }
+    fn pause(&self, wait: std::time::Duration) -> impl std::future::Future<Output = ()> + Send {
+        self.client.inner.timer.sleep(wait)
+    }
     async fn members(&self) -> Result<BTreeSet<String>> {
         let members = self.handle().list().await?;
         Ok(member_set(members))
@@ -180,9 +187,17 @@ impl GroupMembers for EntuityUserGroup {
     async fn perform(&self, step: &Step<String>) -> Result<()> {
         let members = self.handle();
         match step {
-            Step::Replace { members: list } => {
-                members.replace_all(list.iter().cloned()).await.map(drop)
-            }
+            // Sent once: a retry after a wait would rest on a read older than the wait (the engine
+            // waits, reads again and plans again instead).
+            Step::Replace { members: list } => self
+                .client
+                .entuity()
+                .with_retry_policy(RetryPolicy::never())
+                .user_groups(&self.config_set_id)
+                .members(&self.user_group)
+                .replace_all(list.iter().cloned())
+                .await
+                .map(drop),
             Step::Add { members: added } if added.len() == 1 => {
                 members.add(&NewMember::new(&added[0])).await.map(drop)
             }
@@ -222,6 +237,9 @@ impl GroupMembers for DanubeGroupUsers {
     fn describe(&self) -> String {
         format!("group {} users", self.group)
     }
+    fn pause(&self, wait: std::time::Duration) -> impl std::future::Future<Output = ()> + Send {
+        self.client.inner.timer.sleep(wait)
+    }
     async fn members(&self) -> Result<BTreeSet<String>> {
         Ok(member_set(
             self.client
@@ -248,8 +266,11 @@ impl GroupMembers for DanubeGroupUsers {
         let Step::Replace { members } = step else {
             return Err(unexpected(Service::Danube, step));
         };
+        // Sent once: a retry after a wait would rest on a read older than the wait (the engine waits, reads
+        // again and plans again instead).
         self.client
             .danube()
+            .with_retry_policy(RetryPolicy::never())
             .groups()
             .users(&self.group)
             .replace_all(members.iter().cloned())
@@ -291,6 +312,9 @@ impl GroupMembers for TrafficOpsFederationUsers {
     }
     fn describe(&self) -> String {
         format!("federation {} users", self.federation_id)
+    }
+    fn pause(&self, wait: std::time::Duration) -> impl std::future::Future<Output = ()> + Send {
+        self.client.inner.timer.sleep(wait)
     }
     async fn members(&self) -> Result<BTreeSet<TrafficOpsUser>> {
         let reply = self

@@ -57,11 +57,21 @@ pub(crate) struct DanubeFake {
     tasks: Vec<Task>,
     counter: u64,
     logins: u64,
-    /// Requests a user may make per minute (`None`: no throttling), and each user's count in the current
-    /// minute.
+    /// Requests a user may make in any 60 s (`None`: no throttling), and each caller's request times
+    /// (milliseconds) within the last 60 s: a user's by name, anonymous ones (logins) under
+    /// [`ANONYMOUS`].
     throttle: Option<u32>,
-    window: (u64, Vec<(String, u32)>),
+    windows: std::collections::BTreeMap<String, std::collections::VecDeque<u64>>,
+    /// How far the sandbox's clock is ahead of the wall clock (tests move it with `Sandbox::timer`).
+    skew_ms: u64,
 }
+
+/// Anonymous requests (logins) count against one limit per client IP; every client of the sandbox is on
+/// loopback, so one.
+const ANONYMOUS: &str = "";
+
+/// The real server's anonymous limit (logins included), per client IP and 60 s.
+pub(crate) const ANONYMOUS_RATE: u32 = 30;
 
 impl DanubeFake {
     /// Datacenter `main`; users `admin` and `tester@erigones.com`; the built-in permissions; one group
@@ -86,37 +96,55 @@ impl DanubeFake {
             counter: 0,
             logins: 0,
             throttle: None,
-            window: (0, Vec::new()),
+            windows: Default::default(),
+            skew_ms: 0,
         }
     }
 
-    /// Turns the server's per-user rate limit on (`Some(45)` is the real server's) or off.
+    /// Turns the server's rate limits on (`Some(45)` is the real server's per-user limit; logins are then
+    /// limited to [`ANONYMOUS_RATE`] per client) or off.
     pub(crate) fn set_throttle(&mut self, per_minute: Option<u32>) {
         self.throttle = per_minute;
-        self.window = (0, Vec::new());
+        self.windows.clear();
     }
 
-    /// Counts a request of `user`; a 429 with `Retry-After` once the minute's allowance is spent.
-    fn throttled(&mut self, user: &str) -> Option<FakeResponse> {
-        let limit = self.throttle?;
-        let now = now();
-        let minute = now / 60;
-        if self.window.0 != minute {
-            self.window = (minute, Vec::new());
+    /// Moves the sandbox's clock forward (token expiry and the throttle's window follow it).
+    pub(crate) fn advance_clock(&mut self, by: std::time::Duration) {
+        self.skew_ms += u64::try_from(by.as_millis()).unwrap_or(u64::MAX / 2);
+    }
+
+    /// The sandbox's clock, in milliseconds since the epoch.
+    fn now_ms(&self) -> u64 {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(0))
+            .unwrap_or(0);
+        wall.saturating_add(self.skew_ms)
+    }
+
+    /// The sandbox's clock, in seconds since the epoch.
+    fn now(&self) -> u64 {
+        self.now_ms() / 1000
+    }
+
+    /// Counts a request of `caller` in a sliding 60 s window, as the real server does: a 429 with
+    /// `Retry-After` (the seconds until the caller's oldest request leaves the window, 1 to 60) once
+    /// `limit` requests are in it. A throttled request does not count.
+    fn throttled(&mut self, caller: &str, limit: u32) -> Option<FakeResponse> {
+        let now = self.now_ms();
+        let window = self.windows.entry(caller.to_string()).or_default();
+        while window
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) >= 60_000)
+        {
+            window.pop_front();
         }
-        let counts = &mut self.window.1;
-        let count = match counts.iter_mut().find(|(u, _)| u == user) {
-            Some((_, c)) => c,
-            None => {
-                counts.push((user.to_string(), 0));
-                &mut counts.last_mut()?.1
-            }
-        };
-        *count += 1;
-        if *count <= limit {
+        if window.len() < limit as usize {
+            window.push_back(now);
             return None;
         }
-        let wait = 60 - now % 60;
+        let oldest = window.front().copied().unwrap_or(now);
+        let wait = (oldest + 60_000 - now).div_ceil(1000).clamp(1, 60);
         let mut r = detail(
             StatusCode::TOO_MANY_REQUESTS,
             &format!("Request was throttled. Expected available in {wait}.0 seconds."),
@@ -134,6 +162,25 @@ impl DanubeFake {
 
     pub(crate) fn logins(&self) -> u64 {
         self.logins
+    }
+
+    pub(crate) fn add_user(&mut self, username: &str) {
+        if !self.users.iter().any(|u| u == username) {
+            self.users.push(username.to_string());
+        }
+    }
+
+    pub(crate) fn add_group_user(&mut self, group: &str, username: &str) -> bool {
+        if !self.users.iter().any(|u| u == username) {
+            return false;
+        }
+        let Some(group) = self.groups.iter_mut().find(|g| g.name == group) else {
+            return false;
+        };
+        if !group.users.iter().any(|u| u == username) {
+            group.users.push(username.to_string());
+        }
+        true
     }
 
     pub(crate) fn expire_tokens(&mut self) {
@@ -176,13 +223,20 @@ impl DanubeFake {
         }
         let m = &req.method;
         if route == ["accounts", "login"] && m == Method::POST {
+            if self.throttle.is_some()
+                && let Some(throttled) = self.throttled(ANONYMOUS, ANONYMOUS_RATE)
+            {
+                return throttled;
+            }
             return self.login(req);
         }
         let user = match self.authenticate(req) {
             Ok(u) => u,
             Err(e) => return e,
         };
-        if let Some(throttled) = self.throttled(&user) {
+        if let Some(limit) = self.throttle
+            && let Some(throttled) = self.throttled(&user, limit)
+        {
             return throttled;
         }
         match route {
@@ -254,7 +308,7 @@ impl DanubeFake {
             .and_then(|v| v.to_str().ok());
         match header.and_then(|h| h.strip_prefix("Token ")) {
             Some(token) => match self.tokens.iter().find(|t| t.value == token) {
-                Some(t) if t.expires > now() => Ok(t.username.clone()),
+                Some(t) if t.expires > self.now() => Ok(t.username.clone()),
                 // The server's clock says it expired: treated as no credentials at all.
                 Some(_) => Err(detail(
                     StatusCode::FORBIDDEN,
@@ -295,7 +349,7 @@ impl DanubeFake {
             "{:040x}",
             0xd4e6_u64.wrapping_mul(self.counter) ^ (self.counter << 20)
         );
-        let expires = now() + TOKEN_LIFETIME;
+        let expires = self.now() + TOKEN_LIFETIME;
         // One token per user: a new login cancels the previous token.
         self.tokens.retain(|t| t.username != username);
         self.tokens.push(Token {
@@ -375,7 +429,7 @@ impl DanubeFake {
             users: vec![],
             dc_bound,
             dc,
-            created: iso(now()),
+            created: iso(self.now()),
         };
         self.apply(&body, &mut group, &mut errors);
         if !errors.is_empty() {
@@ -568,13 +622,6 @@ fn group_json(g: &Group, extended: bool) -> Value {
         v["dcs"] = json!(g.dc.iter().collect::<Vec<_>>());
     }
     v
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn iso(unix: u64) -> String {

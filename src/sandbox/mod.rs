@@ -55,6 +55,41 @@ impl std::fmt::Debug for Sandbox {
     }
 }
 
+/// A [`Timer`](crate::retry::Timer) on the sandbox's clock ([`Sandbox::timer`]). Clones share it.
+#[derive(Clone)]
+pub struct SandboxTimer {
+    shared: Arc<Shared>,
+    clock: crate::retry::VirtualTimer,
+}
+
+impl SandboxTimer {
+    /// Every wait so far, in order.
+    pub fn waits(&self) -> Vec<std::time::Duration> {
+        self.clock.waits()
+    }
+}
+
+impl std::fmt::Debug for SandboxTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxTimer")
+            .field("waits", &self.clock.waits())
+            .finish()
+    }
+}
+
+impl crate::retry::Timer for SandboxTimer {
+    fn now(&self) -> std::time::Duration {
+        crate::retry::Timer::now(&self.clock)
+    }
+    fn sleep(
+        &self,
+        duration: std::time::Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>> {
+        lock(&self.shared.danube).advance_clock(duration);
+        crate::retry::Timer::sleep(&self.clock, duration)
+    }
+}
+
 /// A failure the sandbox injects into matching requests, for testing what your code does when a service
 /// misbehaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -541,16 +576,43 @@ impl Sandbox {
         lock(&self.shared.danube).group_users(name)
     }
 
+    /// Creates a Danube Cloud user (as an administrator would on the server), so groups may name it.
+    pub fn add_danube_user(&self, username: &str) {
+        lock(&self.shared.danube).add_user(username);
+    }
+
+    /// Adds `username` to Danube Cloud group `group` as another administrator would (with their own rate
+    /// budget: no request of yours is counted). False when the group or user does not exist.
+    pub fn add_danube_group_user(&self, group: &str, username: &str) -> bool {
+        lock(&self.shared.danube).add_group_user(group, username)
+    }
+
     /// How many Danube Cloud logins the sandbox has accepted.
     pub fn danube_logins(&self) -> u64 {
         lock(&self.shared.danube).logins()
     }
 
-    /// Turns Danube Cloud's per-user rate limit on or off: `Some(Sandbox::DANUBE_RATE_PER_MINUTE)` (45,
-    /// the real server's) answers a user's requests past that many in a minute with 429
-    /// `Request was throttled. Expected available in N seconds.` and `Retry-After: N`. Off by default.
+    /// Turns Danube Cloud's rate limits on or off, as the real server throttles (the api-notes): with
+    /// `Some(Sandbox::DANUBE_RATE_PER_MINUTE)` (45, the real server's) a user's requests past that many in
+    /// any 60 s (a sliding window: slots come back one at a time) are answered 429 `Request was throttled.
+    /// Expected available in N seconds.` with `Retry-After: N`, the time until the user's oldest request
+    /// leaves the window; logins are limited to 30 in 60 s for all clients together (the server counts them
+    /// per client IP, and every client of the sandbox is on loopback). Off by default. (The real server's
+    /// counter is not atomic, so concurrent callers sometimes get more through; the sandbox's is exact, so
+    /// it is the stricter of the two.)
     pub fn throttle_danube(&self, per_minute: Option<u32>) {
         lock(&self.shared.danube).set_throttle(per_minute);
+    }
+
+    /// A [`Timer`](crate::retry::Timer) whose waits move the sandbox's Danube Cloud clock instead of
+    /// passing: a client built with `.timer(sandbox.timer())` waits out the sandbox's throttling at once,
+    /// and the throttle's window, and token expiry, see the time pass. Waits are recorded
+    /// ([`SandboxTimer::waits`]).
+    pub fn timer(&self) -> SandboxTimer {
+        SandboxTimer {
+            shared: self.shared.clone(),
+            clock: crate::retry::VirtualTimer::new(),
+        }
     }
 
     /// Expires every Danube Cloud login token by the server's clock, as the real server does after

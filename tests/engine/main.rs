@@ -9,3 +9,4 @@ mod membership;
 mod policies;
 mod saved_plans;
 mod targeted;
+mod throttling;
