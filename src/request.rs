@@ -245,6 +245,8 @@ pub struct RequestBuilder<'c> {
     /// True when a typed decode of the whole body follows (`send_json`).
     decode_follows: bool,
     profile: &'static ErrorProfile,
+    /// The request carries its own credentials: the client's auth neither adds any nor logs in again.
+    own_credentials: bool,
 }
 
 impl fmt::Debug for RequestBuilder<'_> {
@@ -287,6 +289,7 @@ impl<'c> RequestBuilder<'c> {
             retry: None,
             observer: None,
             decode_follows: false,
+            own_credentials: false,
             profile,
         }
     }
@@ -376,6 +379,13 @@ impl<'c> RequestBuilder<'c> {
     /// Overrides the client's retry policy for this request.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
+        self
+    }
+
+    /// The request carries its own credentials (set as headers): the client's auth adds none, and a 401 or
+    /// 403 never makes it log in again (a logout must end the session it names, never start one).
+    pub(crate) fn own_credentials(mut self) -> Self {
+        self.own_credentials = true;
         self
     }
 
@@ -474,6 +484,7 @@ struct Call<'c> {
     policy: Cow<'c, RetryPolicy>,
     profile: &'static ErrorProfile,
     decode_follows: bool,
+    own_credentials: bool,
     /// When the call started, on the client's timer.
     started: Duration,
 }
@@ -528,6 +539,7 @@ impl<'c> Call<'c> {
             },
             profile: builder.profile,
             decode_follows: builder.decode_follows,
+            own_credentials: builder.own_credentials,
             started: inner.timer.now(),
         })
     }
@@ -594,16 +606,20 @@ impl Call<'_> {
         if let Some(b) = &self.body {
             *request.body_mut() = Some(reqwest::Body::from(b.clone()));
         }
-        let authorized = bounded(
-            time_left,
-            self.inner.auth.authorize_boxed(&mut AuthRequest {
-                request: &mut request,
-                http: &self.inner.http,
-                base_url: &self.inner.base_url,
-                timeout: time_left,
-            }),
-        )
-        .await;
+        let authorized = if self.own_credentials {
+            Some(Ok(()))
+        } else {
+            bounded(
+                time_left,
+                self.inner.auth.authorize_boxed(&mut AuthRequest {
+                    request: &mut request,
+                    http: &self.inner.http,
+                    base_url: &self.inner.base_url,
+                    timeout: time_left,
+                }),
+            )
+            .await
+        };
         match authorized {
             Some(Ok(())) => {}
             Some(Err(e)) => return Attempt::Done(Err(e)),
@@ -697,6 +713,7 @@ impl Call<'_> {
         let total = declared.unwrap_or(0).max(kept.len() as u64);
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
             && !progress.auth_retried
+            && !self.own_credentials
         {
             let sent_headers = sent_credentials.to_header_map();
             let rejection = Rejection {

@@ -522,6 +522,11 @@ async fn a_redirect_to_another_host_is_never_followed_even_with_the_callers_own_
 #[tokio::test]
 async fn a_write_answered_2xx_with_an_undecodable_body_is_reported_as_maybe_applied() {
     let server = Hostile::start(|seen| match seen.method.as_str() {
+        // The user to add is looked up first: it exists.
+        "GET" if seen.path.starts_with("/api/accounts/user/") => json_answer(
+            200,
+            json!({"status": "SUCCESS", "result": {"username": "ops", "groups": []}}),
+        ),
         "GET" => json_answer(
             200,
             json!({"status": "SUCCESS", "result": {"name": "ops", "users": ["admin"]}}),

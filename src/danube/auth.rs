@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::AUTHORIZATION;
-use http::{Method, StatusCode};
+use http::{HeaderValue, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -112,21 +112,34 @@ impl DanubeLogin {
         self.inner.token.current().is_some()
     }
 
-    /// Logs out (`GET /api/accounts/logout/`) through `client` and forgets the token whatever the answer.
-    /// Without a token this sends nothing.
+    /// Logs out (`GET /api/accounts/logout/`) through `client` with the held token, and forgets it whatever
+    /// the answer. It never logs in: without a token, or with one expired by this client's clock, it sends
+    /// nothing; a token the server already refused (cancelled by another login of the same user, or
+    /// expired by its clock: 401/403) is forgotten and the logout succeeds. (Logging in to log out would
+    /// cancel another process's session of the same user.)
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a key a header cannot carry; for logout, what the request returns.
+    /// What the logout request returns otherwise (a 429 after the client's retries, a 5xx, no answer).
     pub async fn logout(&self, client: &crate::Client) -> Result<()> {
-        if !self.is_logged_in() {
+        let Some(token) = self.inner.token.current().take() else {
+            return Ok(());
+        };
+        if token.expires <= self.clock.unix_seconds() {
             return Ok(());
         }
+        let mut value = HeaderValue::from_str(&format!("Token {}", token.value.expose_secret()))
+            .map_err(|_| Error::auth("the login token cannot be sent as a header", None))?;
+        value.set_sensitive(true);
         let api = client.danube();
-        let answer = api
-            .send(api.route(Method::GET, "accounts/logout", &[]), false)
-            .await;
-        *self.inner.token.current() = None;
-        answer.map(drop)
+        let request = api
+            .route(Method::GET, "accounts/logout", &[])
+            .header(AUTHORIZATION, value)
+            .own_credentials();
+        match api.send(request, false).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_auth_failure() => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The `Authorization` value of the held token, unless it expires within `renew_before`.

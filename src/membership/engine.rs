@@ -20,7 +20,9 @@ pub async fn plan<G: GroupMembers>(
     let names = names::<G>(desired);
     let current = group.members().await?;
     let desired = group.resolve(&names, &current).await?;
-    Ok(Plan::new(current, desired))
+    let plan = Plan::new(current, desired);
+    group.check_additions(plan.to_add()).await?;
+    Ok(plan)
 }
 
 /// Brings the group to exactly `desired` safely: read, resolve, plan, check the guards, perform the steps
@@ -228,6 +230,11 @@ pub(super) async fn run<G: GroupMembers>(
         }
     };
     let plan = policy.plan(current, named, change);
+    if let Err(error) = group.check_additions(plan.to_add()).await {
+        report.plan = Some(plan.members());
+        report.outcome = Outcome::ResolveFailed { error };
+        return (report, None);
+    }
     finish(group, plan, guards, policy, apply, report).await
 }
 

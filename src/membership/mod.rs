@@ -254,6 +254,16 @@ pub trait GroupMembers: Send + Sync + Debug {
         current: &BTreeSet<Self::Member>,
     ) -> impl Future<Output = Result<BTreeSet<Self::Member>>> + Send;
 
+    /// Checks that the members a plan adds exist on the service, where resolving them did not already
+    /// (Danube Cloud looks each one up). The default checks nothing.
+    ///
+    /// # Errors
+    /// [`Error::UnknownMember`] for a member the service does not have: nothing is written.
+    fn check_additions(&self, added: &[Self::Member]) -> impl Future<Output = Result<()>> + Send {
+        let _ = added;
+        std::future::ready(Ok(()))
+    }
+
     /// The steps that carry `plan` out: the most targeted calls this service has for an
     /// [`add`]/[`remove`], the fewest calls for a [`sync`] ([`Plan::change`] tells which).
     fn steps(&self, plan: &Plan<Self::Member>) -> Vec<Step<Self::Member>>;

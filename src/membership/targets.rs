@@ -257,6 +257,24 @@ impl GroupMembers for DanubeGroupUsers {
     ) -> Result<BTreeSet<String>> {
         plain_names(wanted)
     }
+    /// Each user to add is looked up (`GET accounts/user/{name}/`): one that does not exist (deleted,
+    /// misspelt) fails the plan before anything is written, as the server would refuse the overwrite.
+    async fn check_additions(&self, added: &[String]) -> Result<()> {
+        let users = self.client.danube().users();
+        for name in added {
+            match users.get(name).await {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {
+                    return Err(Error::UnknownMember {
+                        service: "danube",
+                        member: format!("username `{name}`"),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
     fn steps(&self, plan: &Plan<String>) -> Vec<Step<String>> {
         vec![Step::Replace {
             members: plan.desired().iter().cloned().collect(),

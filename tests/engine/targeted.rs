@@ -13,7 +13,7 @@ use group_membership::danube::DanubeApiKey;
 use group_membership::membership::{
     DanubeGroupUsers, EntuityConfigSet, GroupMembers, Guards, Member, Outcome, Service, StepReport,
     StepResult, TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef, add, plan, reconcile_all,
-    remove,
+    remove, sync,
 };
 use group_membership::sandbox::{Fault, Gate, RecordedRequest, Sandbox};
 use group_membership::traffic_ops::{TrafficOpsSession, UsersQuery};
@@ -618,6 +618,17 @@ async fn danube_add_plans_again_when_the_group_moved_before_its_overwrite() {
         .expect(1)
         .mount(&server)
         .await;
+    // carol is looked up once: a user to add must exist.
+    Mock::given(method("GET"))
+        .and(path("/api/accounts/user/carol/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "SUCCESS",
+            "result": {"username": "carol", "groups": []},
+            "task_id": "t"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
     let group = DanubeGroupUsers::new(danube_client(&server), "ops");
     let report = add(&group, ["carol"]).await.into_result().unwrap();
     let plan = report.plan.as_ref().unwrap();
@@ -789,4 +800,44 @@ async fn a_refused_write_is_an_error_carrying_the_report() {
     };
     assert_eq!(error.status(), Some(StatusCode::FORBIDDEN));
     assert!(err.to_string().contains("FEDERATION:UPDATE"), "{err}");
+}
+
+#[tokio::test]
+async fn danube_usernames_that_do_not_exist_fail_the_plan_before_anything_is_written() {
+    let sandbox = Sandbox::start().unwrap();
+    let group = DanubeGroupUsers::new(sandbox.danube_client().unwrap(), "operators");
+    sandbox.clear_requests();
+    let err = plan(&group, ["admin", "ghost"]).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownMember { service: "danube", member } if member == "username `ghost`"),
+        "{err:?}"
+    );
+    let lookups: Vec<String> = sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/accounts/user/"))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        lookups,
+        ["/api/accounts/user/ghost/"],
+        "members already in the group need no lookup"
+    );
+
+    let report = sync(&group, ["admin", "bad user"], &Guards::default()).await;
+    let Outcome::ResolveFailed { error } = &report.outcome else {
+        panic!("{report}")
+    };
+    assert!(
+        matches!(error, Error::InvalidInput(_)),
+        "refused before sending: {error:?}"
+    );
+    assert!(sandbox.writes().is_empty(), "nothing was written");
+    assert_eq!(sandbox.danube_group_users("operators").unwrap(), ["admin"]);
+
+    // A user that exists is planned as before.
+    let p = plan(&group, ["admin", "tester@erigones.com"])
+        .await
+        .unwrap();
+    assert_eq!(p.to_add(), ["tester@erigones.com".to_string()]);
 }

@@ -221,6 +221,58 @@ async fn an_expired_token_is_renewed_once_and_one_token_per_user_holds() {
 }
 
 #[tokio::test]
+async fn logout_never_logs_in_and_forgets_a_token_the_server_refused() {
+    let sandbox = Sandbox::start().unwrap();
+    let logout_requests = |sandbox: &Sandbox| {
+        sandbox
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/api/accounts/logout/")
+            .count()
+    };
+
+    // Cancelled by another login of the same user: forgotten, no login to log out (which would cancel
+    // the other process's session).
+    let first = DanubeLogin::new(Sandbox::DANUBE_USER, Sandbox::DANUBE_PASSWORD);
+    let client = with(&sandbox, first.clone());
+    client.danube().groups().list_names().await.unwrap();
+    let second = DanubeLogin::new(Sandbox::DANUBE_USER, Sandbox::DANUBE_PASSWORD);
+    let other = with(&sandbox, second.clone());
+    other.danube().groups().list_names().await.unwrap();
+    assert_eq!(sandbox.danube_logins(), 2);
+    first.logout(&client).await.unwrap();
+    assert!(!first.is_logged_in());
+    assert_eq!(sandbox.danube_logins(), 2, "no login to log out");
+    assert_eq!(logout_requests(&sandbox), 1);
+    other
+        .danube()
+        .groups()
+        .list_names()
+        .await
+        .expect("the other session still works");
+    assert_eq!(second.login_count(), 1);
+
+    // Expired by this client's clock: nothing is sent, nothing logged in.
+    let late = DanubeLogin::new(Sandbox::DANUBE_USER, Sandbox::DANUBE_PASSWORD)
+        .with_clock(group_membership::auth::FixedClock(u64::MAX / 2));
+    let client = with(&sandbox, late.clone());
+    let _ = client.danube().groups().list_names().await;
+    let (logins, logouts) = (sandbox.danube_logins(), logout_requests(&sandbox));
+    late.logout(&client).await.unwrap();
+    assert_eq!(
+        (sandbox.danube_logins(), logout_requests(&sandbox)),
+        (logins, logouts),
+        "an expired token is forgotten without a request"
+    );
+    assert!(!late.is_logged_in());
+
+    // Not logged in: nothing is sent.
+    second.logout(&other).await.unwrap();
+    second.logout(&other).await.unwrap();
+    assert_eq!(logout_requests(&sandbox), logouts + 1);
+}
+
+#[tokio::test]
 async fn asynchronous_tasks_are_waited_for() {
     let sandbox = Sandbox::start().unwrap();
     let client = sandbox.danube_client().unwrap();
