@@ -262,9 +262,11 @@ impl Error {
         }
     }
 
-    /// True when the service refused the credentials or a permission (HTTP 401 or 403), or a login failed.
+    /// True when the service refused the credentials or a permission (HTTP 401 or 403), or refused a login.
+    /// A login that was throttled or met an unavailable service is not one ([`is_rate_limited`](Self::is_rate_limited),
+    /// [`is_retryable`](Self::is_retryable)).
     pub fn is_auth_failure(&self) -> bool {
-        matches!(self.cause(), Error::Auth(_))
+        matches!(self.cause(), Error::Auth(a) if a.refused)
             || matches!(
                 self.status(),
                 Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
@@ -277,6 +279,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self.cause() {
             Error::Api(e) => crate::retry::is_retryable_status(e.status),
+            Error::Auth(a) => a.is_unavailable(),
             Error::Transport(e) => matches!(
                 e.kind,
                 TransportErrorKind::Connect | TransportErrorKind::Timeout
@@ -313,9 +316,19 @@ impl Error {
 
     /// Builds an [`Error::Auth`] with a message and, when the service answered, its answer.
     pub fn auth(message: impl Into<String>, api: Option<ApiError>) -> Self {
+        let unavailable = api.as_ref().is_some_and(|a| {
+            a.status == StatusCode::TOO_MANY_REQUESTS
+                || (a.status.is_server_error()
+                    && !matches!(a.kind, ApiErrorKind::ApiVersionNotSupported { .. }))
+        });
+        let refused = api.as_ref().is_none_or(|a| {
+            a.status.is_client_error() && a.status != StatusCode::TOO_MANY_REQUESTS
+        });
         Error::Auth(Box::new(AuthError {
             message: message.into(),
             api,
+            refused,
+            unavailable,
         }))
     }
 }
@@ -719,15 +732,24 @@ pub enum ApiErrorKind {
     },
 }
 
-/// Credentials could not be obtained or applied (for example a login the service refused).
+/// Credentials could not be obtained or applied: a login the service refused, or one it could not answer
+/// for now (throttled, unavailable: [`is_unavailable`](Self::is_unavailable)).
 #[derive(Debug, thiserror::Error)]
-#[error("authentication failed: {message}")]
+#[error("{}: {message}", if *.refused { "authentication failed" } else { "could not log in" })]
 pub struct AuthError {
     message: String,
     api: Option<ApiError>,
+    /// The service refused the credentials (a 4xx other than 429), or they could not be used at all.
+    refused: bool,
+    unavailable: bool,
 }
 
 impl AuthError {
+    /// True when the login was not refused but could not be made for now: the service throttled it (429)
+    /// or was unavailable (5xx). The credentials may be fine; trying later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
+    }
     /// What went wrong, in the service's words where it gave any. Never contains a secret.
     pub fn message(&self) -> &str {
         &self.message

@@ -124,6 +124,7 @@ mod client;
 pub mod danube;
 pub mod entuity;
 pub mod error;
+mod failure;
 mod json;
 pub mod membership;
 mod path;

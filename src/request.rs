@@ -25,10 +25,11 @@ use crate::error::{
     ApiError, DecodeError, Error, MAX_KEPT_BODY, RawBody, Result, ServiceError, TransportError,
     TransportErrorKind,
 };
+use crate::failure::classify;
 use crate::json::{SuccessCheck, Verdict};
 use crate::path::{Segment, from_template, template, url_with_segments};
 use crate::retry::{AttemptOutcome, RetryDecision, RetryPolicy, parse_retry_after};
-use crate::transport::{ClientInner, answered_by, classify, read_bounded, read_limited};
+use crate::transport::{ClientInner, answered_by, read_bounded, read_limited};
 
 /// How a service words its errors and successes. One per service module; the generic one is used by
 /// [`Client::request`](crate::Client::request).
@@ -508,6 +509,10 @@ enum Attempt {
     Reauthenticate,
     /// The attempt failed in a way the retry policy may retry.
     Failed(AttemptOutcome, Error),
+    /// The request was not sent: its credentials could not be had for now (a login throttled, unavailable
+    /// or unreachable). Retried by the policy whatever the method: nothing of the request reached the
+    /// server.
+    NotSent(AttemptOutcome, Error),
 }
 
 impl<'c> Call<'c> {
@@ -552,19 +557,20 @@ impl Call<'_> {
         loop {
             progress.attempt += 1;
             progress.sends += 1;
-            let (outcome, error) = match self.attempt(&progress).await {
+            let (outcome, error, repeatable) = match self.attempt(&progress).await {
                 Attempt::Done(result) => return result,
                 Attempt::Reauthenticate => {
                     progress.auth_retried = true;
                     progress.attempt -= 1; // the fresh-credentials retry does not use up the policy
                     continue;
                 }
-                Attempt::Failed(outcome, error) => (outcome, error),
+                Attempt::Failed(outcome, error) => (outcome, error, self.idempotent),
+                Attempt::NotSent(outcome, error) => (outcome, error, true),
             };
             let decision = self.policy.decide(
                 outcome,
                 progress.attempt,
-                self.idempotent,
+                repeatable,
                 self.elapsed(),
                 fastrand::f64(),
             );
@@ -622,7 +628,7 @@ impl Call<'_> {
         };
         match authorized {
             Some(Ok(())) => {}
-            Some(Err(e)) => return Attempt::Done(Err(e)),
+            Some(Err(e)) => return not_sent(e),
             None => return Attempt::Done(Err(self.out_of_time(progress, false))),
         }
         // Kept for the auth's rejection hook: which credentials did this attempt carry?
@@ -938,6 +944,31 @@ impl SentCredentials {
             .chain(&self.more)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
+    }
+}
+
+/// The request was not sent because its credentials could not be had: retried (whatever the method) when
+/// the login failed for now — throttled, unavailable, unreachable — otherwise returned.
+fn not_sent(e: Error) -> Attempt {
+    let outcome = match &e {
+        Error::Auth(a) if a.is_unavailable() => a.api().map(|api| AttemptOutcome::Status {
+            status: api.status(),
+            retry_after: api
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| crate::retry::parse_retry_after(v, SystemTime::now())),
+        }),
+        Error::Transport(t) => match t.kind() {
+            TransportErrorKind::Connect => Some(AttemptOutcome::ConnectFailed),
+            TransportErrorKind::Timeout | TransportErrorKind::Io => Some(AttemptOutcome::TimedOut),
+            _ => None,
+        },
+        _ => None,
+    };
+    match outcome {
+        Some(outcome) => Attempt::NotSent(outcome, e),
+        None => Attempt::Done(Err(e)),
     }
 }
 

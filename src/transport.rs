@@ -8,8 +8,7 @@ use bytes::Bytes;
 use url::Url;
 
 use crate::auth::DynAuth;
-use crate::error::TransportErrorKind;
-use crate::retry::{AttemptOutcome, RetryPolicy};
+use crate::retry::RetryPolicy;
 
 /// What a [`Client`](crate::Client) shares between its clones.
 pub(crate) struct ClientInner {
@@ -24,82 +23,6 @@ pub(crate) struct ClientInner {
     pub(crate) max_response_bytes: u64,
     /// Service settings (e.g. the Traffic Ops API version), keyed by type.
     pub(crate) settings: http::Extensions,
-}
-
-/// How a reqwest failure counts: the retry outcome, the error kind, "may have been sent" and a short message.
-pub(crate) struct Classified {
-    pub(crate) outcome: AttemptOutcome,
-    pub(crate) kind: TransportErrorKind,
-    pub(crate) may_have_been_sent: bool,
-    pub(crate) message: std::borrow::Cow<'static, str>,
-}
-
-/// Sorts a reqwest failure of sending (or of reading the body, `body_read`).
-pub(crate) fn classify(e: &reqwest::Error, body_read: bool) -> Classified {
-    let (outcome, kind, may_have_been_sent, message) = if body_read {
-        if e.is_timeout() {
-            (
-                AttemptOutcome::TimedOut,
-                TransportErrorKind::Timeout,
-                true,
-                "timed out reading the response body",
-            )
-        } else {
-            (
-                AttemptOutcome::ConnectionLost,
-                TransportErrorKind::Io,
-                true,
-                "the response body could not be read",
-            )
-        }
-    } else if e.is_builder() {
-        (
-            AttemptOutcome::ConnectionLost,
-            TransportErrorKind::Request,
-            false,
-            "the request could not be built",
-        )
-    } else if let Some(problem) = crate::tls::certificate_problem(e).filter(|_| e.is_connect()) {
-        // Trying again cannot help: the same certificate comes back.
-        return Classified {
-            outcome: AttemptOutcome::CertificateRefused,
-            kind: TransportErrorKind::Certificate,
-            may_have_been_sent: false,
-            message: problem.message().into(),
-        };
-    } else if e.is_connect() {
-        let kind = if e.is_timeout() {
-            TransportErrorKind::Timeout
-        } else {
-            TransportErrorKind::Connect
-        };
-        (
-            AttemptOutcome::ConnectFailed,
-            kind,
-            false,
-            "could not connect",
-        )
-    } else if e.is_timeout() {
-        (
-            AttemptOutcome::TimedOut,
-            TransportErrorKind::Timeout,
-            true,
-            "timed out",
-        )
-    } else {
-        (
-            AttemptOutcome::ConnectionLost,
-            TransportErrorKind::Io,
-            true,
-            "the connection failed",
-        )
-    };
-    Classified {
-        outcome,
-        kind,
-        may_have_been_sent,
-        message: message.into(),
-    }
 }
 
 /// True when the answer came from the URL that was asked (a client that followed a redirect would show

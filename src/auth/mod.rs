@@ -505,7 +505,7 @@ pub(crate) async fn post_login(
     body: &serde_json::Value,
     timeout: std::time::Duration,
 ) -> Result<LoginAnswer> {
-    use crate::error::{TransportError, TransportErrorKind};
+    use crate::error::TransportError;
     let path = url.path().to_string();
     let bytes =
         serde_json::to_vec(body).map_err(|e| Error::auth(format!("login body: {e}"), None))?;
@@ -518,26 +518,13 @@ pub(crate) async fn post_login(
         .send()
         .await;
     let mut response = sent.map_err(|e| {
-        let problem = crate::tls::certificate_problem(&e).filter(|_| e.is_connect());
-        let kind = if problem.is_some() {
-            TransportErrorKind::Certificate
-        } else if e.is_connect() {
-            TransportErrorKind::Connect
-        } else if e.is_timeout() {
-            TransportErrorKind::Timeout
-        } else {
-            TransportErrorKind::Io
-        };
-        let message = match problem {
-            Some(problem) => format!("the login request failed: {}", problem.message()),
-            None => "the login request failed".to_string(),
-        };
+        let classified = crate::failure::classify(&e, false);
         Error::Transport(Box::new(TransportError {
-            kind,
+            kind: classified.kind,
             method: Method::POST,
             path: path.clone(),
-            message,
-            may_have_been_sent: !e.is_connect(),
+            message: format!("the login request failed: {}", classified.message),
+            may_have_been_sent: classified.may_have_been_sent,
             attempts: 1,
             source: Some(e.without_url()),
         }))
@@ -589,6 +576,11 @@ impl LoginAnswer {
             RawBody::new(self.body.clone(), self.body.len() as u64),
             &self.headers,
         );
-        Error::auth(format!("{service} refused the login: {reason}"), Some(api))
+        let what = match self.status {
+            StatusCode::TOO_MANY_REQUESTS => format!("{service} throttled the login"),
+            s if s.is_server_error() => format!("{service} could not answer the login (HTTP {s})"),
+            _ => format!("{service} refused the login"),
+        };
+        Error::auth(format!("{what}: {reason}"), Some(api))
     }
 }

@@ -270,13 +270,18 @@ impl TrafficOpsSession {
         let answer = post_login(http, url, &body, timeout).await?;
         if answer.status == StatusCode::NOT_IMPLEMENTED {
             // The server does not serve this API version (it says so before looking at credentials).
+            // Only the login was sent: a login error (never "may have been applied"), whose answer says
+            // which version was refused (`Error::unsupported_api_version`).
             return Err(match answer.refused("Traffic Ops", super::parse_error) {
                 Error::Auth(auth) => match auth.api() {
-                    Some(api) => Error::Api(Box::new(api.clone().with_kind(
-                        crate::error::ApiErrorKind::ApiVersionNotSupported {
-                            version: version.to_string(),
-                        },
-                    ))),
+                    Some(api) => Error::auth(
+                        format!("Traffic Ops does not serve API version {version}"),
+                        Some(api.clone().with_kind(
+                            crate::error::ApiErrorKind::ApiVersionNotSupported {
+                                version: version.to_string(),
+                            },
+                        )),
+                    ),
                     None => Error::Auth(auth),
                 },
                 other => other,

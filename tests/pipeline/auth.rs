@@ -166,3 +166,95 @@ async fn secrets_never_show_in_debug_display_or_errors() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_login_that_cannot_connect_names_the_cause_and_is_retried_like_a_read() {
+    use group_membership::danube::DanubeLogin;
+    use group_membership::error::TransportErrorKind;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener); // nothing listens there now
+    let timer = group_membership::retry::VirtualTimer::new();
+    let client = Client::builder()
+        .base_url(&url)
+        .auth(DanubeLogin::new("admin", "pw"))
+        .retry_policy(fast_retries(3))
+        .timer(timer.clone())
+        .build()
+        .unwrap();
+    let err = client.danube().groups().list_names().await.unwrap_err();
+    let Error::Transport(t) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(t.kind(), TransportErrorKind::Connect);
+    assert_eq!(t.path(), "/api/accounts/login/");
+    assert!(!t.may_have_been_sent());
+    assert!(
+        err.to_string().contains(
+            "the login request failed: could not connect: connection refused (is the service running, and the URL's host and port right?)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        timer.waits().len(),
+        2,
+        "retried as a read would be: 3 attempts"
+    );
+    assert!(!err.may_have_been_applied());
+}
+
+#[tokio::test]
+async fn a_login_answered_503_is_retried_and_the_write_it_was_for_is_sent_once() {
+    use group_membership::danube::DanubeLogin;
+
+    let server = strict_server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/accounts/login/"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "2"))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/accounts/login/"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"token": "t-1", "expires": "2999-01-01T00:00:00Z"}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // A create (POST, never repeated once it may have reached the server) is sent exactly once.
+    Mock::given(method("POST"))
+        .and(path("/api/accounts/group/new/"))
+        .and(header("authorization", "Token t-1"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+            "status": "SUCCESS", "task_id": "t",
+            "result": {"name": "new", "alias": "new", "permissions": [], "users": [], "dc_bound": false}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let timer = group_membership::retry::VirtualTimer::new();
+    let client = Client::builder()
+        .base_url(server.uri())
+        .auth(DanubeLogin::new("admin", "pw"))
+        .retry_policy(fast_retries(3))
+        .timer(timer.clone())
+        .build()
+        .unwrap();
+    client
+        .danube()
+        .groups()
+        .create(&group_membership::danube::NewGroup::new("new").dc_bound(false))
+        .await
+        .unwrap();
+    assert_eq!(
+        timer.waits(),
+        [std::time::Duration::from_secs(2)],
+        "the login waited as the server asked"
+    );
+}

@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["request"],
     &["transport"],
     &["auth"],
+    &["failure"],
     &["tls", "path"],
     &["error"],
     &["retry", "json"],

@@ -3,7 +3,7 @@
 
 use group_membership::danube::{DanubeApiKey, DanubeLogin, GroupUpdate, NewGroup, TaskOutcome};
 use group_membership::sandbox::Sandbox;
-use group_membership::{Client, Error};
+use group_membership::{Client, Error, RetryPolicy};
 use http::StatusCode;
 use std::time::Duration;
 
@@ -426,4 +426,62 @@ async fn throttling_answers_429_with_retry_after_and_a_create_is_never_resent() 
     assert_eq!(err.attempts(), Some(3));
     sandbox.throttle_danube(None);
     groups.get("operators").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_throttled_login_is_rate_limited_not_refused_and_is_retried_after_its_wait() {
+    let sandbox = Sandbox::start().unwrap();
+    sandbox.throttle_danube(Some(Sandbox::DANUBE_RATE_PER_MINUTE));
+    let timer = sandbox.timer();
+    let session = || {
+        sandbox
+            .danube_client_builder()
+            .auth(DanubeLogin::new(
+                Sandbox::DANUBE_USER,
+                Sandbox::DANUBE_PASSWORD,
+            ))
+            .timer(timer.clone())
+    };
+    // 30 logins in a minute pass (the real server's anonymous limit, per client IP).
+    for _ in 0..30 {
+        let client = session()
+            .retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap();
+        client.danube().groups().list_names().await.unwrap();
+    }
+    assert!(timer.waits().is_empty());
+
+    // The 31st is throttled: rate limited, not an authentication failure; nothing was sent for the call.
+    let client = session()
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let err = client.danube().groups().list_names().await.unwrap_err();
+    assert!(err.is_rate_limited(), "{err:?}");
+    assert!(!err.is_auth_failure(), "{err}");
+    assert!(err.is_retryable());
+    assert!(!err.may_have_been_applied());
+    assert!(
+        err.retry_after()
+            .is_some_and(|w| w <= Duration::from_secs(60))
+    );
+    assert!(
+        err.to_string().starts_with(
+            "could not log in: Danube Cloud throttled the login: Request was throttled."
+        ),
+        "{err}"
+    );
+
+    // With retries, the login waits as asked (on the sandbox's clock; the policy waits at most 30 s at a
+    // time, then asks again) and the call goes through.
+    let asked = err.retry_after().unwrap();
+    let client = session().build().unwrap();
+    client.danube().groups().list_names().await.unwrap();
+    assert_eq!(
+        timer.waits().iter().sum::<Duration>(),
+        asked,
+        "{:?}",
+        timer.waits()
+    );
 }

@@ -480,15 +480,28 @@ async fn logins_follow_the_api_version_and_a_501_there_names_it() {
         .list(&FederationUsersQuery::new())
         .await
         .unwrap_err();
-    match &err {
-        Error::Api(api) => {
-            assert_eq!(err.unsupported_api_version(), Some("9.9"));
-            assert_eq!(api.status(), StatusCode::NOT_IMPLEMENTED);
-            assert_eq!(api.path(), "/api/9.9/user/login");
-        }
-        other => panic!("a 501 at login is the version error, not an auth failure: {other:?}"),
-    }
-    assert!(err.to_string().contains("API version 9.9"), "{err}");
+    // Only the login was sent: a login error, not an authentication failure, that names the version and
+    // never "may have been applied".
+    let Error::Auth(auth) = &err else {
+        panic!("a 501 at login is a login error: {err:?}")
+    };
+    assert!(!auth.is_unavailable());
+    assert_eq!(err.unsupported_api_version(), Some("9.9"));
+    let api = err.api().unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(api.path(), "/api/9.9/user/login");
+    assert!(!err.is_auth_failure());
+    assert!(!err.may_have_been_applied());
+    assert_eq!(
+        err.attempts(),
+        Some(1),
+        "not retried: another try would be refused the same way"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("could not log in: Traffic Ops does not serve API version 9.9"),
+        "{err}"
+    );
 
     let v5 = Client::builder()
         .base_url(server.uri())
