@@ -137,6 +137,7 @@ pub struct ClientBuilder {
     user_agent: String,
     retry: RetryPolicy,
     timer: Arc<dyn crate::retry::Timer>,
+    budget: Option<crate::retry::RequestBudget>,
     accept_invalid_certs: bool,
     root_certs_pem: Vec<Vec<u8>>,
     pinned_pem: Vec<Vec<u8>>,
@@ -184,6 +185,7 @@ impl ClientBuilder {
             user_agent: DEFAULT_USER_AGENT.to_string(),
             retry: RetryPolicy::default(),
             timer: Arc::new(crate::retry::TokioTimer::default()),
+            budget: None,
             accept_invalid_certs: false,
             root_certs_pem: Vec::new(),
             pinned_pem: Vec::new(),
@@ -247,6 +249,15 @@ impl ClientBuilder {
     /// timer). A [`VirtualTimer`](crate::retry::VirtualTimer) makes retries instant and recorded, for tests.
     pub fn timer(mut self, timer: impl crate::retry::Timer + 'static) -> Self {
         self.timer = Arc::new(timer);
+        self
+    }
+
+    /// The rate the service allows this client's credentials (Danube Cloud: 45 requests a minute per user,
+    /// [`RequestBudget::DANUBE_CLOUD`](crate::retry::RequestBudget::DANUBE_CLOUD)): requests past it wait
+    /// instead of being throttled, across every clone and concurrent call of the client. Without one, the
+    /// client still pauses every request after a 429 until its `Retry-After`.
+    pub fn request_budget(mut self, budget: crate::retry::RequestBudget) -> Self {
+        self.budget = Some(budget);
         self
     }
 
@@ -379,6 +390,7 @@ impl ClientBuilder {
                 auth: self.auth,
                 retry: self.retry,
                 timer: self.timer,
+                pacer: crate::pace::Pacer::new(self.budget),
                 request_timeout: self.request_timeout,
                 user_agent,
                 max_response_bytes: self.max_response_bytes,

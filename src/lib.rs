@@ -127,6 +127,7 @@ pub mod error;
 mod failure;
 mod json;
 pub mod membership;
+mod pace;
 mod path;
 #[cfg(all(test, feature = "property-tests"))]
 mod properties;

@@ -567,6 +567,17 @@ impl Call<'_> {
                 Attempt::Failed(outcome, error) => (outcome, error, self.idempotent),
                 Attempt::NotSent(outcome, error) => (outcome, error, true),
             };
+            if let AttemptOutcome::Status {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                retry_after,
+            } = outcome
+            {
+                // The whole connection waits as the server asked (bounded), not only this call.
+                let wait = retry_after
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(MAX_CONNECTION_PAUSE);
+                self.inner.pacer.throttled(self.inner.timer.now(), wait);
+            }
             let decision = self.policy.decide(
                 outcome,
                 progress.attempt,
@@ -601,8 +612,22 @@ impl Call<'_> {
         }
     }
 
-    /// One attempt: authorise, send, and sort the answer.
+    /// One attempt: wait for the connection's pacer, then send and sort the answer; the pacer learns when
+    /// it was answered.
     async fn attempt(&self, progress: &Progress) -> Attempt {
+        while let Some(wait) = self.inner.pacer.reserve(self.inner.timer.now()) {
+            if let Some(limit) = self.policy.max_elapsed()
+                && self.elapsed().saturating_add(wait) > limit
+            {
+                return Attempt::Done(Err(self.out_of_time(progress, false)));
+            }
+            self.inner.timer.sleep(wait).await;
+        }
+        let _answered = Answered(self.inner);
+        self.paced_attempt(progress).await
+    }
+
+    async fn paced_attempt(&self, progress: &Progress) -> Attempt {
         let Some(time_left) = self.time_left() else {
             return Attempt::Done(Err(self.out_of_time(progress, false)));
         };
@@ -946,6 +971,18 @@ impl SentCredentials {
             .collect()
     }
 }
+
+/// Tells the connection's pacer an attempt it let through is over (answered, failed or dropped).
+struct Answered<'c>(&'c ClientInner);
+
+impl Drop for Answered<'_> {
+    fn drop(&mut self) {
+        self.0.pacer.answered(self.0.timer.now());
+    }
+}
+
+/// The longest a 429's `Retry-After` pauses a whole connection.
+const MAX_CONNECTION_PAUSE: Duration = Duration::from_secs(300);
 
 /// The request was not sent because its credentials could not be had: retried (whatever the method) when
 /// the login failed for now — throttled, unavailable, unreachable — otherwise returned.

@@ -234,6 +234,33 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// A rate a service is known to allow a client (per user, per key): at most `requests` in any `per`. A
+/// client with one ([`ClientBuilder::request_budget`](crate::ClientBuilder::request_budget)) sends no
+/// request past it (it waits instead), across all its clones and concurrent calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestBudget {
+    /// Requests allowed in any window.
+    pub requests: u32,
+    /// The window.
+    pub per: Duration,
+}
+
+impl RequestBudget {
+    /// `requests` in any `per` (at least 1 request).
+    pub fn new(requests: u32, per: Duration) -> Self {
+        RequestBudget {
+            requests: requests.max(1),
+            per,
+        }
+    }
+
+    /// Danube Cloud's per-user limit: 45 requests in any 60 s.
+    pub const DANUBE_CLOUD: RequestBudget = RequestBudget {
+        requests: 45,
+        per: Duration::from_secs(60),
+    };
+}
+
 /// How a client waits between attempts, and the clock its overall time limit
 /// ([`RetryPolicy::with_max_elapsed`]) is measured on. The default, [`TokioTimer`], waits on tokio's timer.
 /// Tests — this crate's and yours — use a [`VirtualTimer`]: it records every wait and returns at once, so

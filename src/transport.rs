@@ -18,6 +18,8 @@ pub(crate) struct ClientInner {
     pub(crate) retry: RetryPolicy,
     /// How waits between attempts are made, and the clock of the overall time limit.
     pub(crate) timer: std::sync::Arc<dyn crate::retry::Timer>,
+    /// When the next request may go: shared by every clone and call of this client.
+    pub(crate) pacer: crate::pace::Pacer,
     pub(crate) request_timeout: Duration,
     pub(crate) user_agent: http::HeaderValue,
     pub(crate) max_response_bytes: u64,

@@ -873,3 +873,12 @@ fn sigint_during_apply_starts_no_new_write_prints_the_report_and_exits_130() {
         "only the write in flight reached the server"
     );
 }
+
+#[test]
+fn retry_settings_are_reachable_from_the_command_line() {
+    let out = tool(&["plan", SAMPLE, "--retries", "2", "--max-retry-wait", "5"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let out = tool(&["plan", SAMPLE, "--retries", "0"]);
+    assert_eq!(code(&out), 1, "a usage error");
+    assert!(stderr(&out).contains("--retries"), "{}", stderr(&out));
+}

@@ -73,6 +73,11 @@ pub struct Connection {
     /// Traffic Ops: the CDN whose federations an export of everything lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cdn: Option<String>,
+    /// How many requests a minute the service allows these credentials: the client never sends more,
+    /// across every group of a run ([`RequestBudget`](crate::retry::RequestBudget)). Danube Cloud defaults
+    /// to its documented 45; `0` turns the budget off. Other services have none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
 }
 
 /// How a group's desired list is applied.
@@ -440,6 +445,20 @@ impl DesiredState {
         variable.and_then(env).filter(|v| !v.is_empty())
     }
 
+    /// The request budget of connection `name`: its `requests_per_minute`, Danube Cloud's 45 when unset,
+    /// none for `0` or another service without one.
+    pub fn budget(&self, name: &str) -> Option<crate::retry::RequestBudget> {
+        let c = self.connections.get(name)?;
+        let per_minute = match (c.requests_per_minute, c.service) {
+            (Some(n), _) => n,
+            (None, Service::Danube) => crate::retry::RequestBudget::DANUBE_CLOUD.requests,
+            (None, _) => 0,
+        };
+        (per_minute > 0).then(|| {
+            crate::retry::RequestBudget::new(per_minute, std::time::Duration::from_secs(60))
+        })
+    }
+
     /// Builds every connection's client from the environment (`env` looks a variable up; an empty value
     /// counts as missing).
     ///
@@ -449,6 +468,18 @@ impl DesiredState {
     pub fn clients(
         &self,
         env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<BTreeMap<String, Client>> {
+        self.clients_with(env, None)
+    }
+
+    /// As [`clients`](Self::clients), every client with `retry` as its retry policy when given.
+    ///
+    /// # Errors
+    /// As [`clients`](Self::clients).
+    pub fn clients_with(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        retry: Option<&crate::RetryPolicy>,
     ) -> Result<BTreeMap<String, Client>> {
         let env = |name: &str| env(name).filter(|v| !v.is_empty());
         let missing: Vec<String> = self
@@ -467,7 +498,7 @@ impl DesiredState {
         }
         self.connections
             .keys()
-            .map(|name| Ok((name.clone(), self.client(name, &env)?)))
+            .map(|name| Ok((name.clone(), self.client_with(name, &env, retry)?)))
             .collect()
     }
 
@@ -476,6 +507,15 @@ impl DesiredState {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) naming what is wrong in the file (and, for JSON mistakes and duplicate keys, the line); [`Error::Config`](crate::Error::Config) for a connection whose variables are missing or whose client cannot be built.
     pub fn client(&self, name: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Client> {
+        self.client_with(name, env, None)
+    }
+
+    fn client_with(
+        &self,
+        name: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        retry: Option<&crate::RetryPolicy>,
+    ) -> Result<Client> {
         let c = self.connections.get(name).ok_or_else(|| {
             Error::invalid_input("connection", format!("no connection named `{name}`"))
         })?;
@@ -507,6 +547,14 @@ impl DesiredState {
         let insecure = c.insecure_env.as_deref().and_then(env).as_deref() == Some("1");
         let ca_file = c.ca_file_env.as_deref().and_then(env);
         let builder = Client::builder().base_url(base_url);
+        let builder = match retry {
+            Some(policy) => builder.retry_policy(policy.clone()),
+            None => builder,
+        };
+        let builder = match self.budget(name) {
+            Some(budget) => builder.request_budget(budget),
+            None => builder,
+        };
         // Without a TLS feature there is no certificate to accept or refuse: `insecure` changes nothing,
         // and a CA file cannot be used.
         #[cfg(any(feature = "rustls", feature = "native-tls"))]
@@ -666,6 +714,28 @@ mod tests {
         let inner = r#"{"connections": {"c": {"service": "danube", "base_url": "https://a"}}, "groups": [{"service": "danube", "connection": "c", "group": "g", "group": "h", "members": ["a"]}]}"#;
         let err = DesiredState::from_json(inner).unwrap_err().to_string();
         assert!(err.contains("duplicate key `group`"), "{err}");
+    }
+
+    #[test]
+    fn danube_connections_have_the_documented_budget_unless_told_otherwise() {
+        let file = r#"{"connections": {
+            "cloud": {"service": "danube", "base_url": "https://d"},
+            "slow": {"service": "danube", "base_url": "https://d", "requests_per_minute": 10},
+            "free": {"service": "danube", "base_url": "https://d", "requests_per_minute": 0},
+            "netmon": {"service": "entuity", "base_url": "https://e"}
+        }, "groups": []}"#;
+        let state = DesiredState::from_json(file).unwrap();
+        let minute = std::time::Duration::from_secs(60);
+        assert_eq!(
+            state.budget("cloud"),
+            Some(crate::retry::RequestBudget::DANUBE_CLOUD)
+        );
+        assert_eq!(
+            state.budget("slow"),
+            Some(crate::retry::RequestBudget::new(10, minute))
+        );
+        assert_eq!(state.budget("free"), None);
+        assert_eq!(state.budget("netmon"), None);
     }
 
     #[test]

@@ -512,12 +512,17 @@ impl Sandbox {
     /// # Errors
     /// Any error building the client.
     pub fn client(&self, service: crate::membership::Service) -> Result<Client> {
+        self.client_builder(service).build()
+    }
+
+    /// The builder of [`client`](Self::client), to add a retry policy, a timer or a budget.
+    pub fn client_builder(&self, service: crate::membership::Service) -> crate::ClientBuilder {
         use crate::membership::Service;
         match service {
-            Service::Uplynk => self.uplynk_client(),
-            Service::Entuity => self.entuity_client(),
-            Service::Danube => self.danube_client(),
-            Service::TrafficOps => self.traffic_ops_client(),
+            Service::Uplynk => self.uplynk_client_builder(),
+            Service::Entuity => self.entuity_client_builder(),
+            Service::Danube => self.danube_client_builder(),
+            Service::TrafficOps => self.traffic_ops_client_builder(),
         }
     }
 

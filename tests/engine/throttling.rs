@@ -199,3 +199,75 @@ async fn an_apply_over_twenty_groups_on_the_real_throttle_loses_nobody_and_no_re
     let summary = applied.summary();
     assert_eq!((summary.applied, summary.failed), (19, 1), "{summary:?}");
 }
+
+#[tokio::test]
+async fn a_known_budget_is_never_exceeded_by_concurrent_callers_on_clones_of_one_client() {
+    use group_membership::retry::RequestBudget;
+
+    let sandbox = Sandbox::start().unwrap();
+    sandbox.throttle_danube(Some(Sandbox::DANUBE_RATE_PER_MINUTE));
+    let timer = sandbox.timer();
+    let client = sandbox
+        .danube_client_builder()
+        .request_budget(RequestBudget::DANUBE_CLOUD)
+        .timer(timer.clone())
+        .build()
+        .unwrap();
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    client.danube().groups().list_names().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    let statuses: Vec<u16> = sandbox
+        .requests()
+        .iter()
+        .map(|r| r.status.as_u16())
+        .collect();
+    assert_eq!(statuses.len(), 160);
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "not one request throttled: {statuses:?}"
+    );
+    assert!(
+        timer.waits().iter().sum::<Duration>() >= Duration::from_secs(3 * 60),
+        "160 requests at 45 a minute take over three minutes: {:?}",
+        timer.waits().iter().sum::<Duration>()
+    );
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_whole_connection_not_only_the_call_that_got_it() {
+    let sandbox = Sandbox::start().unwrap();
+    sandbox.throttle_danube(Some(2));
+    let timer = sandbox.timer();
+    let client = sandbox
+        .danube_client_builder()
+        .retry_policy(group_membership::RetryPolicy::never())
+        .timer(timer.clone())
+        .build()
+        .unwrap();
+    let groups = client.danube().groups();
+    groups.list_names().await.unwrap();
+    groups.list_names().await.unwrap();
+    let err = groups.list_names().await.unwrap_err();
+    assert!(err.is_rate_limited());
+    let asked = err.retry_after().unwrap();
+    // Another caller (a clone) waits out the server's Retry-After before sending anything.
+    let other = client.clone();
+    other.danube().groups().list_names().await.unwrap();
+    assert_eq!(timer.waits(), [asked], "it waited, and was not throttled");
+    let throttled = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    assert_eq!(throttled, 1);
+}

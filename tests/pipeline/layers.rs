@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["transport"],
     &["auth"],
     &["failure"],
-    &["tls", "path"],
+    &["tls", "path", "pace"],
     &["error"],
     &["retry", "json"],
 ];

@@ -24,6 +24,14 @@ pub struct Cli {
     /// Without it, every connection needs its environment variables; a missing one is an error.
     #[arg(long, global = true)]
     pub sandbox: bool,
+    /// How many times a request that failed for now (429, 502/503/504, a timeout, no connection) is
+    /// tried in all, when trying again cannot duplicate a write (default 3).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub retries: Option<u32>,
+    /// The longest wait before trying again, in seconds, even when the service asks for more
+    /// (default 30).
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub max_retry_wait: Option<u64>,
     /// Accepted for compatibility; refusing to run without every variable is the default now.
     #[arg(long, global = true, hide = true)]
     pub no_sandbox: bool,
@@ -38,6 +46,23 @@ pub struct Cli {
 }
 
 /// How to print.
+impl Cli {
+    /// The retry policy the command line asks for, when it asks for one.
+    pub fn retry_policy(&self) -> Option<group_membership::RetryPolicy> {
+        if self.retries.is_none() && self.max_retry_wait.is_none() {
+            return None;
+        }
+        let mut policy = group_membership::RetryPolicy::default();
+        if let Some(n) = self.retries {
+            policy = policy.with_max_attempts(n);
+        }
+        if let Some(s) = self.max_retry_wait {
+            policy = policy.with_max_retry_after(std::time::Duration::from_secs(s));
+        }
+        Some(policy)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// For people.

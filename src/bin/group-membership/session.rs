@@ -42,9 +42,11 @@ impl Session {
             return Self::sandboxed(cli, text, state);
         }
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let clients = state.clients(&env).map_err(|e| {
-            format!("{e} (pass --sandbox to run against the embedded fake services instead)")
-        })?;
+        let clients = state
+            .clients_with(&env, cli.retry_policy().as_ref())
+            .map_err(|e| {
+                format!("{e} (pass --sandbox to run against the embedded fake services instead)")
+            })?;
         let logins = state
             .connections
             .keys()
@@ -77,7 +79,24 @@ impl Session {
              read or written",
             sandbox.base_url()
         );
-        let clients = sandbox.clients_for(&state)?;
+        let policy = cli.retry_policy();
+        let clients = state
+            .connections
+            .iter()
+            .map(|(name, c)| {
+                let builder = sandbox.client_builder(c.service);
+                // The sandbox stands in for the real service: the same budget as the file's connection.
+                let builder = match state.budget(name) {
+                    Some(budget) => builder.request_budget(budget),
+                    None => builder,
+                };
+                let builder = match &policy {
+                    Some(p) => builder.retry_policy(p.clone()),
+                    None => builder,
+                };
+                Ok((name.clone(), builder.build()?))
+            })
+            .collect::<Result<BTreeMap<_, _>, group_membership::Error>>()?;
         let logins = state
             .connections
             .iter()
