@@ -125,6 +125,9 @@ pub mod danube;
 pub mod entuity;
 pub mod error;
 mod failure;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod json;
 pub mod membership;
 mod pace;

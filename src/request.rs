@@ -50,7 +50,7 @@ impl ErrorProfile {
     /// True when `body` cannot hold a failure report: none of the needles, and no escape that could spell
     /// one. Only a shortcut for bodies a typed decode will read in full afterwards (that decode checks the
     /// rest: that the body is JSON of the documented shape).
-    fn cannot_report_failure(&self, body: &[u8]) -> bool {
+    pub(crate) fn cannot_report_failure(&self, body: &[u8]) -> bool {
         !body.contains(&b'\\')
             && self
                 .failure_needles
@@ -891,7 +891,7 @@ impl fmt::Debug for Response {
 
 impl Response {
     /// A response for the crate's own tests.
-    #[cfg(all(test, feature = "property-tests"))]
+    #[cfg(any(all(test, feature = "property-tests"), feature = "fuzzing"))]
     pub(crate) fn for_tests(status: StatusCode, body: Vec<u8>) -> Response {
         Response {
             status,

@@ -1,0 +1,6 @@
+//! Fuzz target: `group_membership::fuzzing::saved_plan` (its doc comment names the oracle).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    group_membership::fuzzing::saved_plan(data);
+});
