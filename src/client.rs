@@ -473,7 +473,7 @@ fn pinned(b: reqwest::ClientBuilder, trust: &Trust) -> Result<reqwest::ClientBui
     Ok(b.tls_backend_preconfigured(config))
 }
 
-#[cfg(not(feature = "rustls"))]
+#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
 fn pinned(_: reqwest::ClientBuilder, _: &Trust) -> Result<reqwest::ClientBuilder> {
     Err(Error::Config(
         "pinning a server certificate needs the `rustls` feature (native-tls cannot compare the certificate \

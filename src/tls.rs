@@ -20,13 +20,17 @@ impl CertificateProblem {
     }
 }
 
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))]
 const TRUST_FIX: &str = "Trust the server's CA, or its self-signed certificate itself, with a CA file \
     (ClientBuilder::trust_pem_file; the examples' <SERVICE>_CA_FILE; `ca_file_env` in a desired-state file)";
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))]
 const CA_AS_LEAF_FIX: &str = "Pin exactly this certificate with a CA file holding it \
     (ClientBuilder::trust_pem_file or pin_server_certificate_pem; the examples' <SERVICE>_CA_FILE; \
     `ca_file_env` in a desired-state file), or give the server a certificate marked CA:FALSE";
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))]
 const NAME_FIX: &str = "Use the host name the certificate was issued for, or reissue it with this host name \
     in its subject alternative names";
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))]
 const EXPIRED_FIX: &str = "Renew the server's certificate (or check this machine's clock)";
 const OTHER_FIX: &str = "Check the server's certificate; a CA file (ClientBuilder::trust_pem_file) trusts \
     a private CA or pins a self-signed certificate";
