@@ -31,6 +31,9 @@ const CA_AS_LEAF_FIX: &str = "Pin exactly this certificate with a CA file holdin
 const NAME_FIX: &str = "Use the host name the certificate was issued for, or reissue it with this host name \
     in its subject alternative names";
 #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+const NOT_IN_FILE_FIX: &str = "Put the server's own certificate (or the CA that signed it) in the CA file: \
+    `openssl s_client -connect HOST:PORT -showcerts` shows what it presents";
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))]
 const EXPIRED_FIX: &str = "Renew the server's certificate (or check this machine's clock)";
 const OTHER_FIX: &str = "Check the server's certificate; a CA file (ClientBuilder::trust_pem_file) trusts \
     a private CA or pins a self-signed certificate";
@@ -95,6 +98,10 @@ fn from_rustls(error: &rustls::Error) -> Option<CertificateProblem> {
                 .to_string(),
             TRUST_FIX,
         ),
+        C::Other(other) if other.0.downcast_ref::<NotInCaFile>().is_some() => (
+            other.0.to_string(),
+            NOT_IN_FILE_FIX,
+        ),
         C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => (
             "the server presents a CA certificate (CA:TRUE, as `openssl req -x509` makes) as its own \
              certificate, which is refused even when trusted as a root (CA used as end entity)"
@@ -104,6 +111,41 @@ fn from_rustls(error: &rustls::Error) -> Option<CertificateProblem> {
         other => (format!("the server's certificate was refused ({other:?})"), OTHER_FIX),
     };
     Some(CertificateProblem { reason, fix })
+}
+
+/// The server's certificate is neither in the CA file nor signed by a CA in it.
+#[cfg(feature = "rustls")]
+#[derive(Debug)]
+struct NotInCaFile {
+    server: String,
+    file: Vec<String>,
+}
+
+#[cfg(feature = "rustls")]
+impl std::fmt::Display for NotInCaFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the CA file does not hold the server's certificate nor the CA that signed it: the server \
+             presents SHA-256 {}; the file holds {}",
+            self.server,
+            self.file.join(", ")
+        )
+    }
+}
+
+#[cfg(feature = "rustls")]
+impl std::error::Error for NotInCaFile {}
+
+/// A certificate's SHA-256 fingerprint as `openssl x509 -fingerprint -sha256` prints it (`AB:CD:…`).
+#[cfg(feature = "rustls")]
+fn fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Parses PEM certificates (a bundle is fine); an error when there is none.
@@ -182,8 +224,32 @@ impl rustls::client::danger::ServerCertVerifier for PinnedOrTrusted {
             rustls::client::verify_server_name(&parsed, server_name)?;
             return Ok(rustls::client::danger::ServerCertVerified::assertion());
         }
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        let verified = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
+        match verified {
+            // A CA file was given, and neither it nor its CAs vouch for this certificate: say so, with
+            // both fingerprints, rather than suggest the CA file the user already gave.
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer | rustls::CertificateError::BadSignature,
+            )) if !self.pinned.is_empty() => Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Other(rustls::OtherError(std::sync::Arc::new(
+                    NotInCaFile {
+                        server: fingerprint(end_entity.as_ref()),
+                        file: self
+                            .pinned
+                            .iter()
+                            .map(|c| fingerprint(c.as_ref()))
+                            .collect(),
+                    },
+                ))),
+            )),
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(

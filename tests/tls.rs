@@ -304,3 +304,43 @@ fn a_file_without_certificates_is_refused_when_building() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_ca_file_without_the_servers_certificate_says_so_with_both_fingerprints() {
+    use sha2::Digest;
+    let fingerprint = |pem: &str| {
+        use tokio_rustls::rustls::pki_types::CertificateDer;
+        let der = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+        sha2::Sha256::digest(der.as_ref())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    let server = self_signed(&["localhost"], IsCa::NoCa);
+    let url = serve(&server).await;
+    let wrong = self_signed(&["localhost"], IsCa::NoCa);
+    let file = pem_file("wrong.pem", &wrong.cert);
+    let client = danube(&url, |b| b.trust_pem_file(&file));
+    let err = client.danube().groups().list_names().await.unwrap_err();
+    let text = certificate_error(&err);
+    assert!(
+        text.contains(
+            "the CA file does not hold the server's certificate nor the CA that signed it"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&fingerprint(&server.cert)),
+        "the server's: {text}"
+    );
+    assert!(
+        text.contains(&fingerprint(&wrong.cert)),
+        "the file's: {text}"
+    );
+    assert!(
+        !text.contains("with a CA file (ClientBuilder::trust_pem_file"),
+        "not the advice to use the CA file already used: {text}"
+    );
+    assert!(text.contains("openssl s_client"), "{text}");
+}
