@@ -882,3 +882,28 @@ fn retry_settings_are_reachable_from_the_command_line() {
     assert_eq!(code(&out), 1, "a usage error");
     assert!(stderr(&out).contains("--retries"), "{}", stderr(&out));
 }
+
+#[test]
+fn an_export_of_a_cdn_that_does_not_exist_fails_at_every_version() {
+    let dir = scratch("nocdn");
+    for version in ["4.0", "5.0"] {
+        let file = std::fs::read_to_string(SAMPLE)
+            .unwrap()
+            .replace("\"cdn\": \"CDN-in-a-Box\"", "\"cdn\": \"NOPE\"")
+            .replace(
+                "\"api_version\": \"4.0\"",
+                &format!("\"api_version\": \"{version}\""),
+            );
+        assert!(file.contains("\"cdn\": \"NOPE\""));
+        let path = dir.with_file_name(format!("nocdn-{version}.json"));
+        let out = tool(&["export", "--all", &write(&path, &file)]);
+        assert_eq!(code(&out), 1, "{version}: {}", stdout(&out));
+        assert!(stdout(&out).is_empty(), "{version}: no file of 0 groups");
+        let err = stderr(&out);
+        assert!(
+            err.contains("cdn not found")
+                || err.contains("names CDN `NOPE`, which the Traffic Ops server does not have"),
+            "{version}: {err}"
+        );
+    }
+}

@@ -221,6 +221,13 @@ async fn discover_connection(
             })?;
             let federations = client.traffic_ops().federations();
             let listed = federations.cdn_federations(cdn).await?.response;
+            // 4.x answers 404 for an unknown CDN; 5.0 lists nothing: an export of a CDN that does not
+            // exist is an error at every version, never an empty file.
+            if listed.is_empty() && !federations.cdn_exists(cdn).await? {
+                return Err(Error::Config(format!(
+                    "connection `{name}` names CDN `{cdn}`, which the Traffic Ops server does not have"
+                )));
+            }
             // One federation may serve several delivery services: list it once.
             let ids: BTreeSet<u64> = listed.iter().map(|f| f.id).collect();
             Ok(ids

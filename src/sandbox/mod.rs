@@ -189,6 +189,7 @@ const ROUTES: &[&str] = &[
     "/api/{v}/users",
     "/api/{v}/federations/{}/users",
     "/api/{v}/federations/{}/users/{}",
+    "/api/{v}/cdns",
     "/api/{v}/cdns/{}/federations",
     "/api/{v}/cdns/{}/federations/{}",
 ];
@@ -415,7 +416,7 @@ impl Sandbox {
     /// | Uplynk | `/api/v4/failover-groups`, `/api/v4/failover-groups/{}`, `/api/v4/failover-groups/{}/allowed-owners`, `.../channels`, `.../slicers`, `.../set_no_slicer` |
     /// | Entuity | `/api/cfg/serverGroups`, `/api/cfg/serverGroups/{}`, `/api/cfg/serverGroupConfig/{}/userGroups`, `.../userGroups/{}`, `.../userGroups/{}/members`, `.../members/{}` |
     /// | Danube Cloud | `/api/accounts/login/`, `/api/accounts/logout/`, `/api/accounts/group/`, `/api/accounts/group/{}/`, `/api/accounts/user/{}/`, `/api/task/{}/status/` |
-    /// | Traffic Ops | `/api/{v}/user/login`, `/api/{v}/user/login/token`, `/api/{v}/user/logout`, `/api/{v}/ping`, `/api/{v}/federations/all`, `/api/{v}/users`, `/api/{v}/federations/{}/users`, `/api/{v}/federations/{}/users/{}`, `/api/{v}/cdns/{}/federations`, `/api/{v}/cdns/{}/federations/{}` |
+    /// | Traffic Ops | `/api/{v}/user/login`, `/api/{v}/user/login/token`, `/api/{v}/user/logout`, `/api/{v}/ping`, `/api/{v}/federations/all`, `/api/{v}/users`, `/api/{v}/federations/{}/users`, `/api/{v}/federations/{}/users/{}`, `/api/{v}/cdns`, `/api/{v}/cdns/{}/federations`, `/api/{v}/cdns/{}/federations/{}` |
     ///
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error) for a prefix that matches no route.

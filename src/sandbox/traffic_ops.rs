@@ -237,9 +237,10 @@ impl TrafficOpsFake {
             ["federations", id, "users"] if m == Method::GET => self.users(req, id),
             ["federations", id, "users"] if m == Method::POST => self.assign(req, id, user),
             ["federations", id, "users", uid] if m == Method::DELETE => self.remove(id, uid, user),
-            ["cdns", cdn, ..]
-                if !(CDNS.contains(cdn) || version.starts_with('5') && rest.len() == 4) =>
-            {
+            ["cdns"] if m == Method::GET => list_cdns(req),
+            // 4.x: an unknown CDN is 404. 5.0 does not look: GET lists nothing (200 []), POST creates
+            // (201), PUT and DELETE ignore the name.
+            ["cdns", cdn, ..] if !CDNS.contains(cdn) && !version.starts_with('5') => {
                 alert(StatusCode::NOT_FOUND, "error", "cdn not found")
             }
             ["cdns", _, "federations"] if m == Method::GET => {
@@ -251,7 +252,7 @@ impl TrafficOpsFake {
             ["cdns", _, "federations", id] if m == Method::PUT => {
                 self.update(req, id, user, version)
             }
-            ["cdns", _, "federations", id] if m == Method::DELETE => self.delete(id, user),
+            ["cdns", _, "federations", id] if m == Method::DELETE => self.delete(id, user, version),
             _ => no_such_path(req),
         };
         // Every authenticated answer renews the session cookie (sliding, one hour).
@@ -417,23 +418,23 @@ impl TrafficOpsFake {
                 "Internal Server Error",
             );
         }
-        if let Some(since) = req
+        let changed = self.federations[fed].users_changed;
+        let last_modified = || {
+            let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(changed);
+            httpdate::fmt_http_date(when).replace(" GMT", " UTC")
+        };
+        let conditional = req
             .headers
             .get(http::header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(&v.replace(" UTC", " GMT")).ok())
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        if let Some(since) = conditional
+            && since.as_secs() >= changed
         {
-            let changed = self.federations[fed].users_changed;
-            if since.as_secs() >= changed {
-                let mut r = FakeResponse::empty(StatusCode::NOT_MODIFIED);
-                let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(changed);
-                r.headers.push((
-                    "last-modified",
-                    httpdate::fmt_http_date(when).replace(" GMT", " UTC"),
-                ));
-                return r;
-            }
+            let mut r = FakeResponse::empty(StatusCode::NOT_MODIFIED);
+            r.headers.push(("last-modified", last_modified()));
+            return r;
         }
         let mut users: Vec<&User> = self.federations[fed]
             .users
@@ -475,7 +476,12 @@ impl TrafficOpsFake {
             .iter()
             .map(|u| json!({"company": null, "email": u.email, "fullName": u.full_name, "id": u.id, "role": u.role, "username": u.username}))
             .collect();
-        FakeResponse::json(StatusCode::OK, &json!({ "response": list }))
+        let mut r = FakeResponse::json(StatusCode::OK, &json!({ "response": list }));
+        // A conditional GET answered in full carries Last-Modified too (one without IMS does not).
+        if conditional.is_some() {
+            r.headers.push(("last-modified", last_modified()));
+        }
+        r
     }
 
     fn assign(&mut self, req: &FakeRequest, id: &str, user: &User) -> FakeResponse {
@@ -655,25 +661,37 @@ impl TrafficOpsFake {
             Ok(f) => f,
             Err(e) => return e,
         };
+        let v5 = version.starts_with('5');
         let Some(f) = id
             .parse::<u64>()
             .ok()
             .and_then(|id| self.federations.iter_mut().find(|f| f.id == id))
         else {
-            return alert(
-                StatusCode::NOT_FOUND,
-                "error",
-                "no cdnfederation found with this id",
-            );
+            return if v5 {
+                internal_server_error()
+            } else {
+                alert(
+                    StatusCode::NOT_FOUND,
+                    "error",
+                    "no cdnfederation found with this id",
+                )
+            };
         };
         (f.cname, f.ttl, f.description) = (cname, ttl, description);
+        let text = if v5 {
+            "Federation was updated"
+        } else {
+            "cdnfederation was updated."
+        };
         FakeResponse::json(
             StatusCode::OK,
-            &json!({"alerts": [{"text": "cdnfederation was updated.", "level": "success"}], "response": federation_json(f, version)}),
+            &json!({"alerts": [{"text": text, "level": "success"}], "response": federation_json(f, version)}),
         )
     }
 
-    fn delete(&mut self, id: &str, user: &User) -> FakeResponse {
+    /// 4.x answers with an alert only; 5.0 with the deleted federation in `response`, and 500 for a missing
+    /// id (4.x: 404).
+    fn delete(&mut self, id: &str, user: &User, version: &str) -> FakeResponse {
         if !user.can_update_federations {
             return alert(
                 StatusCode::FORBIDDEN,
@@ -685,11 +703,21 @@ impl TrafficOpsFake {
             .parse::<u64>()
             .ok()
             .and_then(|id| self.federations.iter().position(|f| f.id == id));
+        let v5 = version.starts_with('5');
         match found {
+            Some(f) if v5 => {
+                let gone = self.federations.remove(f);
+                FakeResponse::json(
+                    StatusCode::OK,
+                    &json!({"alerts": [{"text": "Federation was deleted", "level": "success"}],
+                            "response": federation_json(&gone, version)}),
+                )
+            }
             Some(f) => {
                 self.federations.remove(f);
                 alert(StatusCode::OK, "success", "cdnfederation was deleted.")
             }
+            None if v5 => internal_server_error(),
             None => alert(
                 StatusCode::NOT_FOUND,
                 "error",
@@ -769,6 +797,31 @@ fn federation_json(f: &Federation, version: &str) -> Value {
 
 /// `GET users` with the `username`, `role` and `id` filters (combined with AND), as the server's source and
 /// docs describe it; the 400 text for a non-integer `id` follows the observed `userID` one.
+/// `GET cdns` (`name=` filters): the CDNs, as the docs describe them (not observed: the notes record no
+/// answer of this route; the shape is the docs').
+fn list_cdns(req: &FakeRequest) -> FakeResponse {
+    let name = req.query_value("name");
+    let list: Vec<Value> = CDNS
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| name.is_none_or(|wanted| wanted == **n))
+        .map(|(i, n)| {
+            json!({"dnssecEnabled": false, "domainName": format!("{}.test", n.to_lowercase()),
+                   "id": i + 1, "lastUpdated": "2026-11-24 10:31:56+00", "name": n})
+        })
+        .collect();
+    FakeResponse::json(StatusCode::OK, &json!({ "response": list }))
+}
+
+/// The 500 Traffic Ops 5.0 answers for a PUT or DELETE of a missing CDN federation.
+fn internal_server_error() -> FakeResponse {
+    alert(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "error",
+        "Internal Server Error",
+    )
+}
+
 fn list_users(req: &FakeRequest) -> FakeResponse {
     let id = match req.query_value("id").map(str::parse::<u64>) {
         None => None,
@@ -789,11 +842,15 @@ fn list_users(req: &FakeRequest) -> FakeResponse {
         .filter(|u| username.is_none_or(|n| u.username == n))
         .filter(|u| role.is_none_or(|r| u.role == r))
         .map(|u| {
+            // The 24 keys observed; both timestamps RFC 3339 at 4.x and 5.0, trailing zeros dropped.
             json!({
-                "addressLine1": null, "city": null, "company": null, "country": null,
-                "email": u.email, "fullName": u.full_name, "gid": null, "id": u.id,
-                "lastUpdated": "2026-11-24 10:31:56+00", "newUser": false, "phoneNumber": null,
-                "role": u.role, "tenant": "root", "tenantId": 1, "uid": null, "username": u.username
+                "addressLine1": null, "addressLine2": null, "city": null, "company": null,
+                "country": null, "email": u.email, "fullName": u.full_name, "gid": null, "id": u.id,
+                "lastAuthenticated": "2026-11-30T16:30:02.1Z", "lastUpdated": "2026-11-30T16:26:41.42322Z",
+                "localUser": true, "newUser": false, "phoneNumber": null, "postalCode": null,
+                "publicSshKey": null, "registrationSent": null, "role": u.role,
+                "stateOrProvince": null, "tenant": "root", "tenantId": 1, "ucdn": "", "uid": null,
+                "username": u.username
             })
         })
         .collect();

@@ -494,17 +494,37 @@ impl<'c> Federations<'c> {
         reply(&self.api.send(request).await?)
     }
 
-    /// Deletes a CDN federation (`DELETE cdns/{name}/federations/{id}`).
+    /// Deletes a CDN federation (`DELETE cdns/{name}/federations/{id}`). At 5.0 the answer carries the
+    /// deleted federation (`Some`); at 4.x an alert only (`None`).
     ///
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); the server's refusal as [`Error::Api`](crate::Error::Api), of kind [`ApiErrorKind::ApiVersionNotSupported`](crate::ApiErrorKind::ApiVersionNotSupported) when it does not serve the client's API version (501), otherwise (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
-    pub async fn delete_cdn_federation(&self, cdn: &str, federation_id: u64) -> Result<Reply<()>> {
+    pub async fn delete_cdn_federation(
+        &self,
+        cdn: &str,
+        federation_id: u64,
+    ) -> Result<Reply<Option<CdnFederation>>> {
         check_segment("CDN name", cdn)?;
         let id = federation_id.to_string();
         let request = self
             .api
             .route(Method::DELETE, "cdns/{}/federations/{}", &[cdn, &id]);
         reply_or_default(&self.api.send(request).await?)
+    }
+
+    /// True when the server has a CDN of this exact name (`GET cdns?name=`). At 5.0 the federations of an
+    /// unknown CDN list as empty rather than 404, so an empty list needs this to mean anything.
+    ///
+    /// # Errors
+    /// As [`cdn_federations`](Self::cdn_federations).
+    pub async fn cdn_exists(&self, cdn: &str) -> Result<bool> {
+        check_segment("CDN name", cdn)?;
+        let request = self.api.route(Method::GET, "cdns", &[]).query("name", cdn);
+        let listed: Reply<Vec<serde_json::Value>> = reply(&self.api.send(request).await?)?;
+        Ok(listed
+            .response
+            .iter()
+            .any(|c| c.get("name").and_then(|n| n.as_str()) == Some(cdn)))
     }
 
     /// Every federation mapping of every delivery service (`GET federations/all`).

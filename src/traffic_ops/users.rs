@@ -29,6 +29,19 @@ pub struct User {
     /// The tenant's name.
     #[serde(default)]
     pub tenant: Option<String>,
+    /// The tenant's ID.
+    #[serde(default)]
+    pub tenant_id: Option<u64>,
+    /// When the user was last changed, as the server wrote it (RFC 3339 at 4.x and 5.0, trailing zeros
+    /// dropped: `2026-11-30T16:26:41.42322Z`; [`Timestamp::parse`](super::Timestamp::parse) reads it).
+    #[serde(default)]
+    pub last_updated: Option<String>,
+    /// When the user last logged in, as the server wrote it (RFC 3339), or null.
+    #[serde(default)]
+    pub last_authenticated: Option<String>,
+    /// True for a user of Traffic Ops' own database (not LDAP).
+    #[serde(default)]
+    pub local_user: Option<bool>,
     /// Fields this crate does not model yet.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

@@ -552,3 +552,147 @@ async fn a_token_login_with_an_empty_token_is_refused_with_401_and_logout_revoke
         .unwrap();
     assert_eq!(still.status(), 200, "logout revokes nothing");
 }
+
+fn at(sandbox: &Sandbox, version: ApiVersion) -> Client {
+    Client::builder()
+        .base_url(sandbox.base_url().as_str())
+        .auth(TrafficOpsSession::password(
+            Sandbox::TRAFFIC_OPS_USER,
+            Sandbox::TRAFFIC_OPS_PASSWORD,
+        ))
+        .traffic_ops_api_version(version)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn api_5_0_writes_answer_as_the_real_server_does() {
+    let sandbox = Sandbox::start().unwrap();
+    let v5 = at(&sandbox, ApiVersion::V5_0);
+    let federations = v5.traffic_ops().federations();
+    let made = federations
+        .create_cdn_federation(Sandbox::TRAFFIC_OPS_CDN, &NewFederation::new("a.test.", 60))
+        .await
+        .unwrap()
+        .response;
+
+    // PUT: "Federation was updated" and the object.
+    let updated = federations
+        .update_cdn_federation(
+            Sandbox::TRAFFIC_OPS_CDN,
+            made.id,
+            &NewFederation::new("b.test.", 120),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.alerts[0].text, "Federation was updated");
+    assert_eq!(updated.response.cname, "b.test.");
+
+    // DELETE: the deleted federation comes back in `response` (it was reported as a decode error).
+    let deleted = federations
+        .delete_cdn_federation(Sandbox::TRAFFIC_OPS_CDN, made.id)
+        .await
+        .unwrap();
+    assert_eq!(deleted.alerts[0].text, "Federation was deleted");
+    assert_eq!(deleted.response.as_ref().map(|f| f.id), Some(made.id));
+
+    // A missing id: 500 at 5.0 (4.x: 404).
+    for err in [
+        federations
+            .update_cdn_federation(
+                Sandbox::TRAFFIC_OPS_CDN,
+                999,
+                &NewFederation::new("c.test.", 60),
+            )
+            .await
+            .unwrap_err(),
+        federations
+            .delete_cdn_federation(Sandbox::TRAFFIC_OPS_CDN, 999)
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(
+            err.status(),
+            Some(StatusCode::INTERNAL_SERVER_ERROR),
+            "{err}"
+        );
+    }
+
+    // An unknown CDN: listed as nothing, and a create succeeds (201), linked to nothing.
+    assert!(
+        federations
+            .cdn_federations("NOPE")
+            .await
+            .unwrap()
+            .response
+            .is_empty()
+    );
+    let orphan = federations
+        .create_cdn_federation("NOPE", &NewFederation::new("d.test.", 60))
+        .await
+        .unwrap();
+    assert_eq!(orphan.status, StatusCode::CREATED);
+    assert!(!federations.cdn_exists("NOPE").await.unwrap());
+    assert!(
+        federations
+            .cdn_exists(Sandbox::TRAFFIC_OPS_CDN)
+            .await
+            .unwrap()
+    );
+
+    // At 4.0 the same calls answer as 4.x does.
+    let v4 = at(&sandbox, ApiVersion::V4_0);
+    let f4 = v4.traffic_ops().federations();
+    let made = f4
+        .create_cdn_federation(Sandbox::TRAFFIC_OPS_CDN, &NewFederation::new("e.test.", 60))
+        .await
+        .unwrap()
+        .response;
+    let deleted = f4
+        .delete_cdn_federation(Sandbox::TRAFFIC_OPS_CDN, made.id)
+        .await
+        .unwrap();
+    assert_eq!(deleted.alerts[0].text, "cdnfederation was deleted.");
+    assert!(deleted.response.is_none());
+    let err = f4
+        .delete_cdn_federation(Sandbox::TRAFFIC_OPS_CDN, 999)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    let err = f4.cdn_federations("NOPE").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+#[tokio::test]
+async fn a_conditional_200_carries_last_modified_and_users_carry_their_timestamps() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = at(&sandbox, ApiVersion::V5_0);
+    let users = client.traffic_ops().federations().users(FED);
+    let plain = users.list(&FederationUsersQuery::new()).await.unwrap();
+    assert!(plain.last_modified().is_none(), "no IMS, no Last-Modified");
+    let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let conditional = users
+        .list(&FederationUsersQuery::new().if_modified_since(long_ago))
+        .await
+        .unwrap();
+    assert_eq!(conditional.status, StatusCode::OK);
+    assert!(
+        conditional.last_modified().is_some(),
+        "an IMS answered 200 carries it"
+    );
+
+    let admin = client
+        .traffic_ops()
+        .users()
+        .find_by_username("admin")
+        .await
+        .unwrap()
+        .unwrap();
+    let updated = admin.last_updated.as_deref().unwrap();
+    assert_eq!(updated, "2026-11-30T16:26:41.42322Z");
+    group_membership::traffic_ops::Timestamp::parse(updated).unwrap();
+    group_membership::traffic_ops::Timestamp::parse(admin.last_authenticated.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(admin.tenant_id, Some(1));
+    assert_eq!(admin.local_user, Some(true));
+}
