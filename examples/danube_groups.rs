@@ -28,10 +28,11 @@ async fn main() -> ExitCode {
         Ok(t) => t,
         Err(e) => return common::fail(e.as_ref()),
     };
-    match walk(&target).await {
+    common::watch_interrupts();
+    common::finish(match walk(&target).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => common::fail(&e),
-    }
+    })
 }
 
 async fn walk(target: &common::Target) -> group_membership::Result<()> {
@@ -66,8 +67,30 @@ async fn walk(target: &common::Target) -> group_membership::Result<()> {
         .await?;
     say!("created {} with users {:?}", created.name, created.users);
 
+    // From here on the scratch group is deleted whatever happens (an error, Ctrl-C, a closed output).
+    let used = use_scratch_group(&groups, &name).await;
+    say!("\n== delete {name}");
+    groups.delete(&name).await?;
+    let still_there = groups.list_names().await?.contains(&name);
+    say!("deleted; still there: {still_there}");
+    if still_there {
+        return Err(group_membership::Error::Internal(format!(
+            "the scratch group {name} is still there after its delete"
+        )));
+    }
+    used
+}
+
+/// Shows and updates the scratch group; stops early when interrupted.
+async fn use_scratch_group(
+    groups: &group_membership::danube::Groups<'_>,
+    name: &str,
+) -> group_membership::Result<()> {
+    if common::interrupted() {
+        return Ok(());
+    }
     say!("\n== show {name} (extended)");
-    let shown = groups.get_extended(&name).await?;
+    let shown = groups.get_extended(name).await?;
     say!(
         "alias {:?}, dc-bound {:?}, datacenters {:?}",
         shown.alias,
@@ -75,22 +98,18 @@ async fn walk(target: &common::Target) -> group_membership::Result<()> {
         shown.dcs
     );
 
+    if common::interrupted() {
+        return Ok(());
+    }
     say!("\n== update {name}: users replace the whole list");
     let updated = groups
         .update(
-            &name,
+            name,
             &GroupUpdate::new()
                 .users(Vec::<String>::new())
                 .alias("Example, emptied"),
         )
         .await?;
     say!("users now {:?}, alias {:?}", updated.users, updated.alias);
-
-    say!("\n== delete {name}");
-    groups.delete(&name).await?;
-    say!(
-        "deleted; still there: {}",
-        groups.list_names().await?.contains(&name)
-    );
     Ok(())
 }

@@ -48,12 +48,16 @@ async fn main() -> ExitCode {
     if let Some(extra) = std::env::args().nth(1) {
         return common::usage(USAGE, &format!("unexpected argument `{extra}`"));
     }
+    common::watch_interrupts();
     for tour in [uplynk_tour, entuity_tour, danube_tour, traffic_ops_tour] {
+        if common::interrupted() {
+            break;
+        }
         if let Err(e) = tour().await {
-            return common::fail(e.as_ref());
+            return common::finish(common::fail(e.as_ref()));
         }
     }
-    ExitCode::SUCCESS
+    common::finish(ExitCode::SUCCESS)
 }
 
 type Tour = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BoxError>>>>;
@@ -208,14 +212,20 @@ where
         return Ok(());
     };
 
-    let granted = add(group, [user.clone()]).await.into_result()?;
+    let granted = add(group, [user.clone()]).await;
     if granted.made_no_change() {
         say!("  {user} is already a member; nothing to change.");
         return Ok(());
     }
-    show(&format!("  after adding {user}"), &group.members().await?);
-
-    remove(group, [user.clone()]).await.into_result()?;
+    // Whatever became of the add (done, failed part-way, or Ctrl-C meanwhile), the user is removed again
+    // before anything else: a run never leaves its grant in place.
+    let added = granted.into_result();
+    if added.is_ok() && !common::interrupted() {
+        show(&format!("  after adding {user}"), &group.members().await?);
+    }
+    let removed = remove(group, [user.clone()]).await.into_result();
+    added?;
+    removed?;
     let after = group.members().await?;
     show(&format!("  after removing {user}"), &after);
     say!(
@@ -226,5 +236,9 @@ where
             "no (someone else changed it meanwhile)"
         }
     );
+    if after != before && common::sandbox_only() {
+        // Nobody else uses the embedded sandbox: a difference is this run's own change left behind.
+        return Err(format!("{} was not left as it was found", group.describe()).into());
+    }
     Ok(())
 }

@@ -907,3 +907,46 @@ fn an_export_of_a_cdn_that_does_not_exist_fails_at_every_version() {
         );
     }
 }
+
+/// An example's binary, built by `cargo test` beside this test's (`target/<profile>/examples/`).
+fn example(name: &str) -> Command {
+    let dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples");
+    let mut command = Command::new(dir.join(name));
+    for v in VARIABLES {
+        command.env_remove(v);
+    }
+    command
+}
+
+#[cfg(unix)]
+#[test]
+fn examples_piped_into_head_still_undo_what_they_did_and_say_so_in_the_exit_code() {
+    use std::io::{BufRead, BufReader};
+    for name in ["quickstart", "danube_groups"] {
+        let mut child = example(name)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name}: {e} (examples are built by `cargo test`)"));
+        // Read one line, then hang up, as `| head -n 1` does.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{name} printed nothing");
+        let out = child.wait_with_output().unwrap();
+        // 141: the output was closed, and the run still finished its clean-up; an example that left a
+        // change behind on the sandbox exits 1 instead.
+        assert_eq!(
+            code(&out),
+            141,
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

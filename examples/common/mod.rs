@@ -2,8 +2,8 @@
 //! otherwise use the embedded sandbox (one per process) and say so on stderr.
 #![allow(dead_code)] // each example uses only its own service's helpers
 
-/// `println!` that ends the program quietly (exit code 0) when standard output is closed, as when piped
-/// into `head`, instead of panicking.
+/// `println!` that stops printing quietly when standard output is closed, as when piped into `head`: the
+/// example still finishes, undoing what it changed, and then exits 141 ([`finish`]).
 macro_rules! say {
     () => {
         $crate::common::say(format_args!(""))
@@ -205,19 +205,68 @@ pub fn print_alerts(alerts: &[group_membership::traffic_ops::Alert]) {
     }
 }
 
+/// True when no real service is configured at all (every service of the run uses the sandbox).
+pub fn sandbox_only() -> bool {
+    ["UPLYNK_USER_ID", "ENTUITY_URL", "DANUBE_URL", "TO_URL"]
+        .iter()
+        .all(|v| env(v).is_none())
+}
+
 /// A non-empty environment variable.
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// Prints a usage message and returns exit code 2.
-/// Writes one line to standard output; a closed output ends the program quietly.
+static OUTPUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes one line to standard output; once it is closed, nothing more is printed (the example goes on to
+/// undo what it changed).
 pub fn say(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if OUTPUT_CLOSED.load(Ordering::SeqCst) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
-        std::process::exit(0);
+        OUTPUT_CLOSED.store(true, Ordering::SeqCst);
     }
+}
+
+/// Watches for Ctrl-C (and SIGTERM): the first asks the example to stop after undoing the change in hand
+/// ([`interrupted`]); a second ends the process at once (exit 130), whatever it leaves.
+pub fn watch_interrupts() {
+    tokio::spawn(async {
+        let _ = tokio::signal::ctrl_c().await;
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        eprintln!(
+            "interrupted: undoing what this run changed, then stopping (Ctrl-C again to abort at once)"
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("aborted: a change may be left in place");
+        std::process::exit(130);
+    });
+}
+
+/// True once Ctrl-C was pressed: stop after undoing the change in hand.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The exit code of a run that has undone its changes: 130 when interrupted, 141 when its output was
+/// closed (the SIGPIPE convention), otherwise `code`.
+pub fn finish(code: std::process::ExitCode) -> std::process::ExitCode {
+    use std::sync::atomic::Ordering;
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        eprintln!("interrupted: every change this run made was undone");
+        return std::process::ExitCode::from(130);
+    }
+    if OUTPUT_CLOSED.load(Ordering::SeqCst) {
+        return std::process::ExitCode::from(141);
+    }
+    code
 }
 
 /// `--help` or `-h` among the arguments: the usage on standard output, and exit code 0.
