@@ -134,9 +134,14 @@ impl fmt::Display for TrafficOpsUser {
     }
 }
 
+/// From this many references not answered by the federation's own members on, they are resolved with one
+/// `GET users` (every user the caller may see) instead of one filtered lookup each.
+const ONE_LIST_FROM: usize = 4;
+
 /// Resolves each reference to a user: from the federation's current members when one matches, otherwise
-/// with one `GET users?username=` or `GET users?id=` per reference. An unknown user is an error, so
-/// nothing is planned (or written) from a name that means nobody.
+/// with a lookup — one `GET users?username=` or `GET users?id=` per reference, or, for
+/// [`ONE_LIST_FROM`] references or more, one `GET users` for all of them (2,000 usernames: one request).
+/// An unknown user is an error, so nothing is planned (or written) from a name that means nobody.
 pub(super) async fn resolve_traffic_ops_users(
     client: &Client,
     wanted: &[UserRef],
@@ -149,37 +154,99 @@ pub(super) async fn resolve_traffic_ops_users(
     {
         return Err(Error::invalid_input("Traffic Ops username", "is empty"));
     }
-    let users = client.traffic_ops().users();
+    let members = Directory::of(current.iter().cloned());
     let mut resolved = BTreeSet::new();
+    let mut unknown = Vec::new();
     for reference in wanted {
-        let known = current.iter().find(|u| match reference {
-            UserRef::Id(id) => u.id == *id,
-            UserRef::Username(name) => u.username.as_deref() == Some(name),
-        });
-        if let Some(user) = known {
-            resolved.insert(user.clone());
-            continue;
+        match members.find(reference) {
+            Some(user) => {
+                resolved.insert(user.clone());
+            }
+            None => unknown.push(reference),
         }
+    }
+    let users = client.traffic_ops().users();
+    if unknown.len() >= ONE_LIST_FROM {
+        let everyone = users.list(&crate::traffic_ops::UsersQuery::new()).await?;
+        let directory = Directory::of(everyone.response.into_iter().map(|u| TrafficOpsUser {
+            id: u.id,
+            username: Some(u.username),
+        }));
+        for reference in unknown {
+            if let UserRef::Username(name) = reference
+                && directory.ambiguous.contains(name.as_str())
+            {
+                return Err(Error::AmbiguousMember {
+                    service: "traffic_ops",
+                    member: format!("username `{name}`"),
+                });
+            }
+            let user = directory
+                .find(reference)
+                .ok_or_else(|| unknown_member(reference))?;
+            resolved.insert(user.clone());
+        }
+        return Ok(resolved);
+    }
+    for reference in unknown {
         let found = match reference {
             UserRef::Id(id) => users.find_by_id(*id).await?,
             UserRef::Username(name) => users.find_by_username(name).await?,
         };
-        let Some(user) = found else {
-            let what = match reference {
-                UserRef::Id(id) => format!("user ID {id}"),
-                UserRef::Username(name) => format!("username `{name}`"),
-            };
-            return Err(Error::UnknownMember {
-                service: "traffic_ops",
-                member: what,
-            });
-        };
+        let user = found.ok_or_else(|| unknown_member(reference))?;
         resolved.insert(TrafficOpsUser {
             id: user.id,
             username: Some(user.username),
         });
     }
     Ok(resolved)
+}
+
+/// Users by ID and by exact username (usernames two users share are set apart: refused, not guessed).
+struct Directory {
+    by_id: std::collections::BTreeMap<u64, TrafficOpsUser>,
+    by_name: std::collections::BTreeMap<String, TrafficOpsUser>,
+    ambiguous: BTreeSet<String>,
+}
+
+impl Directory {
+    fn of(users: impl Iterator<Item = TrafficOpsUser>) -> Self {
+        let mut directory = Directory {
+            by_id: Default::default(),
+            by_name: Default::default(),
+            ambiguous: BTreeSet::new(),
+        };
+        for user in users {
+            if let Some(name) = &user.username
+                && directory
+                    .by_name
+                    .insert(name.clone(), user.clone())
+                    .is_some()
+            {
+                directory.ambiguous.insert(name.clone());
+            }
+            directory.by_id.insert(user.id, user);
+        }
+        directory
+    }
+
+    fn find(&self, reference: &UserRef) -> Option<&TrafficOpsUser> {
+        match reference {
+            UserRef::Id(id) => self.by_id.get(id),
+            UserRef::Username(name) if self.ambiguous.contains(name.as_str()) => None,
+            UserRef::Username(name) => self.by_name.get(name),
+        }
+    }
+}
+
+fn unknown_member(reference: &UserRef) -> Error {
+    Error::UnknownMember {
+        service: "traffic_ops",
+        member: match reference {
+            UserRef::Id(id) => format!("user ID {id}"),
+            UserRef::Username(name) => format!("username `{name}`"),
+        },
+    }
 }
 
 /// Members named by plain strings (usernames, user IDs): each must be non-empty.

@@ -697,3 +697,70 @@ async fn two_users_with_one_username_are_refused_not_guessed() {
     );
     assert!(!err.may_have_been_applied());
 }
+
+#[tokio::test]
+async fn two_thousand_usernames_resolve_with_one_users_request() {
+    use group_membership::membership::{TrafficOpsFederationUsers, plan};
+
+    let server = strict_server().await;
+    mount_login(&server, "s1", 1).await;
+    Mock::given(method("GET"))
+        .and(path("/api/4.0/federations/1/users"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"response": [{"id": 2, "username": "admin", "role": "admin"}]}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let everyone: Vec<serde_json::Value> = (0..2_000u64)
+        .map(|i| json!({"id": 100 + i, "username": format!("user{i:04}"), "role": "operations"}))
+        .chain([json!({"id": 2, "username": "admin", "role": "admin"})])
+        .collect();
+    // One GET users, without a filter: all 2,000 names from one answer.
+    Mock::given(method("GET"))
+        .and(path("/api/4.0/users"))
+        .and(|request: &wiremock::Request| request.url.query().is_none())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "response": everyone })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (to, _) = client(&server);
+    let federation = TrafficOpsFederationUsers::new(to, 1);
+    let names: Vec<String> = std::iter::once("admin".to_string())
+        .chain((0..2_000).map(|i| format!("user{i:04}")))
+        .collect();
+    let p = plan(&federation, names.clone()).await.unwrap();
+    assert_eq!(p.to_add().len(), 2_000);
+    assert_eq!(p.to_keep().len(), 1, "admin needed no lookup");
+    assert_eq!(p.to_add()[0].id, 100);
+
+    // A name nobody has is refused, still after one request.
+    let server2 = strict_server().await;
+    mount_login(&server2, "s1", 1).await;
+    Mock::given(method("GET"))
+        .and(path("/api/4.0/federations/1/users"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"response": []})))
+        .mount(&server2)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/4.0/users"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"response": [
+                {"id": 3, "username": "a"}, {"id": 4, "username": "b"}, {"id": 5, "username": "c"}
+            ]})),
+        )
+        .expect(1)
+        .mount(&server2)
+        .await;
+    let (client2, _) = client(&server2);
+    let federation = TrafficOpsFederationUsers::new(client2, 1);
+    let err = plan(&federation, ["a", "b", "c", "nobody"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownMember { member, .. } if member == "username `nobody`"),
+        "{err:?}"
+    );
+}
