@@ -281,7 +281,9 @@ fn unknown_people_and_users_fail_with_nothing_written() {
     let out = tool(&["plan", &no_identity]);
     assert_eq!(code(&out), 1);
     assert!(
-        stderr(&out).contains("group cdn/1: person `@alice` has no identity on connection `cdn`"),
+        stderr(&out).contains(
+            ":62:28: /groups/3/members/1: person `@alice` has no identity on connection `cdn`"
+        ),
         "{}",
         stderr(&out)
     );
@@ -295,7 +297,7 @@ fn unknown_people_and_users_fail_with_nothing_written() {
     assert_eq!(code(&out), 1);
     assert!(
         stderr(&out)
-            .contains("person `bob`: names connection `cnd`, which the file does not define"),
+            .contains("/people/bob/cnd: person `bob` names connection `cnd`, which the file does not define; did you mean `cdn`?"),
         "{}",
         stderr(&out)
     );

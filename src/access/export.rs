@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::file::{Connection, DesiredGroup, DesiredState, Mode};
+use super::grant::MemberEntry;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::membership::{
@@ -84,14 +85,20 @@ impl DesiredState {
                 None => member,
             })
             .collect();
-        let strings = || named.iter().map(UserRef::to_string).collect::<Vec<_>>();
+        // A member the file already lists keeps its entry (and its `until`).
+        let entries = named
+            .into_iter()
+            .map(|member| {
+                group
+                    .members()
+                    .iter()
+                    .find(|e| e.member == member)
+                    .cloned()
+                    .unwrap_or_else(|| MemberEntry::new(member))
+            })
+            .collect();
         let mut group = group.clone();
-        match &mut group {
-            DesiredGroup::TrafficOps { members, .. } => *members = named.clone(),
-            DesiredGroup::Uplynk { members, .. }
-            | DesiredGroup::Entuity { members, .. }
-            | DesiredGroup::Danube { members, .. } => *members = strings(),
-        }
+        *group.members_mut() = entries;
         group
     }
 

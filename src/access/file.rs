@@ -23,9 +23,15 @@
 //! integer user IDs, resolved against the server before planning (an unknown user fails that group, and
 //! nothing is written to it).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::grant::MemberEntry;
+use super::source::{FileFormat, Problem, Source};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -36,6 +42,7 @@ use crate::membership::{
 
 /// How to reach one service account: a base URL and the names of the environment variables holding its
 /// credentials.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -81,6 +88,7 @@ pub struct Connection {
 }
 
 /// How a group's desired list is applied.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -99,6 +107,7 @@ impl Mode {
 }
 
 /// One group and who should be in it. Unknown keys are refused.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "service", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
@@ -109,8 +118,9 @@ pub enum DesiredGroup {
         connection: String,
         /// The failover group.
         failover_group_id: String,
-        /// User IDs, or people (`@name`).
-        members: Vec<String>,
+        /// User IDs, or people (`@name`); each may end (`{"member": ..., "until": "2027-01-31"}`).
+        #[cfg_attr(feature = "schema", schemars(with = "Vec<super::grant::NamedEntry>"))]
+        members: Vec<MemberEntry>,
         /// `exact` (default): the group becomes exactly `members`; `additive`: members are added, never removed.
         #[serde(default, skip_serializing_if = "Mode::is_exact")]
         mode: Mode,
@@ -129,8 +139,9 @@ pub enum DesiredGroup {
         config_set_id: String,
         /// The user group.
         user_group: String,
-        /// Usernames, or people (`@name`).
-        members: Vec<String>,
+        /// Usernames, or people (`@name`); each may end (`{"member": ..., "until": "2027-01-31"}`).
+        #[cfg_attr(feature = "schema", schemars(with = "Vec<super::grant::NamedEntry>"))]
+        members: Vec<MemberEntry>,
         /// `exact` (default): the group becomes exactly `members`; `additive`: members are added, never removed.
         #[serde(default, skip_serializing_if = "Mode::is_exact")]
         mode: Mode,
@@ -147,8 +158,9 @@ pub enum DesiredGroup {
         connection: String,
         /// The group.
         group: String,
-        /// Usernames, or people (`@name`).
-        members: Vec<String>,
+        /// Usernames, or people (`@name`); each may end (`{"member": ..., "until": "2027-01-31"}`).
+        #[cfg_attr(feature = "schema", schemars(with = "Vec<super::grant::NamedEntry>"))]
+        members: Vec<MemberEntry>,
         /// `exact` (default): the group becomes exactly `members`; `additive`: members are added, never removed.
         #[serde(default, skip_serializing_if = "Mode::is_exact")]
         mode: Mode,
@@ -165,8 +177,8 @@ pub enum DesiredGroup {
         connection: String,
         /// The federation.
         federation_id: u64,
-        /// Usernames or integer user IDs, or people (`@name`).
-        members: Vec<UserRef>,
+        /// Usernames or integer user IDs, or people (`@name`); each may end (`{"member": ..., "until": ...}`).
+        members: Vec<MemberEntry>,
         /// `exact` (default): the group becomes exactly `members`; `additive`: members are added, never removed.
         #[serde(default, skip_serializing_if = "Mode::is_exact")]
         mode: Mode,
@@ -207,6 +219,26 @@ impl DesiredGroup {
                 min_members,
                 ..
             } => (*mode, unmanaged, *min_members),
+        }
+    }
+
+    /// The group's member entries, as written.
+    pub fn members(&self) -> &[MemberEntry] {
+        match self {
+            DesiredGroup::Uplynk { members, .. }
+            | DesiredGroup::Entuity { members, .. }
+            | DesiredGroup::Danube { members, .. }
+            | DesiredGroup::TrafficOps { members, .. } => members,
+        }
+    }
+
+    /// The group's member entries, to change (`offboard`).
+    pub fn members_mut(&mut self) -> &mut Vec<MemberEntry> {
+        match self {
+            DesiredGroup::Uplynk { members, .. }
+            | DesiredGroup::Entuity { members, .. }
+            | DesiredGroup::Danube { members, .. }
+            | DesiredGroup::TrafficOps { members, .. } => members,
         }
     }
 
@@ -258,10 +290,18 @@ impl DesiredGroup {
 }
 
 /// A whole desired-state file.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DesiredState {
+    /// The JSON Schema the file names for editors (`"$schema"`); not used otherwise.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// The longest grant, in days from today, that a member's `until` may give (`None`: no limit). Entries
+    /// without `until` are not limited by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_grant_days: Option<u32>,
     /// Named connections.
     pub connections: BTreeMap<String, Connection>,
     /// People, each with their identity on the connections they use (connection name → username or user
@@ -278,12 +318,17 @@ pub struct DesiredState {
     /// so a saved plan can name the file it came from; `None` for a state made in code.
     #[serde(skip)]
     source_sha256: Option<String>,
+    /// The instant `until` dates are compared with: when the file was read, unless set
+    /// ([`as_of`](Self::as_of)).
+    #[serde(skip, default = "OffsetDateTime::now_utc")]
+    as_of: OffsetDateTime,
 }
 
 /// Two states are equal when they say the same (connections, people, groups), whatever text they came from.
 impl PartialEq for DesiredState {
     fn eq(&self, other: &Self) -> bool {
         self.connections == other.connections
+            && self.max_grant_days == other.max_grant_days
             && self.people == other.people
             && self.protected == other.protected
             && self.groups == other.groups
@@ -292,84 +337,137 @@ impl PartialEq for DesiredState {
 impl Eq for DesiredState {}
 
 impl DesiredState {
-    /// Parses and checks a file's text: no object has a key twice (at any level: two connections with
-    /// the same name would otherwise silently become one), every group names a connection of its own
-    /// service, no group appears twice, no member is empty or listed twice.
+    /// Parses and checks a JSON file's text ([`validate_text`](Self::validate_text)).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] naming what is wrong and, for JSON mistakes and duplicate keys, the line.
+    /// [`Error::InvalidInput`] listing every problem with its line and column.
     pub fn from_json(text: &str) -> Result<DesiredState> {
-        crate::json::refuse_duplicate_keys(text)
-            .map_err(|e| Error::invalid_input("desired-state file", e.to_string()))?;
-        let mut state: DesiredState = serde_json::from_str(text)
-            .map_err(|e| Error::invalid_input("desired-state file", e.to_string()))?;
-        state.source_sha256 = Some(super::saved::sha256_hex(text));
-        let mut seen = BTreeSet::new();
-        for group in &state.groups {
-            let what = format!("group {}", group.key());
-            match state.connections.get(group.connection()) {
-                None => {
-                    return Err(Error::invalid_input(
-                        what,
-                        format!("no connection named `{}`", group.connection()),
-                    ));
-                }
-                Some(c) if c.service != group.service() => {
-                    return Err(Error::invalid_input(
-                        what,
-                        format!(
-                            "connection `{}` is for {}",
-                            group.connection(),
-                            c.service.as_str()
-                        ),
-                    ));
-                }
-                Some(_) => {}
-            }
-            if !seen.insert(group.key()) {
-                return Err(Error::invalid_input(what, "listed twice"));
-            }
-            let members: Vec<String> = state
-                .expanded(group)?
-                .iter()
-                .map(UserRef::to_string)
+        Self::validate_text(text, FileFormat::Json, None).map_err(problems_error)
+    }
+
+    /// Reads and checks a desired-state file, or a directory of them ([`validate`](Self::validate)).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] listing every problem with its place, or a file that cannot be read.
+    pub fn read(path: &Path) -> Result<DesiredState> {
+        Self::validate(path).map_err(problems_error)
+    }
+
+    /// Reads `path` and checks everything that needs no service, returning **every** problem with its
+    /// file, line and column: syntax, unknown keys (with the likely one meant), references to people and
+    /// connections, groups or members listed twice, dates, `max_grant_days`, unmanaged and protected lists.
+    ///
+    /// `path` is a `.json` file, a `.toml` file (with the `toml` feature), or a directory: every `*.json`
+    /// and `*.toml` file in it (not below it), merged in name order: their connections and people are
+    /// merged (a name defined in two files is a problem naming both places), their groups and protected
+    /// lists joined.
+    ///
+    /// # Errors
+    /// The problems found (a file that cannot be read is one).
+    pub fn validate(path: &Path) -> std::result::Result<DesiredState, Vec<Problem>> {
+        let cannot = |e: std::io::Error| {
+            vec![Problem {
+                place: None,
+                pointer: String::new(),
+                message: format!("cannot read {}: {e}", path.display()),
+            }]
+        };
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(cannot)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && FileFormat::of_path(p).is_some())
                 .collect();
-            if members.iter().any(|m| m.trim().is_empty()) {
-                return Err(Error::invalid_input(what, "a member is empty"));
+            files.sort();
+            if files.is_empty() {
+                return Err(vec![Problem {
+                    place: None,
+                    pointer: String::new(),
+                    message: format!("{} holds no *.json or *.toml file", path.display()),
+                }]);
             }
-            if members.iter().collect::<BTreeSet<_>>().len() != members.len() {
-                return Err(Error::invalid_input(
-                    what,
-                    "a member is listed twice (perhaps once by name and once as a person)",
-                ));
+            let mut texts = Vec::new();
+            for file in &files {
+                let text = std::fs::read_to_string(file).map_err(cannot)?;
+                texts.push((file.display().to_string(), text));
+            }
+            return Self::validate_texts(&texts);
+        }
+        finish(read_source(path)?)
+    }
+
+    /// Checks several files' texts as one, as [`validate`](Self::validate) does for a directory: each
+    /// `(name, text)` in the format its name's extension gives (JSON otherwise), merged in the order given.
+    ///
+    /// # Errors
+    /// The problems found.
+    pub fn validate_texts(
+        files: &[(String, String)],
+    ) -> std::result::Result<DesiredState, Vec<Problem>> {
+        let mut sources = Vec::new();
+        let mut problems = Vec::new();
+        for (name, text) in files {
+            let format = FileFormat::of_path(Path::new(name)).unwrap_or(FileFormat::Json);
+            match Source::parse(text, format, Some(name)).map_err(|p| with_hint(p, text, format)) {
+                Ok(source) => sources.push(source),
+                Err(mut p) => problems.append(&mut p),
             }
         }
-        for group in &state.groups {
-            state.policy(group, None)?;
+        if !problems.is_empty() {
+            return Err(problems);
         }
-        for reference in &state.protected {
-            if let UserRef::Username(name) = reference
-                && let Some(person) = name.strip_prefix('@')
-                && !state.people.contains_key(person)
-            {
-                return Err(Error::invalid_input(
-                    "protected",
-                    format!("`@{person}` is not one of the file's `people`"),
-                ));
-            }
+        finish(Source::merge(sources)?)
+    }
+
+    /// Checks a file's `text` in `format` as [`validate`](Self::validate) does; `file` names it in places.
+    ///
+    /// # Errors
+    /// The problems found.
+    pub fn validate_text(
+        text: &str,
+        format: FileFormat,
+        file: Option<&str>,
+    ) -> std::result::Result<DesiredState, Vec<Problem>> {
+        finish(Source::parse(text, format, file).map_err(|p| with_hint(p, text, format))?)
+    }
+
+    /// The same state with `until` dates compared with `now` instead of the moment it was read.
+    pub fn as_of(mut self, now: OffsetDateTime) -> Self {
+        self.as_of = now;
+        self
+    }
+
+    /// The instant `until` dates are compared with.
+    pub fn now(&self) -> OffsetDateTime {
+        self.as_of
+    }
+
+    pub(crate) fn from_parts(
+        connections: BTreeMap<String, Connection>,
+        people: BTreeMap<String, BTreeMap<String, UserRef>>,
+        protected: Vec<UserRef>,
+        groups: Vec<DesiredGroup>,
+    ) -> Self {
+        DesiredState {
+            schema: None,
+            max_grant_days: None,
+            connections,
+            people,
+            protected,
+            groups,
+            source_sha256: None,
+            as_of: OffsetDateTime::now_utc(),
         }
-        for (person, identities) in &state.people {
-            if let Some(unknown) = identities
-                .keys()
-                .find(|c| !state.connections.contains_key(*c))
-            {
-                return Err(Error::invalid_input(
-                    format!("person `{person}`"),
-                    format!("names connection `{unknown}`, which the file does not define"),
-                ));
-            }
-        }
-        Ok(state)
+    }
+
+    pub(crate) fn with_schema(mut self, schema: Option<String>) -> Self {
+        self.schema = schema;
+        self
+    }
+
+    pub(crate) fn with_max_grant_days(mut self, days: Option<u32>) -> Self {
+        self.max_grant_days = days;
+        self
     }
 
     /// A state made in code, with no file behind it.
@@ -378,16 +476,11 @@ impl DesiredState {
         people: BTreeMap<String, BTreeMap<String, UserRef>>,
         groups: Vec<DesiredGroup>,
     ) -> Self {
-        DesiredState {
-            connections,
-            people,
-            protected: Vec::new(),
-            groups,
-            source_sha256: None,
-        }
+        Self::from_parts(connections, people, Vec::new(), groups)
     }
 
-    /// The SHA-256 (lowercase hex) of the text [`from_json`](Self::from_json) read, when it was read from one.
+    /// The SHA-256 (lowercase hex) of the text [`from_json`](Self::from_json) read, when it was read from
+    /// one; of a directory, the SHA-256 of its files' texts in name order, each followed by a NUL byte.
     pub fn source_sha256(&self) -> Option<&str> {
         self.source_sha256.as_deref()
     }
@@ -672,9 +765,84 @@ impl DesiredState {
     }
 }
 
+/// Reads one file in the format its extension names (`.json`, `.toml`; anything else is read as JSON, and a
+/// YAML file is refused in words).
+fn read_source(path: &Path) -> std::result::Result<Source, Vec<Problem>> {
+    let name = path.display().to_string();
+    let one = |message: String| {
+        vec![Problem {
+            place: None,
+            pointer: String::new(),
+            message,
+        }]
+    };
+    if matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    ) {
+        return Err(one(format!(
+            "{name}: YAML is not read; write the desired-state file as JSON (or TOML)"
+        )));
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| one(format!("cannot read {name}: {e}")))?;
+    let format = FileFormat::of_path(path).unwrap_or(FileFormat::Json);
+    Source::parse(&text, format, Some(&name)).map_err(|p| with_hint(p, &text, format))
+}
+
+/// A JSON syntax error on text that looks like TOML or YAML says so.
+fn with_hint(mut problems: Vec<Problem>, text: &str, format: FileFormat) -> Vec<Problem> {
+    if format != FileFormat::Json {
+        return problems;
+    }
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    let looks = match first {
+        Some(l) if l.starts_with('[') && l.ends_with(']') && !l.contains('"') => Some("TOML"),
+        Some(l) if l.contains(" = ") => Some("TOML"),
+        Some(l) if l == "---" || (l.contains(": ") && !l.starts_with('{')) => Some("YAML"),
+        _ => None,
+    };
+    if let (Some(kind), Some(p)) = (looks, problems.first_mut()) {
+        p.message += &match kind {
+            "TOML" => {
+                " (this looks like TOML: name the file `*.toml`; it is read as JSON otherwise)"
+                    .to_string()
+            }
+            _ => " (this looks like YAML, which is not read: write it as JSON or TOML)".to_string(),
+        };
+    }
+    problems
+}
+
+/// Checks a read source and names its text.
+fn finish(source: Source) -> std::result::Result<DesiredState, Vec<Problem>> {
+    let mut state = super::check::check(&source, OffsetDateTime::now_utc())?;
+    state.source_sha256 = Some(match source.texts.as_slice() {
+        [one] => super::saved::sha256_hex(one),
+        many => {
+            super::saved::sha256_hex(&many.iter().map(|t| format!("{t}\0")).collect::<String>())
+        }
+    });
+    Ok(state)
+}
+
+/// Every problem, as one error.
+fn problems_error(problems: Vec<Problem>) -> Error {
+    let list: Vec<String> = problems.iter().map(Problem::to_string).collect();
+    let what = match list.len() {
+        1 => "desired-state file".to_string(),
+        n => format!("desired-state file ({n} problems)"),
+    };
+    Error::invalid_input(what, list.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     const SAMPLE: &str = include_str!("../../examples/memberships.json");
 
@@ -698,7 +866,8 @@ mod tests {
         let with_secret = r#"{"connections": {"c": {"service": "entuity", "base_url": "https://h", "password": "hunter2"}}, "groups": []}"#;
         let err = DesiredState::from_json(with_secret).unwrap_err();
         assert!(
-            err.to_string().contains("unknown field `password`"),
+            err.to_string()
+                .contains("unknown key `password`; did you mean `password_env`?"),
             "{err}"
         );
         assert!(!err.to_string().contains("hunter2"));
@@ -710,10 +879,13 @@ mod tests {
         assert!(DesiredState::from_json(missing).is_err());
         let same_name = "{\"connections\": {\n  \"c\": {\"service\": \"danube\", \"base_url\": \"https://a\"},\n  \"c\": {\"service\": \"danube\", \"base_url\": \"https://b\"}},\n \"groups\": []}";
         let err = DesiredState::from_json(same_name).unwrap_err().to_string();
-        assert!(err.contains("duplicate key `c` at line 3"), "{err}");
+        assert!(
+            err.contains("line 3, column 3: /connections/c: key `c` is written twice in one object (first at line 2, column 3)"),
+            "{err}"
+        );
         let inner = r#"{"connections": {"c": {"service": "danube", "base_url": "https://a"}}, "groups": [{"service": "danube", "connection": "c", "group": "g", "group": "h", "members": ["a"]}]}"#;
         let err = DesiredState::from_json(inner).unwrap_err().to_string();
-        assert!(err.contains("duplicate key `group`"), "{err}");
+        assert!(err.contains("key `group` is written twice"), "{err}");
     }
 
     #[test]

@@ -11,29 +11,46 @@ use super::file::Mode;
 use super::file::{DesiredGroup, DesiredState};
 
 impl DesiredState {
-    /// A group's members with every person (`@name`) replaced by their identity on the group's connection.
+    /// A group's members whose grant has not ended ([`now`](Self::now)), every person (`@name`) replaced
+    /// by their identity on the group's connection.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a person the file does not declare, or one without an identity on the
     /// group's connection.
     pub fn expanded(&self, group: &DesiredGroup) -> Result<Vec<UserRef>> {
-        let listed: Vec<UserRef> = match group {
-            DesiredGroup::TrafficOps { members, .. } => members.clone(),
-            DesiredGroup::Uplynk { members, .. }
-            | DesiredGroup::Entuity { members, .. }
-            | DesiredGroup::Danube { members, .. } => {
-                members.iter().cloned().map(UserRef::Username).collect()
-            }
-        };
-        listed
-            .into_iter()
-            .map(|member| match &member {
-                UserRef::Username(name) if name.starts_with('@') => {
-                    self.identity(&name[1..], group.connection(), &group.key())
-                }
-                _ => Ok(member),
-            })
+        self.identities(group, |ended| !ended)
+    }
+
+    /// A group's members whose grant has ended ([`now`](Self::now)), as identities: a plan removes them.
+    ///
+    /// # Errors
+    /// As [`expanded`](Self::expanded).
+    pub fn ended(&self, group: &DesiredGroup) -> Result<Vec<UserRef>> {
+        self.identities(group, |ended| ended)
+    }
+
+    fn identities(&self, group: &DesiredGroup, keep: fn(bool) -> bool) -> Result<Vec<UserRef>> {
+        group
+            .members()
+            .iter()
+            .filter(|entry| keep(entry.has_ended(self.now())))
+            .map(|entry| self.identity_of(&entry.member, group.connection(), &group.key()))
             .collect()
+    }
+
+    /// `member` as an identity on `connection`: a person (`@name`) replaced by theirs.
+    pub(crate) fn identity_of(
+        &self,
+        member: &UserRef,
+        connection: &str,
+        group: &str,
+    ) -> Result<UserRef> {
+        match member {
+            UserRef::Username(name) if name.starts_with('@') => {
+                self.identity(&name[1..], connection, group)
+            }
+            _ => Ok(member.clone()),
+        }
     }
 
     fn identity(&self, person: &str, connection: &str, group: &str) -> Result<UserRef> {
@@ -83,8 +100,10 @@ impl DesiredState {
                 other => Some(other.to_string()),
             })
             .collect();
+        let ended: Vec<String> = self.ended(group)?.iter().map(UserRef::to_string).collect();
         Ok(GroupPolicy::default()
             .additive(mode == Mode::Additive)
+            .ended(ended)
             .unmanaged(unmanaged)
             .protected(protected)
             .login_identity(login)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use super::compare::Origin;
 use super::file::DesiredState;
 use super::saved::{SavedGroupPlan, SavedPlan};
 use crate::client::Client;
@@ -220,6 +221,10 @@ pub struct GroupResult {
     /// What happened.
     #[serde(flatten)]
     pub report: GroupReport,
+    /// With a base file ([`RunReport::mark_origins`]): each planned change's member ID and whether this
+    /// edit introduced it or it is drift. Empty otherwise.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub origins: BTreeMap<String, Origin>,
 }
 
 impl GroupResult {
@@ -229,6 +234,7 @@ impl GroupResult {
             key: key.into(),
             connection: connection.into(),
             report,
+            origins: BTreeMap::new(),
         }
     }
 }
@@ -621,11 +627,7 @@ impl<'a> Run<'a> {
             .map(|g| g.connection().to_string())
             .unwrap_or_default();
         report.relabel(&|m: &mut Member| self.state.label(&connection, m));
-        GroupResult {
-            key: entry.key().to_string(),
-            connection,
-            report,
-        }
+        GroupResult::new(entry.key(), connection, report)
     }
 
     async fn each<'s, T: Send + 's>(
@@ -687,14 +689,25 @@ enum Work {
     Done(Box<GroupReport>),
 }
 
-/// The known name closest to `wanted`, when one is close enough to be a likely typo.
+/// The known name closest to `wanted`, when one is close enough to be a likely typo: a few letters typed
+/// wrong, left out, added or swapped (`cnd` for `cdn`: optimal string alignment distance up to a third of
+/// the length, at least 1), or else a Jaro-Winkler similarity above 0.8 (long names with a shared start).
 pub(crate) fn closest<'k>(wanted: &str, known: &'k [String]) -> Option<&'k str> {
-    known
+    let edits = (wanted.chars().count() / 3).max(1);
+    let by_edits = known
         .iter()
-        .map(|k| (strsim::jaro_winkler(wanted, k), k))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k.as_str())
+        .map(|k| (strsim::osa_distance(wanted, k), k))
+        .filter(|(d, _)| *d <= edits)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str());
+    by_edits.or_else(|| {
+        known
+            .iter()
+            .map(|k| (strsim::jaro_winkler(wanted, k), k))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, k)| k.as_str())
+    })
 }
 
 /// A member of a saved plan as reports show it: a string is the identity; a Traffic Ops user is

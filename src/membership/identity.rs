@@ -48,6 +48,23 @@ impl<'de> Deserialize<'de> for UserRef {
     }
 }
 
+/// A username (string) or user ID (whole number, 0 or more).
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for UserRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UserRef".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A username, a person of the file's `people` as `@name`, or (Traffic Ops) an integer user ID.",
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "integer", "minimum": 0}
+            ]
+        })
+    }
+}
+
 impl From<u64> for UserRef {
     fn from(id: u64) -> Self {
         UserRef::Id(id)

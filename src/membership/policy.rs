@@ -28,6 +28,9 @@ pub struct GroupPolicy {
     pub login_identity: Option<String>,
     /// A plan leaving fewer members than this is refused.
     pub min_members: Option<usize>,
+    /// Members whose grant has ended: removed when present, in additive groups too (they are not in the
+    /// desired list of an exact group).
+    pub ended: BTreeSet<String>,
 }
 
 /// True when `member` is one of `identities` (by identity, or by username).
@@ -64,6 +67,13 @@ impl GroupPolicy {
     }
 
     /// The change a desired list asks for under this policy: exact, or only additions.
+    /// Members whose grant has ended (identities, or Traffic Ops usernames): a plan removes them when
+    /// present, in an additive group too.
+    pub fn ended(mut self, members: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.ended = members.into_iter().map(Into::into).collect();
+        self
+    }
+
     pub(crate) fn change(&self) -> Change {
         if self.additive {
             Change::Add
@@ -79,7 +89,7 @@ impl GroupPolicy {
         named: BTreeSet<M>,
         change: Change,
     ) -> Plan<M> {
-        let plan = Plan::for_change(current, named, change);
+        let plan = self.without_ended(Plan::for_change(current, named, change));
         if self.unmanaged.is_empty() {
             return plan;
         }
@@ -108,6 +118,21 @@ impl GroupPolicy {
     }
 
     /// The refusal of a plan by this group's rules, if any.
+    /// An additive plan that would keep a member whose grant has ended becomes the exact plan without them.
+    fn without_ended<M: MemberId>(&self, plan: Plan<M>) -> Plan<M> {
+        let ended = |m: &M| named_in(m, &self.ended);
+        if plan.change() != Change::Add || !plan.desired().iter().any(ended) {
+            return plan;
+        }
+        let desired = plan
+            .desired()
+            .iter()
+            .filter(|m| !ended(m))
+            .cloned()
+            .collect();
+        Plan::for_change(plan.current().clone(), desired, Change::Exact)
+    }
+
     pub(crate) fn check<M: MemberId>(
         &self,
         plan: &Plan<M>,

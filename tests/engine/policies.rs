@@ -270,7 +270,10 @@ fn unknown_keys_inside_a_group_and_unknown_people_in_rules_are_refused() {
         r#""members": ["admin"]"#,
     );
     let err = DesiredState::from_json(&typo).unwrap_err().to_string();
-    assert!(err.contains("unknown field `min_member`"), "{err}");
+    assert!(
+        err.contains("/groups/0/min_member: unknown key `min_member`; did you mean `min_members`?"),
+        "{err}"
+    );
     let nobody = file(
         r#""protected": ["@nobody"],"#,
         &format!(r#""members": ["{T345}"]"#),

@@ -69,6 +69,9 @@ pub enum Format {
     Text,
     /// For CI tools.
     Json,
+    /// For a pull-request comment: a summary table, refusals and failures first, a collapsible section
+    /// per group (under 65,000 characters; cut with a note beyond).
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +89,19 @@ pub enum Command {
     Export(ExportArgs),
     /// Print a saved plan the way `plan` did (people by name when the desired-state file is given).
     Show(ShowArgs),
+    /// For scheduled CI: does every group still match the file? Exit 0 when all do, 2 when one differs
+    /// (naming who was added or removed outside the file), 1 when a group could not be read.
+    Drift(DriftArgs),
+    /// Every group a person is in, on every connection: desired in the file and live on the service.
+    Access(AccessArgs),
+    /// Take a person out of every group of the file (keeping its formatting), then print the plan that
+    /// applying the edited file would make. Without --write the file is not changed.
+    Offboard(OffboardArgs),
+    /// Check a desired-state file without any service or credential: every problem, with its line and
+    /// column. Exit 0 when it is valid, 1 otherwise.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of the desired-state file (for editors: name it in the file's `$schema`).
+    Schema,
 }
 
 impl Command {
@@ -96,6 +112,11 @@ impl Command {
             Command::Apply(_) => "apply",
             Command::Export(_) => "export",
             Command::Show(_) => "show",
+            Command::Drift(_) => "drift",
+            Command::Access(_) => "access",
+            Command::Offboard(_) => "offboard",
+            Command::Validate(_) => "validate",
+            Command::Schema => "schema",
         }
     }
 }
@@ -110,6 +131,48 @@ pub struct PlanArgs {
     /// planned or the run is over its removal budget; never the desired-state file itself).
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
+    /// The file before this edit (e.g. from the base branch): each change is marked as introduced by the
+    /// edit, or as drift the old file would have corrected too.
+    #[arg(long, value_name = "OLD_FILE")]
+    pub base: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The desired-state file (or directory).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// The person, as the file's `people` names them (`@alice`).
+    pub person: String,
+    /// The desired-state file (or directory).
+    pub file: PathBuf,
+    /// Also every group the connections can see that the file does not list.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OffboardArgs {
+    /// The person, as the file's `people` names them (`@alice`).
+    pub person: String,
+    /// The desired-state file (or directory of JSON files).
+    pub file: PathBuf,
+    /// Write the edited file(s); without it, only show what would change.
+    #[arg(long)]
+    pub write: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The desired-state file (or directory).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +268,9 @@ pub struct RunArgs {
     /// Only this group (its key in the file, e.g. `cdn/1`); repeat for more.
     #[arg(long = "group", value_name = "KEY")]
     pub groups: Vec<String>,
+    /// Warn of memberships whose `until` falls within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 14)]
+    pub warn_expiring: u32,
     /// How many groups to work on at a time.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,

@@ -1,5 +1,6 @@
 //! `group-membership`: keep group memberships on Uplynk, Entuity, Danube Cloud and Traffic Ops equal to
-//! a reviewed desired-state file — `plan`, `apply`, `export`, `show` — in text for people or JSON for CI.
+//! a reviewed desired-state file — `plan`, `apply`, `export`, `show`, `drift`, `access`, `offboard`,
+//! `validate`, `schema` — in text for people, JSON for CI or Markdown for pull requests.
 //!
 //! A thin shell over the library's [`access`](group_membership::access) module: this file parses and
 //! dispatches; each command is a file in `commands/`, the shared steps are in `session.rs`, and the
@@ -44,6 +45,11 @@ fn main() -> ExitCode {
             Command::Apply(args) => commands::apply::run(&cli, args).await,
             Command::Export(args) => commands::export::run(&cli, args).await,
             Command::Show(args) => commands::show::run(&cli, args).await,
+            Command::Drift(args) => commands::drift::run(&cli, args).await,
+            Command::Access(args) => commands::access::run(&cli, args).await,
+            Command::Offboard(args) => commands::offboard::run(&cli, args).await,
+            Command::Validate(args) => commands::validate::run(&cli, args),
+            Command::Schema => commands::validate::schema(),
         }
     });
     match result {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use group_membership::Client;
-use group_membership::access::{DesiredState, Progress, Run};
+use group_membership::access::{DesiredState, Problem, Progress, Run};
 use group_membership::membership::{Guards, Interrupt};
 use group_membership::sandbox::{Fault, Sandbox};
 
@@ -23,7 +23,6 @@ const PROGRESS_FROM: usize = 8;
 /// each logs in as. Keeps the sandbox (when asked for) alive for as long as the session, and writes its
 /// request log when asked.
 pub struct Session {
-    pub text: String,
     pub state: DesiredState,
     pub clients: BTreeMap<String, Client>,
     pub logins: BTreeMap<String, String>,
@@ -35,11 +34,13 @@ impl Session {
     /// `--sandbox`, to a fresh embedded sandbox instead. A missing variable is an error naming every
     /// missing one, before anything is read.
     pub fn open(cli: &Cli, file: &Path) -> Result<Session, BoxError> {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let state = DesiredState::from_json(&text)?;
+        Self::connect(cli, read_state(file)?)
+    }
+
+    /// Connects a state already read (as `open` does after reading).
+    pub fn connect(cli: &Cli, state: DesiredState) -> Result<Session, BoxError> {
         if cli.sandbox {
-            return Self::sandboxed(cli, text, state);
+            return Self::sandboxed(cli, state);
         }
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let clients = state
@@ -53,7 +54,6 @@ impl Session {
             .filter_map(|name| Some((name.clone(), state.login_identity(name, &env)?)))
             .collect();
         Ok(Session {
-            text,
             state,
             clients,
             logins,
@@ -61,7 +61,7 @@ impl Session {
         })
     }
 
-    fn sandboxed(cli: &Cli, text: String, state: DesiredState) -> Result<Session, BoxError> {
+    fn sandboxed(cli: &Cli, state: DesiredState) -> Result<Session, BoxError> {
         let sandbox = Sandbox::start()?;
         if let Some(ms) = cli.sandbox_latency {
             let delay = Fault::Delay(std::time::Duration::from_millis(ms));
@@ -103,7 +103,6 @@ impl Session {
             .map(|(name, c)| (name.clone(), Sandbox::login_identity(c.service).to_string()))
             .collect();
         Ok(Session {
-            text,
             state,
             clients,
             logins,
@@ -228,6 +227,23 @@ pub fn not_the_input(out: &Path, input: &Path) -> Result<(), BoxError> {
         .into()),
         _ => Ok(()),
     }
+}
+
+/// Reads and checks a desired-state file or directory; every problem on a line of its own.
+pub fn read_state(file: &Path) -> Result<DesiredState, BoxError> {
+    DesiredState::validate(file).map_err(|problems| problems_message(&problems).into())
+}
+
+/// `invalid desired-state file` and each problem on its own line.
+pub fn problems_message(problems: &[Problem]) -> String {
+    let mut message = match problems.len() {
+        1 => "invalid desired-state file:".to_string(),
+        n => format!("invalid desired-state file ({n} problems):"),
+    };
+    for problem in problems {
+        message += &format!("\n  {problem}");
+    }
+    message
 }
 
 /// Writes `text` to `path` whole or not at all: to a temporary file beside it, then renamed over it.

@@ -31,7 +31,7 @@ pub async fn run(cli: &Cli, args: &ApplyArgs) -> Result<u8, BoxError> {
     guards.interrupt = interrupt.clone();
     if let Some(path) = &args.audit_log {
         let context = AuditContext::new(
-            Some(sha256(&session.text)),
+            session.state.source_sha256().map(str::to_string),
             saved.as_ref().map(|(_, digest)| digest.clone()),
         );
         guards.journal = Some(Journal(Arc::new(AuditLog::open(path, context)?)));

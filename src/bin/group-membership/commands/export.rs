@@ -36,7 +36,9 @@ pub async fn run(cli: &Cli, args: &ExportArgs) -> Result<u8, BoxError> {
             &keys,
             session.is_sandbox(),
         )),
-        Format::Text => eprintln!("wrote {} group(s) to {}", keys.len(), out.display()),
+        Format::Text | Format::Markdown => {
+            eprintln!("wrote {} group(s) to {}", keys.len(), out.display())
+        }
     }
     Ok(0)
 }

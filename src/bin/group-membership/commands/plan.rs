@@ -1,4 +1,5 @@
-//! `plan FILE [--out PLAN]`: what would change; nothing is written to any service.
+//! `plan FILE [--out PLAN] [--base OLD_FILE]`: what would change; nothing is written to any service.
+//! With a base file, each change is marked as this edit's or as drift.
 
 use std::path::Path;
 
@@ -6,15 +7,21 @@ use group_membership::access::SavedPlan;
 
 use crate::cli::{Cli, PlanArgs};
 use crate::render::Rendered;
-use crate::session::{BoxError, Session, exit_on_interrupt, not_the_input, print, write_whole};
+use crate::session::{
+    BoxError, Session, exit_on_interrupt, not_the_input, print, read_state, write_whole,
+};
 
 pub async fn run(cli: &Cli, args: &PlanArgs) -> Result<u8, BoxError> {
     if let Some(out) = &args.out {
         not_the_input(out, &args.file)?;
     }
     exit_on_interrupt();
+    let base = args.base.as_deref().map(read_state).transpose()?;
     let session = Session::open(cli, &args.file)?;
-    let report = session.run(&args.run, args.run.guards())?.plan().await;
+    let mut report = session.run(&args.run, args.run.guards())?.plan().await;
+    if let Some(base) = &base {
+        report.mark_origins(base);
+    }
     if let Some(out) = &args.out {
         let unplanned = report
             .groups
@@ -23,7 +30,8 @@ pub async fn run(cli: &Cli, args: &PlanArgs) -> Result<u8, BoxError> {
             .count();
         save(report.saved_plan.as_ref(), unplanned, out)?;
     }
-    let rendered = Rendered::new("plan", &args.file, &report, session.is_sandbox());
+    let rendered = Rendered::new("plan", &args.file, &report, session.is_sandbox())
+        .with_grants(session.state.grants_ending(args.run.warn_expiring));
     print(&rendered.render(cli.output));
     Ok(report.exit_code())
 }

@@ -1,10 +1,10 @@
 //! `show PLAN [--file FILE]`: a saved plan, printed the way `plan` printed it. Reads no service.
 
-use group_membership::access::{DesiredState, RunReport, SavedPlan};
+use group_membership::access::{RunReport, SavedPlan};
 
 use crate::cli::{Cli, ShowArgs};
 use crate::render::Rendered;
-use crate::session::{BoxError, print};
+use crate::session::{BoxError, print, read_state};
 
 pub async fn run(cli: &Cli, args: &ShowArgs) -> Result<u8, BoxError> {
     let read = |path: &std::path::Path| {
@@ -13,7 +13,7 @@ pub async fn run(cli: &Cli, args: &ShowArgs) -> Result<u8, BoxError> {
     let plan = SavedPlan::from_json(&read(&args.plan)?)?;
     let state = match &args.file {
         Some(file) => {
-            let state = DesiredState::from_json(&read(file)?)?;
+            let state = read_state(file)?;
             plan.check_source(&state)?;
             Some(state)
         }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use group_membership::access::{GroupResult, RunReport, Stop, Summary};
+use group_membership::access::{GrantEnding, GroupResult, RunReport, Stop, Summary};
 use serde::Serialize;
 
 use super::Rendered;
@@ -27,6 +27,8 @@ struct Envelope<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped: Option<&'a Stop>,
     groups: &'a [GroupResult],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    grants_ending: &'a [GrantEnding],
 }
 
 pub fn render(rendered: &Rendered<'_>) -> String {
@@ -42,6 +44,7 @@ pub fn render(rendered: &Rendered<'_>) -> String {
         interrupted: report.interrupted,
         stopped: report.stopped.as_ref(),
         groups: &report.groups,
+        grants_ending: &rendered.grants,
     })
 }
 
@@ -87,7 +90,7 @@ pub fn error(command: &str, error: &str, sandbox: bool) -> String {
     })
 }
 
-fn pretty(value: &impl Serialize) -> String {
+pub fn pretty(value: &impl Serialize) -> String {
     // Serializing these types cannot fail (string keys, no maps with other keys); were it ever to, the
     // output says so instead of being empty.
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| {

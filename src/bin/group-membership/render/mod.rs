@@ -1,12 +1,14 @@
-//! Plans and reports as text for people (`text.rs`) or JSON for CI tools (`json.rs`). Both match the
-//! library's typed report exhaustively: a new outcome does not compile until each renderer shows it.
+//! Plans and reports as text for people (`text.rs`), JSON for CI tools (`json.rs`) or Markdown for a
+//! pull-request comment (`markdown.rs`). Each matches the library's typed report exhaustively (the
+//! Markdown one through the text one's words): a new outcome does not compile until each shows it.
 
 pub mod json;
+pub mod markdown;
 pub mod text;
 
 use std::path::Path;
 
-use group_membership::access::RunReport;
+use group_membership::access::{GrantEnding, RunReport};
 
 use crate::cli::Format;
 
@@ -17,6 +19,8 @@ pub struct Rendered<'a> {
     pub report: &'a RunReport,
     /// The run used the embedded sandbox: every output says so first.
     pub sandbox: bool,
+    /// Grants that ended (the plan removes them) or end soon (`--warn-expiring`).
+    pub grants: Vec<GrantEnding>,
 }
 
 /// The first line of every text output of a sandbox run.
@@ -34,13 +38,21 @@ impl<'a> Rendered<'a> {
             file,
             report,
             sandbox,
+            grants: Vec::new(),
         }
+    }
+
+    /// With the grants that ended or end soon.
+    pub fn with_grants(mut self, grants: Vec<GrantEnding>) -> Self {
+        self.grants = grants;
+        self
     }
 
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Text => text::render(self, crate::session::colour()),
             Format::Json => json::render(self),
+            Format::Markdown => markdown::render(self),
         }
     }
 }

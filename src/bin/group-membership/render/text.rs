@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use group_membership::access::{GroupResult, RunKind, Stop};
-use group_membership::membership::{Member, Outcome, Refusal, StepResult};
+use group_membership::access::{GrantEnding, GroupResult, RunKind, Stop};
+use group_membership::membership::{GroupReport, Member, Outcome, Refusal, StepResult};
 
 use super::Rendered;
 
@@ -77,6 +77,7 @@ pub fn render(rendered: &Rendered<'_>, colour: bool) -> String {
     if let Some(stop) = &report.stopped {
         let _ = writeln!(out, "{}", paint.red(&stop_text(stop)));
     }
+    grants_text(&mut out, &rendered.grants, paint);
     if let Some(again) = &report.again {
         let still: Vec<&str> = again
             .iter()
@@ -98,7 +99,7 @@ pub fn render(rendered: &Rendered<'_>, colour: bool) -> String {
 }
 
 /// Why nothing was written, the rule, and the flag that allows it.
-fn stop_text(stop: &Stop) -> String {
+pub(super) fn stop_text(stop: &Stop) -> String {
     match stop {
         Stop::NeedsApproval { .. } => format!(
             "{stop} Review a saved plan (`plan FILE --out PLAN`, then `apply FILE --plan PLAN`) or pass \
@@ -114,20 +115,70 @@ fn stop_text(stop: &Stop) -> String {
     }
 }
 
+/// Grants that ended (the plan removes them) or end soon.
+fn grants_text(out: &mut String, grants: &[GrantEnding], paint: Paint) {
+    for g in grants {
+        let _ = writeln!(out, "{}", paint.yellow(&grant_text(g)));
+    }
+}
+
+/// One grant's end, in words.
+pub(super) fn grant_text(g: &GrantEnding) -> String {
+    if g.ended {
+        format!(
+            "grant ended: {} in {} (until {}): the plan removes it",
+            g.member, g.group, g.until
+        )
+    } else {
+        format!(
+            "grant ends soon: {} in {} (until {}, {} day(s) left)",
+            g.member, g.group, g.until, g.days_left
+        )
+    }
+}
+
+/// ` (edit)` or ` (drift)` when the run was compared with a base file.
+pub(super) fn origin_note(group: &GroupResult, member: &Member) -> String {
+    group
+        .origins
+        .get(&member.id)
+        .map_or_else(String::new, |o| format!(" ({})", o.as_str()))
+}
+
 fn group_text(out: &mut String, group: &GroupResult, paint: Paint) {
     let report = &group.report;
     let _ = writeln!(out, "\n{} {} ({})", report.service, group.key, report.group);
     if let Some(plan) = &report.plan {
         for m in plan.to_add() {
-            let _ = writeln!(out, "  {}", paint.green(&format!("+ {m}")));
+            let note = origin_note(group, m);
+            let _ = writeln!(out, "  {}", paint.green(&format!("+ {m}{note}")));
         }
         for m in plan.to_remove() {
-            let _ = writeln!(out, "  {}", paint.red(&format!("- {m}")));
+            let note = origin_note(group, m);
+            let _ = writeln!(out, "  {}", paint.red(&format!("- {m}{note}")));
         }
         for m in plan.to_keep() {
             let _ = writeln!(out, "  = {m}");
         }
     }
+    outcome_text(out, report, paint);
+}
+
+/// A group's block without colour: its plan lines and what became of it.
+pub(super) fn plain_group(group: &GroupResult) -> String {
+    let mut out = String::new();
+    group_text(&mut out, group, Paint(false));
+    out
+}
+
+/// What became of a group, without colour.
+pub fn plain_outcome(report: &GroupReport) -> String {
+    let mut out = String::new();
+    outcome_text(&mut out, report, Paint(false));
+    out
+}
+
+fn outcome_text(out: &mut String, report: &GroupReport, paint: Paint) {
     let _ = match &report.outcome {
         Outcome::ReadFailed { error } => writeln!(
             out,
@@ -201,7 +252,7 @@ fn group_text(out: &mut String, group: &GroupResult, paint: Paint) {
 }
 
 /// The rule, the members involved, and the flag that allows what was refused.
-fn refusal_text(refusal: &Refusal) -> String {
+pub(super) fn refusal_text(refusal: &Refusal) -> String {
     match refusal {
         Refusal::WouldEmpty { members } => format!(
             "the plan removes all {members} member(s) (rule: never empty a group; --allow-empty allows it)"
@@ -252,7 +303,7 @@ fn refusal_text(refusal: &Refusal) -> String {
     }
 }
 
-fn labels(members: &[Member]) -> String {
+pub(super) fn labels(members: &[Member]) -> String {
     members
         .iter()
         .map(|m| m.label.as_str())
