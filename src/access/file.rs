@@ -298,7 +298,7 @@ pub struct DesiredState {
     /// The JSON Schema the file names for editors (`"$schema"`); not used otherwise.
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
-    /// The longest grant, in days from today, that a member's `until` may give (`None`: no limit). Entries
+    /// The longest grant, in days from today, that a member's `until` may give (absent: no limit). Entries
     /// without `until` are not limited by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_grant_days: Option<u32>,

@@ -42,22 +42,10 @@ pub use self::saved::{SAVED_PLAN_SCHEMA, SavedGroupPlan, SavedPlan, TOOL_VERSION
 pub use self::source::{FileFormat, Place, Problem};
 
 /// The JSON Schema (draft 2020-12) of the desired-state file, derived from the types it is read into; the
-/// repository commits it as `schema/desired-state.schema.json`. It checks the file's shape; what needs the
-/// whole file (references to people and connections, duplicates, `max_grant_days`) is
-/// [`DesiredState::validate`]'s.
+/// repository commits it as `schema/desired-state.schema.json` (a test keeps the two equal). It checks the
+/// file's shape; what needs the whole file (references to people and connections, duplicates,
+/// `max_grant_days`) is [`DesiredState::validate`]'s.
 #[cfg(feature = "schema")]
 pub fn json_schema() -> serde_json::Value {
-    let mut schema = schemars::schema_for!(DesiredState).to_value();
-    if let Some(object) = schema.as_object_mut() {
-        object.insert(
-            "$id".to_string(),
-            serde_json::Value::String(SCHEMA_ID.to_string()),
-        );
-    }
-    schema
+    schemars::schema_for!(DesiredState).to_value()
 }
-
-/// The `$id` of the desired-state file's JSON Schema.
-#[cfg(feature = "schema")]
-pub const SCHEMA_ID: &str =
-    "https://github.com/group-membership/group-membership/schema/desired-state.schema.json";
