@@ -41,7 +41,10 @@ fn good_files() -> Vec<(&'static str, String)> {
     vec![
         ("no groups", file("", "")),
         ("a schema line", file(r#""$schema": "schema.json","#, "")),
-        ("plain members", file("", &format!(r#"{UPLYNK}, "members": ["gu2", "@alice"]}}"#))),
+        (
+            "plain members",
+            file("", &format!(r#"{UPLYNK}, "members": ["gu2", "@alice"]}}"#)),
+        ),
         (
             "an end date and a date-time",
             file(
@@ -51,7 +54,10 @@ fn good_files() -> Vec<(&'static str, String)> {
                 ),
             ),
         ),
-        ("Traffic Ops IDs", file("", &format!(r#"{TO}, "members": [2, "admin"]}}"#))),
+        (
+            "Traffic Ops IDs",
+            file("", &format!(r#"{TO}, "members": [2, "admin"]}}"#)),
+        ),
         (
             "every rule",
             file(
@@ -74,43 +80,122 @@ fn bad_shapes() -> Vec<(&'static str, String)> {
             "a secret in a connection",
             file("", "").replace(r#""api_key_env": "K""#, r#""api_key": "hunter2""#),
         ),
-        ("an unknown service", file("", r#"{"service": "github", "connection": "video", "members": []}"#)),
+        (
+            "an unknown service",
+            file(
+                "",
+                r#"{"service": "github", "connection": "video", "members": []}"#,
+            ),
+        ),
         ("a group without members", file("", &format!("{UPLYNK}}}"))),
-        ("an unknown key in a group", file("", &format!(r#"{UPLYNK}, "members": [], "min_member": 1}}"#))),
-        ("members not a list", file("", &format!(r#"{UPLYNK}, "members": "gu2"}}"#))),
-        ("an Uplynk member as a number", file("", &format!(r#"{UPLYNK}, "members": [5]}}"#))),
-        ("a negative user ID", file("", &format!(r#"{TO}, "members": [-1]}}"#))),
-        ("an empty member", file("", &format!(r#"{UPLYNK}, "members": [""]}}"#))),
-        ("an unknown mode", file("", &format!(r#"{UPLYNK}, "members": [], "mode": "sometimes"}}"#))),
+        (
+            "an unknown key in a group",
+            file(
+                "",
+                &format!(r#"{UPLYNK}, "members": [], "min_member": 1}}"#),
+            ),
+        ),
+        (
+            "members not a list",
+            file("", &format!(r#"{UPLYNK}, "members": "gu2"}}"#)),
+        ),
+        (
+            "an Uplynk member as a number",
+            file("", &format!(r#"{UPLYNK}, "members": [5]}}"#)),
+        ),
+        (
+            "a negative user ID",
+            file("", &format!(r#"{TO}, "members": [-1]}}"#)),
+        ),
+        (
+            "an empty member",
+            file("", &format!(r#"{UPLYNK}, "members": [""]}}"#)),
+        ),
+        (
+            "an unknown mode",
+            file(
+                "",
+                &format!(r#"{UPLYNK}, "members": [], "mode": "sometimes"}}"#),
+            ),
+        ),
         (
             "an end date that is no date",
-            file("", &format!(r#"{UPLYNK}, "members": [{{"member": "gu2", "until": "2030-02-30"}}]}}"#)),
+            file(
+                "",
+                &format!(r#"{UPLYNK}, "members": [{{"member": "gu2", "until": "2030-02-30"}}]}}"#),
+            ),
         ),
         (
             "a date-time without offset",
-            file("", &format!(r#"{UPLYNK}, "members": [{{"member": "gu2", "until": "2030-01-31T18:00:00"}}]}}"#)),
+            file(
+                "",
+                &format!(
+                    r#"{UPLYNK}, "members": [{{"member": "gu2", "until": "2030-01-31T18:00:00"}}]}}"#
+                ),
+            ),
         ),
         (
             "an entry without until",
-            file("", &format!(r#"{UPLYNK}, "members": [{{"member": "gu2"}}]}}"#)),
+            file(
+                "",
+                &format!(r#"{UPLYNK}, "members": [{{"member": "gu2"}}]}}"#),
+            ),
         ),
         (
             "an entry with another key",
-            file("", &format!(r#"{UPLYNK}, "members": [{{"member": "gu2", "until": "2030-01-01", "why": "x"}}]}}"#)),
+            file(
+                "",
+                &format!(
+                    r#"{UPLYNK}, "members": [{{"member": "gu2", "until": "2030-01-01", "why": "x"}}]}}"#
+                ),
+            ),
         ),
-        ("a negative minimum", file("", &format!(r#"{UPLYNK}, "members": [], "min_members": -1}}"#))),
-        ("a negative grant limit", file(r#""max_grant_days": -1,"#, "")),
-        ("a wrong federation ID", file("", r#"{"service": "traffic_ops", "connection": "cdn", "federation_id": "one", "members": []}"#)),
+        (
+            "a negative minimum",
+            file(
+                "",
+                &format!(r#"{UPLYNK}, "members": [], "min_members": -1}}"#),
+            ),
+        ),
+        (
+            "a negative grant limit",
+            file(r#""max_grant_days": -1,"#, ""),
+        ),
+        (
+            "a wrong federation ID",
+            file(
+                "",
+                r#"{"service": "traffic_ops", "connection": "cdn", "federation_id": "one", "members": []}"#,
+            ),
+        ),
     ]
 }
 
 /// Mistakes only the whole file shows: the parser refuses each, the schema cannot see them.
 fn bad_references() -> Vec<(&'static str, String)> {
     vec![
-        ("an unknown person", file("", &format!(r#"{UPLYNK}, "members": ["@bob"]}}"#))),
-        ("an unknown connection", file("", r#"{"service": "danube", "connection": "clod", "group": "g", "members": []}"#)),
-        ("a group listed twice", file("", &format!(r#"{UPLYNK}, "members": []}}, {UPLYNK}, "members": []}}"#))),
-        ("a member listed twice", file("", &format!(r#"{UPLYNK}, "members": ["gu1", "@alice"]}}"#))),
+        (
+            "an unknown person",
+            file("", &format!(r#"{UPLYNK}, "members": ["@bob"]}}"#)),
+        ),
+        (
+            "an unknown connection",
+            file(
+                "",
+                r#"{"service": "danube", "connection": "clod", "group": "g", "members": []}"#,
+            ),
+        ),
+        (
+            "a group listed twice",
+            file(
+                "",
+                &format!(r#"{UPLYNK}, "members": []}}, {UPLYNK}, "members": []}}"#),
+            ),
+        ),
+        (
+            "a member listed twice",
+            file("", &format!(r#"{UPLYNK}, "members": ["gu1", "@alice"]}}"#)),
+        ),
         (
             "a grant past max_grant_days",
             file(
@@ -142,9 +227,16 @@ fn every_shipped_example_is_valid_by_the_schema_and_the_parser() {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         let value: Value = serde_json::from_str(&text).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", path.display());
-        assert!(value.get("$schema").is_some(), "{} names the schema for editors", path.display());
+        assert!(
+            value.get("$schema").is_some(),
+            "{} names the schema for editors",
+            path.display()
+        );
         DesiredState::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         checked += 1;
     }
@@ -156,14 +248,26 @@ fn the_schema_and_the_parser_agree_on_good_files_and_mistakes_of_shape() {
     let validator = validator();
     for (what, text) in good_files() {
         let value: Value = serde_json::from_str(&text).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{what}: the schema refuses a good file: {errors:?}\n{text}");
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{what}: the schema refuses a good file: {errors:?}\n{text}"
+        );
         DesiredState::from_json(&text).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
     }
     for (what, text) in bad_shapes() {
         let value: Value = serde_json::from_str(&text).unwrap();
-        assert!(!validator.is_valid(&value), "{what}: the schema accepts it\n{text}");
-        assert!(DesiredState::from_json(&text).is_err(), "{what}: the parser accepts it\n{text}");
+        assert!(
+            !validator.is_valid(&value),
+            "{what}: the schema accepts it\n{text}"
+        );
+        assert!(
+            DesiredState::from_json(&text).is_err(),
+            "{what}: the parser accepts it\n{text}"
+        );
     }
 }
 
@@ -172,7 +276,13 @@ fn what_needs_the_whole_file_is_the_parsers_alone() {
     let validator = validator();
     for (what, text) in bad_references() {
         let value: Value = serde_json::from_str(&text).unwrap();
-        assert!(validator.is_valid(&value), "{what}: the schema now sees this: move it to bad_shapes");
-        assert!(DesiredState::from_json(&text).is_err(), "{what}: the parser accepts it\n{text}");
+        assert!(
+            validator.is_valid(&value),
+            "{what}: the schema now sees this: move it to bad_shapes"
+        );
+        assert!(
+            DesiredState::from_json(&text).is_err(),
+            "{what}: the parser accepts it\n{text}"
+        );
     }
 }

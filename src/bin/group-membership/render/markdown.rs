@@ -167,14 +167,12 @@ fn section(group: &GroupResult) -> String {
     )
 }
 
-/// Text for a Markdown line: characters that would start markup are escaped.
+/// Text for a Markdown line: characters that would start markup are escaped (backticks stay: the
+/// text renderer's words use them for code).
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if matches!(
-            c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#'
-        ) {
+        if matches!(c, '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#') {
             out.push('\\');
         }
         out.push(c);
@@ -201,3 +199,6 @@ fn unindented(text: &str) -> String {
 fn fence_safe(text: &str) -> String {
     text.replace("```", "`\u{200b}``")
 }
+
+#[cfg(test)]
+mod tests;

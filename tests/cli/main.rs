@@ -1,6 +1,8 @@
 //! The `group-membership` tool, driven as a process against its embedded sandbox: exit codes, stdout and
 //! stderr, the JSON shape, export round trips, people.
 
+mod reviews;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
