@@ -931,7 +931,9 @@ fn example(name: &str) -> Command {
 #[test]
 fn examples_piped_into_head_still_undo_what_they_did_and_say_so_in_the_exit_code() {
     use std::io::{BufRead, BufReader};
-    for name in ["quickstart", "danube_groups"] {
+    // The quickstart (a package of its own, not built by this crate's tests) is checked the same way by
+    // `.ci/run`: `quickstart | head -n 1` must exit 141.
+    for name in ["danube_groups"] {
         let mut child = example(name)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -1,8 +1,11 @@
 //! The main job in one run, on every service: list who is in a group, grant, revoke, and list again.
 //!
 //! ```text
-//! cargo run --example quickstart
+//! cargo run --locked -p quickstart
 //! ```
+//!
+//! A package of its own (not an example of the crate) so that its first build compiles only what it needs:
+//! examples would compile every dev-dependency of the crate's tests too.
 //! Finding the group uses each service's own API; granting and revoking then go through the one
 //! membership interface (`membership::add` and `membership::remove`: targeted changes that touch only the
 //! member named), the same code for all four services.
@@ -24,6 +27,7 @@
 //! Each run leaves the groups as it found them.
 
 #[macro_use]
+#[path = "../examples/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeSet;
