@@ -933,26 +933,25 @@ fn examples_piped_into_head_still_undo_what_they_did_and_say_so_in_the_exit_code
     use std::io::{BufRead, BufReader};
     // The quickstart (a package of its own, not built by this crate's tests) is checked the same way by
     // `.ci/run`: `quickstart | head -n 1` must exit 141.
-    for name in ["danube_groups"] {
-        let mut child = example(name)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name}: {e} (examples are built by `cargo test`)"));
-        // Read one line, then hang up, as `| head -n 1` does.
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        assert!(!first.is_empty(), "{name} printed nothing");
-        let out = child.wait_with_output().unwrap();
-        // 141: the output was closed, and the run still finished its clean-up; an example that left a
-        // change behind on the sandbox exits 1 instead.
-        assert_eq!(
-            code(&out),
-            141,
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let name = "danube_groups";
+    let mut child = example(name)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{name}: {e} (examples are built by `cargo test`)"));
+    // Read one line, then hang up, as `| head -n 1` does.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty(), "{name} printed nothing");
+    let out = child.wait_with_output().unwrap();
+    // 141: the output was closed, and the run still finished its clean-up; an example that left a
+    // change behind on the sandbox exits 1 instead.
+    assert_eq!(
+        code(&out),
+        141,
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
