@@ -284,7 +284,7 @@ fn unknown_people_and_users_fail_with_nothing_written() {
     assert_eq!(code(&out), 1);
     assert!(
         stderr(&out).contains(
-            ":62:28: /groups/3/members/1: person `@alice` has no identity on connection `cdn`"
+            "state.json:63:28: /groups/3/members/1: person `@alice` has no identity on connection `cdn`"
         ),
         "{}",
         stderr(&out)
