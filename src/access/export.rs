@@ -7,9 +7,11 @@ use super::file::{Connection, DesiredGroup, DesiredState, Mode};
 use super::grant::MemberEntry;
 use crate::client::Client;
 use crate::error::{Error, Result};
+use futures_util::StreamExt;
+
 use crate::membership::{
-    DanubeGroupUsers, EntuityConfigSet, GroupMembers, Service, TrafficOpsFederationUsers,
-    TrafficOpsUser, UplynkAllowedOwners, UserRef, complete,
+    DanubeGroupListing, DanubeGroupUsers, EntuityConfigSet, GroupMembers, Service,
+    TrafficOpsFederationUsers, TrafficOpsUser, UplynkAllowedOwners, UserRef, complete,
 };
 
 /// Which groups an export describes.
@@ -31,9 +33,12 @@ impl DesiredState {
     /// username (by ID when the server gave none). Members are sorted, so two exports of the same state are
     /// the same text.
     ///
-    /// `clients` holds a client per connection name (see [`client`](Self::client)). Progress: `progress`
-    /// is called with each group's key before it is read, and with each connection's name before its
-    /// groups are listed (so the last one named is the one a failure is about).
+    /// `clients` holds a client per connection name (see [`client`](Self::client)). Groups are read up to
+    /// 8 at a time (each connection's client keeps its own request budget), the groups of a Danube Cloud
+    /// connection in one request ([`DanubeGroupListing`]). Progress: `progress` is called with each
+    /// connection's name before its groups are listed, with each group's key before it is read, and once
+    /// more with the key of the read that failed before the error is returned (so the last one named is
+    /// the one a failure is about).
     ///
     /// # Errors
     /// The first read that fails, as that read returned it (an export missing a group would be wrong); a
@@ -48,12 +53,30 @@ impl DesiredState {
             ExportScope::ListedGroups => self.groups.clone(),
             ExportScope::Everything => self.discover(clients, progress).await?,
         };
+        let listings = self.danube_listings(clients, &groups);
+        let reads = groups.iter().map(|group| {
+            let listings = &listings;
+            async move {
+                progress(&group.key());
+                let read = match client_of(clients, group.connection()) {
+                    Ok(client) => read_members(client, group, listings).await,
+                    Err(e) => Err(e),
+                };
+                (group, read)
+            }
+        });
+        // A few groups at a time, results in file order; the first failure (in file order) ends the
+        // export, its group named last.
+        let mut reads = futures_util::stream::iter(reads).buffered(EXPORT_CONCURRENCY);
         let mut exported = Vec::with_capacity(groups.len());
-        for group in &groups {
-            progress(&group.key());
-            let client = client_of(clients, group.connection())?;
-            let current = read_members(client, group).await?;
-            exported.push(self.with_members(group, current));
+        while let Some((group, read)) = reads.next().await {
+            match read {
+                Ok(current) => exported.push(self.with_members(group, current)),
+                Err(e) => {
+                    progress(&group.key());
+                    return Err(e);
+                }
+            }
         }
         let mut state = DesiredState::new(self.connections.clone(), self.people.clone(), exported);
         state.protected = self.protected.clone();
@@ -119,8 +142,16 @@ pub(super) fn client_of<'a>(
         .ok_or_else(|| Error::Config(format!("no client given for connection `{name}`")))
 }
 
-/// The group's current members as identities, sorted (Traffic Ops users by username when known).
-async fn read_members(client: &Client, group: &DesiredGroup) -> Result<Vec<UserRef>> {
+/// How many groups an export reads at a time (each connection's client still keeps its own request budget).
+const EXPORT_CONCURRENCY: usize = 8;
+
+/// The group's current members as identities, sorted (Traffic Ops users by username when known); a Danube
+/// Cloud group from its connection's listing when there is one.
+async fn read_members(
+    client: &Client,
+    group: &DesiredGroup,
+    listings: &BTreeMap<String, std::sync::Arc<DanubeGroupListing>>,
+) -> Result<Vec<UserRef>> {
     let client = client.clone();
     let strings = |set: BTreeSet<String>| set.into_iter().map(UserRef::Username).collect();
     Ok(match group {
@@ -141,8 +172,9 @@ async fn read_members(client: &Client, group: &DesiredGroup) -> Result<Vec<UserR
                 .members()
                 .await?,
         ),
-        DesiredGroup::Danube { group, .. } => {
-            strings(DanubeGroupUsers::new(client, group).members().await?)
+        DesiredGroup::Danube { group: name, .. } => {
+            let users = super::file::listed(DanubeGroupUsers::new(client, name), listings, group);
+            strings(users.planning_members().await?)
         }
         DesiredGroup::TrafficOps { federation_id, .. } => {
             let users = TrafficOpsFederationUsers::new(client, *federation_id)

@@ -26,6 +26,7 @@
 use std::collections::BTreeMap;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -36,8 +37,8 @@ use super::source::{FileFormat, Problem, Source};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::membership::{
-    DanubeGroupUsers, Desired, EntuityConfigSet, Reconcile, Service, TrafficOpsFederationUsers,
-    UplynkAllowedOwners, UserRef,
+    DanubeGroupListing, DanubeGroupUsers, Desired, EntuityConfigSet, Reconcile, Service,
+    TrafficOpsFederationUsers, UplynkAllowedOwners, UserRef,
 };
 
 /// How to reach one service account: a base URL and the names of the environment variables holding its
@@ -705,6 +706,30 @@ impl DesiredState {
         }
     }
 
+    /// One shared listing per Danube Cloud connection with two groups or more in this file: their plans
+    /// read every group in one request ([`DanubeGroupListing`]).
+    pub(crate) fn danube_listings(
+        &self,
+        clients: &BTreeMap<String, Client>,
+        groups: &[DesiredGroup],
+    ) -> BTreeMap<String, Arc<DanubeGroupListing>> {
+        self.connections
+            .iter()
+            .filter(|(name, c)| {
+                c.service == Service::Danube
+                    && groups
+                        .iter()
+                        .filter(|g| g.connection() == name.as_str())
+                        .count()
+                        >= 2
+            })
+            .filter_map(|(name, _)| {
+                let client = clients.get(name)?.clone();
+                Some((name.clone(), Arc::new(DanubeGroupListing::new(client))))
+            })
+            .collect()
+    }
+
     /// The groups as reconcilable entries, each with the client of its connection from `clients`.
     ///
     /// # Errors
@@ -717,6 +742,7 @@ impl DesiredState {
         clients: &BTreeMap<String, Client>,
         logins: &BTreeMap<String, String>,
     ) -> Result<Vec<Box<dyn Reconcile>>> {
+        let listings = self.danube_listings(clients, &self.groups);
         self.groups
             .iter()
             .map(|g| {
@@ -746,9 +772,12 @@ impl DesiredState {
                         .with_policy(policy),
                     ),
                     DesiredGroup::Danube { group, .. } => Box::new(
-                        Desired::new(DanubeGroupUsers::new(client, group), names())
-                            .with_key(key)
-                            .with_policy(policy),
+                        Desired::new(
+                            listed(DanubeGroupUsers::new(client, group), &listings, g),
+                            names(),
+                        )
+                        .with_key(key)
+                        .with_policy(policy),
                     ),
                     DesiredGroup::TrafficOps { federation_id, .. } => Box::new(
                         Desired::new(
@@ -762,6 +791,18 @@ impl DesiredState {
                 Ok(entry)
             })
             .collect()
+    }
+}
+
+/// A Danube Cloud group planned from its connection's listing, when the connection has one.
+pub(crate) fn listed(
+    users: DanubeGroupUsers,
+    listings: &BTreeMap<String, Arc<DanubeGroupListing>>,
+    group: &DesiredGroup,
+) -> DanubeGroupUsers {
+    match listings.get(group.connection()) {
+        Some(listing) => users.with_listing(listing.clone()),
+        None => users,
     }
 }
 

@@ -298,6 +298,33 @@ impl<'c> Groups<'c> {
         )
     }
 
+    /// All groups with their details (`full=true`: one request), each decoded on its own, so one group the
+    /// server sent without its users (or otherwise unreadable) is an [`Error::Decode`](crate::Error::Decode)
+    /// for that group alone. Each entry is the group's name (when the entry has one) and the group or its
+    /// error.
+    ///
+    /// # Errors
+    /// As [`list`](Self::list), for the request and the envelope.
+    pub async fn list_each(&self) -> Result<Vec<(Option<String>, Result<Group>)>> {
+        let response = self
+            .api
+            .send(self.collection().query("full", "true"), false)
+            .await?;
+        let entries: Vec<serde_json::Value> = result(&response)?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| {
+                let name = entry
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .map(str::to_string);
+                let group = serde_json::from_value::<Group>(entry)
+                    .map_err(|e| response.decode_error(e.to_string(), Some(e)));
+                (name, group)
+            })
+            .collect())
+    }
+
     /// All groups with extended details, including their datacenters, by name ascending (`extended=true`).
     ///
     /// # Errors

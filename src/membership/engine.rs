@@ -18,7 +18,7 @@ pub async fn plan<G: GroupMembers>(
     desired: impl IntoIterator<Item = impl Into<G::Name>>,
 ) -> crate::Result<Plan<G::Member>> {
     let names = names::<G>(desired);
-    let current = group.members().await?;
+    let current = group.planning_members().await?;
     let desired = group.resolve(&names, &current).await?;
     let plan = Plan::new(current, desired);
     group.check_additions(plan.to_add()).await?;
@@ -192,7 +192,10 @@ pub(crate) async fn apply_reviewed<G: GroupMembers>(
         };
         return report;
     }
-    finish(group, planned, guards, policy, true, report).await.0
+    // The group was read just now (nothing was sent since): that read is the one right before the write.
+    finish(group, planned, guards, policy, Write::ReadJustNow, report)
+        .await
+        .0
 }
 
 pub(super) fn names<G: GroupMembers>(
@@ -215,7 +218,13 @@ pub(super) async fn run<G: GroupMembers>(
     apply: bool,
 ) -> (GroupReport, Option<Plan<G::Member>>) {
     let mut report = new_report(group);
-    let current = match group.members().await {
+    // A dry run may plan from a shared listing; a run that writes reads the group itself.
+    let read = if apply {
+        group.members().await
+    } else {
+        group.planning_members().await
+    };
+    let current = match read {
         Ok(c) => c,
         Err(error) => {
             report.outcome = Outcome::ReadFailed { error };
@@ -235,11 +244,24 @@ pub(super) async fn run<G: GroupMembers>(
         report.outcome = Outcome::ResolveFailed { error };
         return (report, None);
     }
-    finish(group, plan, guards, policy, apply, report).await
+    let write = if apply { Write::ReadAgain } else { Write::No };
+    finish(group, plan, guards, policy, write, report).await
 }
 
 fn new_report<G: GroupMembers>(group: &G) -> GroupReport {
     GroupReport::new(group.service(), group.describe(), Outcome::Unchanged)
+}
+
+/// Whether [`finish`] writes, and whether the plan's read is the one right before an overwrite.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// A dry run.
+    No,
+    /// Write; an overwrite reads the group again first (requests were sent since the plan's read).
+    ReadAgain,
+    /// Write; the plan's read was made just now, with nothing sent since: an overwrite's first attempt
+    /// rests on it (any later attempt, after a wait, reads again).
+    ReadJustNow,
 }
 
 /// From a plan on: no change, a guard's refusal, a dry run, or the steps, then the read-back.
@@ -248,9 +270,10 @@ async fn finish<G: GroupMembers>(
     mut plan: Plan<G::Member>,
     guards: &Guards,
     policy: &GroupPolicy,
-    apply: bool,
+    write: Write,
     mut report: GroupReport,
 ) -> (GroupReport, Option<Plan<G::Member>>) {
+    let apply = write != Write::No;
     report.plan = Some(plan.members());
     if plan.is_noop() {
         return (report, Some(plan));
@@ -275,7 +298,15 @@ async fn finish<G: GroupMembers>(
         .iter()
         .any(|s| matches!(s, Step::Replace { .. }))
     {
-        match overwrite(group, &mut plan, guards, &mut report).await {
+        match overwrite(
+            group,
+            &mut plan,
+            guards,
+            &mut report,
+            write == Write::ReadJustNow,
+        )
+        .await
+        {
             Some(steps) => steps,
             None => return (report, Some(plan)),
         }
@@ -296,7 +327,8 @@ const OVERWRITE_RETRIES: u32 = 3;
 /// The longest wait before another attempt at a throttled overwrite (Danube Cloud asks for up to 59 s).
 const MAX_OVERWRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Carries out an overwrite: read the group again right before it ([`confirm_before_overwrite`]), send it
+/// Carries out an overwrite: read the group again right before it ([`confirm_before_overwrite`]; the
+/// first attempt of a reviewed plan rests on the read the plan was checked against, made just before), send it
 /// once; when the service refused it for now without acting (429, or no connection), wait as it asked,
 /// then read again and re-check before trying again, so an overwrite never rests on a read older than a
 /// wait. `None` when the report already says why nothing (more) is written. The report keeps the last
@@ -306,10 +338,15 @@ async fn overwrite<G: GroupMembers>(
     plan: &mut Plan<G::Member>,
     guards: &Guards,
     report: &mut GroupReport,
+    read_just_now: bool,
 ) -> Option<Vec<StepReport>> {
     let mut attempt = 0;
     loop {
-        let planned = confirm_before_overwrite(group, plan, report).await?;
+        let planned = if attempt == 0 && read_just_now {
+            group.steps(plan)
+        } else {
+            confirm_before_overwrite(group, plan, report).await?
+        };
         let steps = perform_steps(group, planned, guards, report).await;
         let wait = steps.iter().find_map(|s| match &s.result {
             StepResult::Failed {

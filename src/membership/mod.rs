@@ -95,8 +95,8 @@ pub use self::reconcile::{
 };
 pub use self::report::{Drift, GroupReport, Outcome, Refusal, Status, StepReport, StepResult};
 pub use self::targets::{
-    DanubeGroupUsers, EntuityConfigSet, EntuityUserGroup, TrafficOpsFederationUsers,
-    UplynkAllowedOwners,
+    DanubeGroupListing, DanubeGroupUsers, EntuityConfigSet, EntuityUserGroup,
+    TrafficOpsFederationUsers, UplynkAllowedOwners,
 };
 use crate::error::{Error, Result};
 
@@ -242,6 +242,17 @@ pub trait GroupMembers: Send + Sync + Debug {
     /// Any error of the read; an incomplete answer is [`Error::IncompleteRead`], one not understood
     /// [`Error::Decode`].
     fn members(&self) -> impl Future<Output = Result<BTreeSet<Self::Member>>> + Send;
+
+    /// The current membership for planning (never for the read right before a write): the default reads
+    /// the group ([`members`](Self::members)); a group that shares a connection-wide listing read once
+    /// (Danube Cloud's [`DanubeGroupListing`]) takes its members from there, and reads on its own only
+    /// when the listing does not clearly answer for it. Exactly as strict as [`members`](Self::members).
+    ///
+    /// # Errors
+    /// As [`members`](Self::members).
+    fn planning_members(&self) -> impl Future<Output = Result<BTreeSet<Self::Member>>> + Send {
+        self.members()
+    }
 
     /// The members `wanted` names, knowing the `current` ones (Traffic Ops looks up the users the current
     /// members do not name).

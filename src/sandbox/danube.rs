@@ -170,6 +170,25 @@ impl DanubeFake {
         }
     }
 
+    pub(crate) fn add_group(&mut self, name: &str, users: &[&str]) -> bool {
+        let known = users.iter().all(|u| self.users.iter().any(|k| k == u));
+        if !known || self.groups.iter().any(|g| g.name == name) {
+            return false;
+        }
+        self.groups.push(Group {
+            name: name.to_string(),
+            alias: name.to_string(),
+            permissions: Vec::new(),
+            users: users.iter().map(|u| u.to_string()).collect(),
+            dc_bound: false,
+            dc: None,
+            created: "2026-01-01T00:00:00Z".into(),
+        });
+        // The real server lists groups by name.
+        self.groups.sort_by(|a, b| a.name.cmp(&b.name));
+        true
+    }
+
     pub(crate) fn add_group_user(&mut self, group: &str, username: &str) -> bool {
         if !self.users.iter().any(|u| u == username) {
             return false;

@@ -587,6 +587,13 @@ impl Sandbox {
         lock(&self.shared.danube).add_user(username);
     }
 
+    /// Creates Danube Cloud group `name` (not dc-bound) holding `users`, as another administrator would (no
+    /// request of yours is counted): for tests and benchmarks with many groups. False when the group
+    /// exists or a user does not ([`add_danube_user`](Self::add_danube_user) first).
+    pub fn add_danube_group(&self, name: &str, users: &[&str]) -> bool {
+        lock(&self.shared.danube).add_group(name, users)
+    }
+
     /// Adds `username` to Danube Cloud group `group` as another administrator would (with their own rate
     /// budget: no request of yours is counted). False when the group or user does not exist.
     pub fn add_danube_group_user(&self, group: &str, username: &str) -> bool {

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod batched;
 mod membership;
 mod policies;
 mod saved_plans;

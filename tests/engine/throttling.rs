@@ -163,8 +163,10 @@ async fn an_apply_over_twenty_groups_on_the_real_throttle_loses_nobody_and_no_re
     *timer.meanwhile.lock().unwrap() = Some((sandbox.clone(), "*"));
     let applied = run.apply(Approval::Reviewed(&saved)).await.unwrap();
     let waits = timer.clock.waits();
+    // 20 groups × (a read, a user look-up, a write, a read-back) and the plan made again: more than
+    // 45 requests a minute, so the run waits on the throttle several times.
     assert!(
-        waits.len() >= 5,
+        waits.len() >= 3,
         "the run was throttled, again and again: {waits:?}"
     );
     for group in &applied.groups {

@@ -1,0 +1,203 @@
+//! Batched reads: the groups of one Danube Cloud connection are planned from one `full=true` listing, as
+//! strictly as from their own reads (a group the listing has without users fails; a group missing from it
+//! is read on its own, and a missing group is the server's 404, never "empty"). The read right before a
+//! write stays the group's own.
+
+use crate::common;
+
+use std::sync::Arc;
+
+use common::*;
+use group_membership::Client;
+use group_membership::access::{Approval, DesiredState, Run};
+use group_membership::danube::DanubeApiKey;
+use group_membership::membership::{
+    DanubeGroupListing, DanubeGroupUsers, Desired, Guards, Outcome, Reconcile, Service, Status,
+};
+use group_membership::sandbox::Sandbox;
+use http::Method;
+use serde_json::json;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+fn ok(result: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"status": "SUCCESS", "result": result, "task_id": "1e1d1-6f75849b"}))
+}
+
+#[tokio::test]
+async fn a_listed_group_without_users_fails_and_a_group_missing_from_the_listing_is_read_on_its_own()
+ {
+    let server = strict_server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/accounts/group/"))
+        .and(query_param("full", "true"))
+        .respond_with(ok(json!([
+            {"name": "a", "alias": "A", "permissions": [], "users": ["admin", "bob"]},
+            {"name": "b", "alias": "B", "permissions": []}
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/accounts/group/c/"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"detail": "User Group not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    forbid_unexpected(&server).await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .auth(DanubeApiKey::new("danube-Key-Heron-77").unwrap())
+        .retry_policy(fast_retries(1))
+        .build()
+        .unwrap();
+    let listing = Arc::new(DanubeGroupListing::new(client.clone()));
+    let entry = |name: &str| {
+        Desired::new(
+            DanubeGroupUsers::new(client.clone(), name).with_listing(listing.clone()),
+            ["admin"],
+        )
+        .with_key(name)
+    };
+    let guards = Guards::default();
+
+    let (a, reviewed) = entry("a").plan(&guards).await;
+    assert_eq!(a.status(), Status::Pending, "{a}");
+    assert_eq!(reviewed.unwrap().remove.len(), 1, "bob, from the listing");
+
+    let (b, reviewed) = entry("b").plan(&guards).await;
+    let Outcome::ReadFailed { error } = &b.outcome else {
+        panic!("a group listed without its users is a read failure, never empty: {b}");
+    };
+    assert!(
+        error.to_string().contains("missing field `users`"),
+        "{error}"
+    );
+    assert!(b.plan.is_none() && reviewed.is_none());
+
+    let (c, _) = entry("c").plan(&guards).await;
+    let Outcome::ReadFailed { error } = &c.outcome else {
+        panic!("a group missing from the listing is read on its own: {c}");
+    };
+    assert!(error.is_not_found(), "{error}");
+    // One listing, one read of the missing group, nothing else (the strict server refuses the rest).
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+/// A file with `n` Danube Cloud groups `g000`, `g001`, ... on one connection, each wanting `admin` and
+/// `bob`.
+fn many_groups(n: usize) -> DesiredState {
+    let groups: Vec<serde_json::Value> = (0..n)
+        .map(|i| json!({"service": "danube", "connection": "cloud", "group": format!("g{i:03}"), "members": ["admin", "bob"]}))
+        .collect();
+    let file = json!({
+        "connections": {"cloud": {"service": "danube", "base_url": "https://danube.invalid"}},
+        "groups": groups
+    });
+    DesiredState::from_json(&file.to_string()).unwrap()
+}
+
+fn sandbox_with_groups(n: usize) -> Sandbox {
+    let sandbox = Sandbox::start().unwrap();
+    sandbox.add_danube_user("bob");
+    for i in 0..n {
+        assert!(sandbox.add_danube_group(&format!("g{i:03}"), &["admin"]));
+    }
+    sandbox
+}
+
+fn danube_gets(sandbox: &Sandbox) -> Vec<String> {
+    sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == Method::GET && r.path.starts_with("/api/accounts/group/"))
+        .map(|r| {
+            let query: Vec<String> = r.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            if query.is_empty() {
+                r.path.clone()
+            } else {
+                format!("{}?{}", r.path, query.join("&"))
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn planning_many_groups_of_one_connection_reads_them_in_one_request() {
+    let sandbox = sandbox_with_groups(60);
+    let state = many_groups(60);
+    let clients = [(
+        "cloud".to_string(),
+        sandbox.client(Service::Danube).unwrap(),
+    )]
+    .into();
+    let report = Run::new(&state, &clients)
+        .unwrap()
+        .concurrency(8)
+        .plan()
+        .await;
+    assert_eq!(report.exit_code(), 2);
+    assert!(
+        report
+            .groups
+            .iter()
+            .all(|g| g.report.status() == Status::Pending)
+    );
+    // 60 groups: one listing, and (bob is added to each) one look-up of bob per group. Without the listing
+    // this was 60 group reads more, past the real server's 45 a minute.
+    let gets = danube_gets(&sandbox);
+    assert_eq!(gets, ["/api/accounts/group/?full=true"], "{gets:?}");
+
+    // Applying reads each group again right before its write: those reads stay per group.
+    let before = sandbox.requests().len();
+    let applied = Run::new(&state, &clients)
+        .unwrap()
+        .concurrency(8)
+        .removal_budget(group_membership::access::RemovalBudget::unlimited())
+        .apply(Approval::AutoApprove)
+        .await
+        .unwrap();
+    assert_eq!(applied.exit_code(), 0, "{:?}", applied.summary());
+    let gets: Vec<String> = danube_gets(&sandbox).into_iter().skip(1).collect();
+    assert_eq!(
+        gets.iter().filter(|g| g.ends_with("/?full=true")).count(),
+        2,
+        "one listing for this run's plan, one for the plan made again after writing: {gets:?}"
+    );
+    for i in 0..60 {
+        let own = format!("/api/accounts/group/g{i:03}/");
+        assert_eq!(
+            gets.iter().filter(|g| **g == own).count(),
+            2,
+            "g{i:03}: read on its own right before its write, and to read it back: {gets:?}"
+        );
+    }
+    assert!(sandbox.requests().len() > before);
+}
+
+#[tokio::test]
+async fn an_export_of_many_groups_reads_them_in_one_request_in_file_order() {
+    let sandbox = sandbox_with_groups(30);
+    let state = many_groups(30);
+    let clients = [(
+        "cloud".to_string(),
+        sandbox.client(Service::Danube).unwrap(),
+    )]
+    .into();
+    let exported = state
+        .export(
+            &clients,
+            group_membership::access::ExportScope::ListedGroups,
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let keys: Vec<String> = exported.groups.iter().map(|g| g.key()).collect();
+    let expected: Vec<String> = (0..30).map(|i| format!("cloud/g{i:03}")).collect();
+    assert_eq!(keys, expected);
+    assert!(exported.groups.iter().all(|g| g.members().len() == 1));
+    assert_eq!(danube_gets(&sandbox), ["/api/accounts/group/?full=true"]);
+}
