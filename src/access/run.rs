@@ -46,6 +46,7 @@ pub struct Run<'a> {
     budget: RemovalBudget,
     max_plan_age: Option<Duration>,
     concurrency: usize,
+    connection_concurrency: Option<usize>,
     progress: Option<&'a (dyn Fn(&Progress<'_>) + Sync)>,
 }
 
@@ -381,6 +382,7 @@ impl<'a> Run<'a> {
             budget: RemovalBudget::default(),
             max_plan_age: Some(DEFAULT_MAX_PLAN_AGE),
             concurrency: 4,
+            connection_concurrency: None,
             progress: None,
         })
     }
@@ -456,6 +458,16 @@ impl<'a> Run<'a> {
     /// How many groups to work on at a time (at least 1; default 4).
     pub fn concurrency(mut self, groups: usize) -> Self {
         self.concurrency = groups.max(1);
+        self
+    }
+
+    /// At most this many groups of one connection at a time (at least 1; default: no limit beyond
+    /// [`concurrency`](Self::concurrency)). Whatever the limit, the groups in flight are shared fairly
+    /// between the connections that have work: the next group started is from the connection with the
+    /// fewest in flight (then in file order), so groups waiting on one throttled connection never hold
+    /// every slot while another connection's groups wait.
+    pub fn connection_concurrency(mut self, groups: usize) -> Self {
+        self.connection_concurrency = Some(groups.max(1));
         self
     }
 
@@ -649,33 +661,102 @@ impl<'a> Run<'a> {
         report_of: fn(&T) -> &GroupReport,
     ) -> Vec<T> {
         let total = self.entries.len();
-        let mut done = 0;
-        let jobs = self
-            .entries
-            .iter()
-            .zip(inputs)
-            .enumerate()
-            .map(|(i, (entry, input))| {
-                let future = work(entry.as_ref(), input);
-                async move { (i, future.await) }
-            });
-        let mut results: Vec<(usize, T)> = futures_util::stream::iter(jobs)
-            .buffer_unordered(self.concurrency)
-            .inspect(|(i, result)| {
-                done += 1;
-                if let (Some(progress), Some(entry)) = (self.progress, self.entries.get(*i)) {
-                    progress(&Progress {
-                        done,
-                        total,
-                        key: entry.key(),
-                        status: report_of(result).status(),
-                    });
-                }
-            })
-            .collect()
-            .await;
+        let mut queue = Schedule::new(
+            self.entries.iter().map(|e| self.connection_of(e.as_ref())),
+            inputs,
+            self.connection_concurrency.unwrap_or(usize::MAX),
+        );
+        let mut running = futures_util::stream::FuturesUnordered::new();
+        let mut results: Vec<(usize, T)> = Vec::with_capacity(total);
+        loop {
+            while running.len() < self.concurrency {
+                let Some((i, input)) = queue.start_next() else {
+                    break;
+                };
+                let future = work(self.entries[i].as_ref(), input);
+                running.push(async move { (i, future.await) });
+            }
+            let Some((i, result)) = running.next().await else {
+                break;
+            };
+            queue.finished(i);
+            if let (Some(progress), Some(entry)) = (self.progress, self.entries.get(i)) {
+                progress(&Progress {
+                    done: results.len() + 1,
+                    total,
+                    key: entry.key(),
+                    status: report_of(&result).status(),
+                });
+            }
+            results.push((i, result));
+        }
         results.sort_by_key(|(i, _)| *i);
         results.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// The connection of an entry's group.
+    fn connection_of(&self, entry: &dyn Reconcile) -> String {
+        self.state
+            .groups
+            .iter()
+            .find(|g| g.key() == entry.key())
+            .map(|g| g.connection().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Which group starts next: per connection, a queue in file order; the next group is the head of the
+/// queue of the connection with the fewest groups in flight (below its limit), ties to the earlier group.
+struct Schedule<I> {
+    /// Per connection: groups waiting (index, input) in file order, and how many are in flight.
+    connections: Vec<(std::collections::VecDeque<(usize, I)>, usize)>,
+    /// Each group's connection (an index into `connections`).
+    connection_of: Vec<usize>,
+    limit: usize,
+}
+
+impl<I> Schedule<I> {
+    fn new(connections: impl Iterator<Item = String>, inputs: Vec<I>, limit: usize) -> Self {
+        let mut names: Vec<String> = Vec::new();
+        let connection_of: Vec<usize> = connections
+            .map(|name| match names.iter().position(|n| *n == name) {
+                Some(c) => c,
+                None => {
+                    names.push(name);
+                    names.len() - 1
+                }
+            })
+            .collect();
+        let mut queues: Vec<(std::collections::VecDeque<(usize, I)>, usize)> =
+            names.iter().map(|_| (Default::default(), 0)).collect();
+        for (i, input) in inputs.into_iter().enumerate() {
+            queues[connection_of[i]].0.push_back((i, input));
+        }
+        Schedule {
+            connections: queues,
+            connection_of,
+            limit,
+        }
+    }
+
+    fn start_next(&mut self) -> Option<(usize, I)> {
+        let (queue, in_flight) = self
+            .connections
+            .iter_mut()
+            .filter(|(queue, in_flight)| !queue.is_empty() && *in_flight < self.limit)
+            .min_by_key(|(queue, in_flight)| (*in_flight, queue.front().map(|(i, _)| *i)))?;
+        *in_flight += 1;
+        queue.pop_front()
+    }
+
+    fn finished(&mut self, group: usize) {
+        if let Some((_, in_flight)) = self
+            .connection_of
+            .get(group)
+            .and_then(|&c| self.connections.get_mut(c))
+        {
+            *in_flight = in_flight.saturating_sub(1);
+        }
     }
 }
 

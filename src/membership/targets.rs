@@ -227,6 +227,7 @@ pub struct DanubeGroupUsers {
 /// Exactly as strict as one group's read: a group the listing has without its users (or otherwise
 /// unreadable) is that group's read error; a group missing from the listing, or every group when the
 /// listing itself fails, is read on its own (so a missing group is the server's own 404, never "empty").
+/// It also remembers the users a look-up found, so that adding one user to many groups looks them up once.
 /// Each listing serves each group once: the first group to plan a second time (the plan made again after
 /// an apply) starts a new listing, so no plan rests on an answer older than its round. The read right
 /// before a write never comes from here.
@@ -234,6 +235,8 @@ pub struct DanubeGroupUsers {
 pub struct DanubeGroupListing {
     client: Client,
     round: Mutex<ListingRound>,
+    /// Users a look-up of this run found (a plan adding them to many groups looks each up once).
+    known_users: Mutex<std::collections::HashSet<String>>,
 }
 
 /// One listing and the groups it has served.
@@ -252,6 +255,7 @@ impl DanubeGroupListing {
         DanubeGroupListing {
             client,
             round: Mutex::new(ListingRound::default()),
+            known_users: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -343,9 +347,19 @@ impl GroupMembers for DanubeGroupUsers {
     /// misspelt) fails the plan before anything is written, as the server would refuse the overwrite.
     async fn check_additions(&self, added: &[String]) -> Result<()> {
         let users = self.client.danube().users();
-        for name in added {
+        let known = |name: &str| {
+            self.listing
+                .as_ref()
+                .is_some_and(|l| l.known_users.lock().is_ok_and(|known| known.contains(name)))
+        };
+        for name in added.iter().filter(|name| !known(name)) {
             match users.get(name).await {
-                Ok(_) => {}
+                Ok(_) => {
+                    if let Some(Ok(mut known)) = self.listing.as_ref().map(|l| l.known_users.lock())
+                    {
+                        known.insert(name.clone());
+                    }
+                }
                 Err(e) if e.is_not_found() => {
                     return Err(Error::UnknownMember {
                         service: "danube",

@@ -5,9 +5,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-mod batched;
 mod membership;
 mod policies;
 mod saved_plans;
+mod scale;
 mod targeted;
 mod throttling;

@@ -274,6 +274,10 @@ pub struct RunArgs {
     /// How many groups to work on at a time.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// At most N groups of one connection at a time (default: no limit but a fair share: groups waiting
+    /// on one throttled connection never hold every slot).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub connection_concurrency: Option<u16>,
 }
 
 /// A count limit, or none.

@@ -123,6 +123,9 @@ impl Session {
             .guards(guards)
             .removal_budget(args.budget())
             .concurrency(usize::from(args.concurrency));
+        if let Some(n) = args.connection_concurrency {
+            run = run.connection_concurrency(usize::from(n));
+        }
         if !args.groups.is_empty() {
             run = run.only_groups(args.groups.iter().cloned())?;
         }

@@ -1,4 +1,5 @@
-//! Batched reads: the groups of one Danube Cloud connection are planned from one `full=true` listing, as
+//! Many groups. Fair scheduling: groups waiting on one connection never hold every slot while another
+//! connection's groups wait. Batched reads: the groups of one Danube Cloud connection are planned from one `full=true` listing, as
 //! strictly as from their own reads (a group the listing has without users fails; a group missing from it
 //! is read on its own, and a missing group is the server's 404, never "empty"). The read right before a
 //! write stays the group's own.
@@ -146,10 +147,19 @@ async fn planning_many_groups_of_one_connection_reads_them_in_one_request() {
             .iter()
             .all(|g| g.report.status() == Status::Pending)
     );
-    // 60 groups: one listing, and (bob is added to each) one look-up of bob per group. Without the listing
-    // this was 60 group reads more, past the real server's 45 a minute.
+    // 60 groups: one listing, where each group was read on its own (60 requests, past the real server's
+    // 45 a minute). Bob, added to every group, is looked up once per concurrent first asker at most.
     let gets = danube_gets(&sandbox);
     assert_eq!(gets, ["/api/accounts/group/?full=true"], "{gets:?}");
+    let lookups = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/accounts/user/bob/")
+        .count();
+    assert!(
+        (1..=8).contains(&lookups),
+        "{lookups} look-ups of bob for 60 groups"
+    );
 
     // Applying reads each group again right before its write: those reads stay per group.
     let before = sandbox.requests().len();
@@ -200,4 +210,109 @@ async fn an_export_of_many_groups_reads_them_in_one_request_in_file_order() {
     assert_eq!(keys, expected);
     assert!(exported.groups.iter().all(|g| g.members().len() == 1));
     assert_eq!(danube_gets(&sandbox), ["/api/accounts/group/?full=true"]);
+}
+
+#[tokio::test]
+async fn groups_held_up_on_one_connection_do_not_keep_another_connections_groups_waiting() {
+    use group_membership::sandbox::{Fault, Gate};
+    let sandbox = Sandbox::start().unwrap();
+    // Eight Uplynk groups first in the file, whose reads are held until the gate opens; then the Traffic
+    // Ops federation and the Danube Cloud group.
+    let uplynk: Vec<serde_json::Value> = (0..8)
+        .map(|i| json!({"service": "uplynk", "connection": "video", "failover_group_id": format!("{i:032x}"), "members": ["t345643dn409198f523flniu1234n34i"]}))
+        .collect();
+    let mut groups = uplynk;
+    groups.push(json!({"service": "traffic_ops", "connection": "cdn", "federation_id": 1, "members": ["admin"]}));
+    groups.push(json!({"service": "danube", "connection": "cloud", "group": "operators", "members": ["admin"]}));
+    let file = json!({
+        "connections": {
+            "video": {"service": "uplynk", "user_id_env": "U", "api_key_env": "K"},
+            "cdn": {"service": "traffic_ops", "base_url_env": "T", "username_env": "TU", "password_env": "TP"},
+            "cloud": {"service": "danube", "base_url_env": "D", "api_key_env": "DK"}
+        },
+        "groups": groups
+    });
+    let state = DesiredState::from_json(&file.to_string()).unwrap();
+    let clients = sandbox.clients_for(&state).unwrap();
+    let gate = Gate::new();
+    sandbox
+        .inject_fault(
+            Method::GET,
+            "/api/v4/failover-groups/",
+            Fault::Hold(gate.clone()),
+            u32::MAX,
+        )
+        .unwrap();
+    let finished = std::sync::Mutex::new(Vec::new());
+    let progress = |p: &group_membership::access::Progress<'_>| {
+        finished.lock().unwrap().push(p.key.to_string());
+    };
+    let run = Run::new(&state, &clients)
+        .unwrap()
+        .concurrency(4)
+        .on_progress(&progress);
+    let plan = run.plan();
+    let release = async {
+        // The two other connections' groups finish while every Uplynk read is still held.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while finished.lock().unwrap().len() < 2 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the Traffic Ops and Danube Cloud groups waited behind the held Uplynk groups"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        gate.release();
+    };
+    let (report, ()) = tokio::join!(plan, release);
+    let order = finished.lock().unwrap().clone();
+    let mut first_two = order[..2].to_vec();
+    first_two.sort();
+    assert_eq!(first_two, ["cdn/1", "cloud/operators"], "{order:?}");
+    assert_eq!(order.len(), 10);
+    assert_eq!(report.groups.len(), 10);
+}
+
+#[tokio::test]
+async fn a_connection_limit_caps_the_groups_of_one_connection_in_flight() {
+    use group_membership::sandbox::{Fault, Gate};
+    let sandbox = sandbox_with_groups(0);
+    let uplynk: Vec<serde_json::Value> = (0..6)
+        .map(|i| json!({"service": "uplynk", "connection": "video", "failover_group_id": format!("{i:032x}"), "members": ["t345643dn409198f523flniu1234n34i"]}))
+        .collect();
+    let file = json!({
+        "connections": {"video": {"service": "uplynk", "user_id_env": "U", "api_key_env": "K"}},
+        "groups": uplynk
+    });
+    let state = DesiredState::from_json(&file.to_string()).unwrap();
+    let clients = sandbox.clients_for(&state).unwrap();
+    let gate = Gate::new();
+    sandbox
+        .inject_fault(
+            Method::GET,
+            "/api/v4/failover-groups/",
+            Fault::Hold(gate.clone()),
+            u32::MAX,
+        )
+        .unwrap();
+    let run = Run::new(&state, &clients)
+        .unwrap()
+        .concurrency(8)
+        .connection_concurrency(2);
+    let plan = run.plan();
+    let check = async {
+        // Give the run time to start everything it may; exactly two reads arrive while held.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while sandbox.requests().len() < 2 {
+            assert!(tokio::time::Instant::now() < deadline, "no read arrived");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let held = sandbox.requests().len();
+        gate.release();
+        held
+    };
+    let (report, held) = tokio::join!(plan, check);
+    assert_eq!(held, 2, "two groups of the connection at a time");
+    assert_eq!(report.groups.len(), 6);
 }
