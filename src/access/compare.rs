@@ -39,11 +39,13 @@ impl RunReport {
     /// the member too; a removal is drift when `base` would have removed the member too. Every change of
     /// a group `base` does not list is an edit. The marks are in [`GroupResult::origins`](super::GroupResult::origins).
     pub fn mark_origins(&mut self, base: &DesiredState) {
+        let base_groups: std::collections::HashMap<String, &DesiredGroup> =
+            base.groups.iter().map(|g| (g.key(), g)).collect();
         for result in &mut self.groups {
             let Some(plan) = &result.report.plan else {
                 continue;
             };
-            let old = base.groups.iter().find(|g| g.key() == result.key);
+            let old = base_groups.get(&result.key).copied();
             let wanted = old.map(|g| identities(base, g));
             let kept = old.map(|g| kept_by(base, g));
             let mut origins = std::collections::BTreeMap::new();
@@ -217,12 +219,17 @@ impl DesiredState {
                 format!("`@{person}` is not one of the file's `people`{hint}"),
             ));
         };
+        let listed_by_key: std::collections::HashMap<String, &DesiredGroup> =
+            self.groups.iter().map(|g| (g.key(), g)).collect();
+        let live_by_key: std::collections::HashMap<String, &DesiredGroup> = live
+            .map(|l| l.groups.iter().map(|g| (g.key(), g)).collect())
+            .unwrap_or_default();
         let mut keys: Vec<&DesiredGroup> = self.groups.iter().collect();
         if let Some(live) = live {
             keys.extend(
                 live.groups
                     .iter()
-                    .filter(|g| !self.groups.iter().any(|f| f.key() == g.key())),
+                    .filter(|g| !listed_by_key.contains_key(&g.key())),
             );
         }
         let reference = UserRef::Username(format!("@{person}"));
@@ -230,7 +237,8 @@ impl DesiredState {
             .into_iter()
             .filter_map(|group| {
                 let identity = identities.get(group.connection())?;
-                let listed = self.groups.iter().find(|g| g.key() == group.key());
+                let key = group.key();
+                let listed = listed_by_key.get(&key).copied();
                 let entry = listed.and_then(|g| {
                     g.members()
                         .iter()
@@ -241,11 +249,10 @@ impl DesiredState {
                         .iter()
                         .any(|e| e.member == reference || e.member == *identity)
                 };
-                let live_now =
-                    live.map(|l| l.groups.iter().any(|g| g.key() == group.key() && holds(g)));
+                let live_now = live.map(|_| live_by_key.get(&key).is_some_and(|g| holds(g)));
                 let desired = entry.is_some_and(|e| !e.has_ended(self.now()));
                 (desired || live_now == Some(true)).then(|| PersonAccess {
-                    group: group.key(),
+                    group: key.clone(),
                     service: group.service(),
                     identity: identity.to_string(),
                     desired,

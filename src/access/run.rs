@@ -48,6 +48,8 @@ pub struct Run<'a> {
     concurrency: usize,
     connection_concurrency: Option<usize>,
     progress: Option<&'a (dyn Fn(&Progress<'_>) + Sync)>,
+    /// Each group's key → its connection (looked up per group per run: a map, not a scan).
+    connection_of: std::collections::HashMap<String, String>,
 }
 
 /// How many members a whole run may remove, over all its groups, checked before the first write (and by
@@ -384,6 +386,11 @@ impl<'a> Run<'a> {
             concurrency: 4,
             connection_concurrency: None,
             progress: None,
+            connection_of: state
+                .groups
+                .iter()
+                .map(|g| (g.key(), g.connection().to_string()))
+                .collect(),
         })
     }
 
@@ -605,11 +612,14 @@ impl<'a> Run<'a> {
                 ),
             ));
         }
+        let by_key: std::collections::HashMap<&str, &SavedGroupPlan> =
+            saved.groups.iter().map(|g| (g.key.as_str(), g)).collect();
         self.entries
             .iter()
             .map(|entry| {
-                saved
-                    .group(entry.key())
+                by_key
+                    .get(entry.key())
+                    .copied()
                     .map(SavedGroupPlan::reviewed)
                     .ok_or_else(|| {
                         Error::invalid_input(
@@ -631,13 +641,7 @@ impl<'a> Run<'a> {
 
     /// The group's result, members labelled with the file's people.
     fn result(&self, entry: &dyn Reconcile, mut report: GroupReport) -> GroupResult {
-        let connection = self
-            .state
-            .groups
-            .iter()
-            .find(|g| g.key() == entry.key())
-            .map(|g| g.connection().to_string())
-            .unwrap_or_default();
+        let connection = self.connection_of(entry);
         report.relabel(&|m: &mut Member| self.state.label(&connection, m));
         GroupResult::new(entry.key(), connection, report)
     }
@@ -696,11 +700,9 @@ impl<'a> Run<'a> {
 
     /// The connection of an entry's group.
     fn connection_of(&self, entry: &dyn Reconcile) -> String {
-        self.state
-            .groups
-            .iter()
-            .find(|g| g.key() == entry.key())
-            .map(|g| g.connection().to_string())
+        self.connection_of
+            .get(entry.key())
+            .cloned()
             .unwrap_or_default()
     }
 }

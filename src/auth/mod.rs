@@ -274,6 +274,21 @@ impl AuthRequest<'_> {
             .query_pairs_mut()
             .append_pair(key, value);
     }
+    /// Appends query pairs already form-encoded (`msg=a%2Bb&sig=c`), as [`append_query_pair`]
+    /// would have written them: for an auth that signs once and sends the same pairs many times, so each
+    /// request does not encode them again.
+    ///
+    /// [`append_query_pair`]: Self::append_query_pair
+    pub fn append_encoded_query(&mut self, encoded: &str) {
+        let url = self.request.url_mut();
+        match url.query().filter(|q| !q.is_empty()) {
+            Some(existing) => {
+                let joined = format!("{existing}&{encoded}");
+                url.set_query(Some(&joined));
+            }
+            None => url.set_query(Some(encoded)),
+        }
+    }
     /// The HTTP client the request will be sent with, for an auth that must log in first.
     pub fn http(&self) -> &reqwest::Client {
         self.http

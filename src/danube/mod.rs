@@ -191,6 +191,16 @@ struct Envelope<T> {
 
 /// The `result` of a `SUCCESS` envelope (`null` allowed only where `T` accepts it).
 pub(crate) fn result<T: DeserializeOwned>(response: &Response) -> Result<T> {
+    // The usual case in one pass: a SUCCESS envelope whose `result` is a `T`. Anything else (another
+    // status, a `null` or unreadable result) takes the path below, which says what was wrong.
+    if let Ok(Envelope {
+        status,
+        result: Some(result),
+    }) = serde_json::from_slice::<Envelope<T>>(response.body())
+        && status == "SUCCESS"
+    {
+        return Ok(result);
+    }
     let envelope: Envelope<serde_json::Value> = response.json()?;
     if envelope.status != "SUCCESS" {
         return Err(response.decode_error(

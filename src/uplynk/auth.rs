@@ -59,6 +59,8 @@ struct Memo {
     at: u64,
     msg: String,
     sig: String,
+    /// `msg=…&sig=…`, form-encoded, as every request of this second carries it.
+    query: String,
 }
 
 /// One signature: the two query parameters.
@@ -130,7 +132,16 @@ impl UplynkAuth {
             return Ok(m.clone());
         }
         let SignedParams { msg, sig } = self.sign_at(now)?;
-        let fresh = Arc::new(Memo { at: now, msg, sig });
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("msg", &msg)
+            .append_pair("sig", &sig)
+            .finish();
+        let fresh = Arc::new(Memo {
+            at: now,
+            msg,
+            sig,
+            query,
+        });
         *memo = Some(fresh.clone());
         Ok(fresh)
     }
@@ -222,9 +233,8 @@ impl fmt::Debug for UplynkAuth {
 
 impl Auth for UplynkAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
-        let signed = self.signed_now()?;
-        request.append_query_pair("msg", &signed.msg);
-        request.append_query_pair("sig", &signed.sig);
+        // `msg=…&sig=…`, encoded once per second with the signature.
+        request.append_encoded_query(&self.signed_now()?.query);
         Ok(())
     }
 }
