@@ -189,6 +189,30 @@ impl DanubeFake {
         true
     }
 
+    /// Every group's users (the control endpoint's state).
+    pub(crate) fn memberships(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.groups
+            .iter()
+            .map(|g| (g.name.clone(), g.users.clone()))
+            .collect()
+    }
+
+    /// Sets group `name`'s users as another administrator would (unknown users are created; the group too,
+    /// not dc-bound). Always true.
+    pub(crate) fn set_state_members(&mut self, name: &str, users: &[String]) -> bool {
+        for user in users {
+            self.add_user(user);
+        }
+        match self.groups.iter_mut().find(|g| g.name == name) {
+            Some(group) => group.users = users.to_vec(),
+            None => {
+                let users: Vec<&str> = users.iter().map(String::as_str).collect();
+                return self.add_group(name, &users);
+            }
+        }
+        true
+    }
+
     pub(crate) fn add_group_user(&mut self, group: &str, username: &str) -> bool {
         if !self.users.iter().any(|u| u == username) {
             return false;

@@ -75,6 +75,34 @@ impl EntuityFake {
         Some(set.user_groups.iter().cloned().collect())
     }
 
+    /// Every config set's user groups and members (the control endpoint's state).
+    pub(crate) fn memberships(
+        &self,
+    ) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>> {
+        self.sets
+            .iter()
+            .map(|s| (s.id.clone(), s.user_groups.iter().cloned().collect()))
+            .collect()
+    }
+
+    /// Sets a user group's members as another user would (the group is created when missing); false for
+    /// no such config set.
+    pub(crate) fn set_state_members(
+        &mut self,
+        set_id: &str,
+        group: &str,
+        members: &[String],
+    ) -> bool {
+        let Some(set) = self.sets.iter_mut().find(|s| s.id == set_id) else {
+            return false;
+        };
+        match set.user_groups.iter_mut().find(|(name, _)| name == group) {
+            Some((_, list)) => *list = members.to_vec(),
+            None => set.user_groups.push((group.to_string(), members.to_vec())),
+        }
+        true
+    }
+
     /// Answers a request below `/api/cfg`; `rest` is the decoded path after it.
     pub(crate) fn handle(&mut self, req: &FakeRequest, rest: &[&str]) -> FakeResponse {
         if !self.authorised(req) {

@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+mod control;
 mod danube;
 mod entuity;
 mod server;
@@ -36,6 +37,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use url::Url;
+
+pub use self::control::SandboxState;
 
 use crate::client::Client;
 use crate::error::Result;
@@ -154,11 +157,11 @@ impl std::fmt::Debug for Gate {
     }
 }
 
-struct FaultRule {
-    method: Method,
-    path_prefix: String,
-    fault: Fault,
-    remaining: u32,
+pub(crate) struct FaultRule {
+    pub(crate) method: Method,
+    pub(crate) path_prefix: String,
+    pub(crate) fault: Fault,
+    pub(crate) remaining: u32,
 }
 
 /// Every route of the sandbox; `{}` is one segment, `{v}` a Traffic Ops API version.
@@ -244,6 +247,26 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// The request as one JSON object, as the control endpoint and `--sandbox-requests` write it:
+    /// `{"method", "path", "query": [[key, value]…], "status", "body"}`; `body` (the text, or the JSON it
+    /// holds) only for requests other than logins and logouts, so no password is ever written.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut line = serde_json::json!({
+            "method": self.method.as_str(),
+            "path": self.path,
+            "query": self.query,
+            "status": self.status.as_u16(),
+        });
+        if !self.body.is_empty() && !is_session_path(&self.path) {
+            let body =
+                serde_json::from_slice::<serde_json::Value>(&self.body).unwrap_or_else(|_| {
+                    serde_json::Value::String(String::from_utf8_lossy(&self.body).into_owned())
+                });
+            line["body"] = body;
+        }
+        line
+    }
+
     /// The first value of a request header (credential headers read `** redacted **`).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -294,13 +317,83 @@ impl Sandbox {
     /// Danube Cloud's rate limit per user and minute (for [`throttle_danube`](Self::throttle_danube)).
     pub const DANUBE_RATE_PER_MINUTE: u32 = danube::REAL_RATE;
 
-    /// Starts a sandbox on `127.0.0.1` with an ephemeral port.
+    /// Every group of the four fake services and its members now (what `GET /_sandbox/state` answers).
+    pub fn state(&self) -> SandboxState {
+        self.shared.state()
+    }
+
+    /// Sets the groups `state` names, as a third party would (others unchanged); what `PUT /_sandbox/state`
+    /// and `group-membership sandbox --state FILE` do.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a path prefix that matches no route of the sandbox.
-    pub fn start() -> std::io::Result<Sandbox> {
+    /// The first group that cannot be set (no such failover group, config set or federation, an unknown
+    /// Traffic Ops user ID), in words; nothing after it is set.
+    pub fn apply_state(&self, state: &SandboxState) -> std::result::Result<(), String> {
+        self.shared.apply_state(state)
+    }
+
+    /// The environment a desired-state file's connections read, pointed at this sandbox: each variable a
+    /// connection names (`base_url_env`, `user_id_env`, `api_key_env`, `username_env`, `password_env`)
+    /// with the sandbox's URL or credential, in connection order. A connection with a literal `base_url`
+    /// cannot be pointed here by the environment: its name is in the second list.
+    pub fn environment(
+        &self,
+        state: &crate::access::DesiredState,
+    ) -> (Vec<(String, String)>, Vec<String>) {
+        use crate::membership::Service;
+        let mut vars = Vec::new();
+        let mut literal = Vec::new();
+        for (name, c) in &state.connections {
+            if c.base_url.is_some() {
+                literal.push(name.clone());
+            }
+            let mut set = |var: &Option<String>, value: &str| {
+                if let Some(var) = var {
+                    vars.push((var.clone(), value.to_string()));
+                }
+            };
+            set(&c.base_url_env, self.base_url.as_str());
+            let (user, password, key) = match c.service {
+                Service::Uplynk => (Self::UPLYNK_USER_ID, "", Self::UPLYNK_API_KEY),
+                Service::Entuity => (Self::ENTUITY_USER, Self::ENTUITY_PASSWORD, ""),
+                Service::Danube => (
+                    Self::DANUBE_USER,
+                    Self::DANUBE_PASSWORD,
+                    Self::DANUBE_API_KEY,
+                ),
+                Service::TrafficOps => (Self::TRAFFIC_OPS_USER, Self::TRAFFIC_OPS_PASSWORD, ""),
+            };
+            set(&c.user_id_env, user);
+            set(&c.username_env, user);
+            set(&c.password_env, password);
+            set(&c.api_key_env, key);
+        }
+        (vars, literal)
+    }
+
+    /// The seeded state again: every fake as [`start`](Self::start) made it, no fault, an empty request log.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// Starts a sandbox on `addr`, which must be a loopback address (`127.0.0.1:0` picks a free port): the
+    /// sandbox accepts its fixed credentials and has control endpoints, so it never listens beyond this
+    /// machine.
+    ///
+    /// # Errors
+    /// An [`std::io::ErrorKind::InvalidInput`] error for an address that is not loopback; the bind's own error.
+    pub fn start_on(addr: std::net::SocketAddr) -> std::io::Result<Sandbox> {
+        if !addr.ip().is_loopback() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is not a loopback address: the sandbox only listens on this machine (127.0.0.1 or ::1)",
+                    addr.ip()
+                ),
+            ));
+        }
         let shared = Arc::new(Shared::seeded());
-        let (addr, stop) = server::spawn(Arc::clone(&shared))?;
+        let (addr, stop) = server::spawn_on(Arc::clone(&shared), addr)?;
         let base_url = Url::parse(&format!("http://{addr}/"))
             .map_err(|e| std::io::Error::other(format!("sandbox address is not a URL: {e}")))?;
         Ok(Sandbox {
@@ -308,6 +401,14 @@ impl Sandbox {
             shared,
             stop: Some(stop),
         })
+    }
+
+    /// Starts a sandbox on `127.0.0.1` with an ephemeral port.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a path prefix that matches no route of the sandbox.
+    pub fn start() -> std::io::Result<Sandbox> {
+        Self::start_on(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     /// The sandbox's root URL (`http://127.0.0.1:<port>/`).
@@ -686,6 +787,12 @@ impl Shared {
 
     /// Routes one request to the fake that owns its path, and records it.
     pub(crate) fn handle(&self, request: FakeRequest) -> FakeResponse {
+        if let Some(("_sandbox", rest)) =
+            request.segments.split_first().map(|(h, r)| (h.as_str(), r))
+        {
+            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            return self.control(&request, &rest);
+        }
         let fault = {
             let mut faults = lock(&self.faults);
             let rule = faults.iter_mut().find(|r| {

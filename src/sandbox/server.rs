@@ -30,9 +30,12 @@ impl Stop {
     }
 }
 
-/// Binds `127.0.0.1:0` and serves `shared` on a thread of its own.
-pub(crate) fn spawn(shared: Arc<Shared>) -> std::io::Result<(SocketAddr, Stop)> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+/// Binds `addr` (loopback: checked by the caller) and serves `shared` on a thread of its own.
+pub(crate) fn spawn_on(
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+) -> std::io::Result<(SocketAddr, Stop)> {
+    let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -150,6 +150,31 @@ impl TrafficOpsFake {
         }
     }
 
+    /// Every federation's user IDs (the control endpoint's state).
+    pub(crate) fn memberships(&self) -> std::collections::BTreeMap<u64, Vec<u64>> {
+        self.federations
+            .iter()
+            .map(|f| (f.id, f.users.clone()))
+            .collect()
+    }
+
+    /// Sets federation `id`'s users as another user would; false for no such federation or an unknown
+    /// user ID.
+    pub(crate) fn set_state_members(&mut self, id: u64, users: &[u64]) -> bool {
+        if users
+            .iter()
+            .any(|u| !USERS.iter().any(|known| known.id == *u))
+        {
+            return false;
+        }
+        let Some(federation) = self.federations.iter_mut().find(|f| f.id == id) else {
+            return false;
+        };
+        federation.users = users.to_vec();
+        federation.users_changed += 1;
+        true
+    }
+
     pub(crate) fn federation_users(&self, id: u64) -> Option<Vec<u64>> {
         self.federations
             .iter()

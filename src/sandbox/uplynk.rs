@@ -119,6 +119,36 @@ impl UplynkFake {
             .map(|g| g.allowed.iter().map(|(_, o)| o.clone()).collect())
     }
 
+    /// Every failover group's allowed owners (the control endpoint's state).
+    pub(crate) fn memberships(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.groups
+            .iter()
+            .map(|g| {
+                (
+                    g.id.clone(),
+                    g.allowed.iter().map(|(_, o)| o.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// Sets failover group `group_id`'s allowed owners as another user would; false for no such group.
+    pub(crate) fn set_state_members(&mut self, group_id: &str, owners: &[String]) -> bool {
+        let mut next = self.next_item;
+        let Some(group) = self.groups.iter_mut().find(|g| g.id == group_id) else {
+            return false;
+        };
+        group.allowed = owners
+            .iter()
+            .map(|owner| {
+                next += 1;
+                (format!("{next:032x}"), owner.clone())
+            })
+            .collect();
+        self.next_item = next;
+        true
+    }
+
     /// Answers a request below `/api/v4`; `rest` is the decoded path after it.
     pub(crate) fn handle(&mut self, req: &FakeRequest, rest: &[&str]) -> FakeResponse {
         if let Err(why) = self.verify_signature(req) {

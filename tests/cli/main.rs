@@ -2,6 +2,7 @@
 //! stderr, the JSON shape, export round trips, people.
 
 mod reviews;
+mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -40,7 +40,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "MS", requires = "sandbox")]
     pub sandbox_latency: Option<u64>,
     /// With --sandbox: write every request the sandbox received to this file as JSON lines when the
-    /// command ends (method, path, query, status; credentials redacted), to see what was written.
+    /// command ends (method, path, query, status, and the body except for logins), to see what was written.
     #[arg(long, global = true, value_name = "FILE", requires = "sandbox")]
     pub sandbox_requests: Option<PathBuf>,
 }
@@ -102,6 +102,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the desired-state file (for editors: name it in the file's `$schema`).
     Schema,
+    /// Serve the four fake services (and control endpoints under /_sandbox/) on loopback until stopped
+    /// (Ctrl-C or SIGTERM): for tests in any language. Prints the base URL, then the environment that
+    /// points FILE's connections at it.
+    Sandbox(SandboxArgs),
 }
 
 impl Command {
@@ -117,6 +121,7 @@ impl Command {
             Command::Offboard(_) => "offboard",
             Command::Validate(_) => "validate",
             Command::Schema => "schema",
+            Command::Sandbox(_) => "sandbox",
         }
     }
 }
@@ -167,6 +172,25 @@ pub struct OffboardArgs {
     pub write: bool,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// A desired-state file: print `export` lines pointing its connections at the sandbox.
+    pub file: Option<PathBuf>,
+    /// The port (default: a free one, printed).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub port: u16,
+    /// The address to listen on; only loopback addresses are accepted.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub listen: std::net::IpAddr,
+    /// Start from this state (JSON: `{"uplynk": {group: [owners]}, "entuity": {set: {group: [members]}},
+    /// "danube": {group: [users]}, "traffic_ops": {federation: [user IDs]}}`, as GET /_sandbox/state gives).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Write the state to this file when stopped.
+    #[arg(long, value_name = "FILE")]
+    pub save_state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             Command::Offboard(args) => commands::offboard::run(&cli, args).await,
             Command::Validate(args) => commands::validate::run(&cli, args),
             Command::Schema => commands::validate::schema(),
+            Command::Sandbox(args) => commands::sandbox::run(args).await,
         }
     });
     match result {

@@ -146,16 +146,7 @@ impl Drop for Session {
         let lines: String = sandbox
             .requests()
             .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "method": r.method.as_str(),
-                    "path": r.path,
-                    "query": r.query,
-                    "status": r.status.as_u16(),
-                })
-                .to_string()
-                    + "\n"
-            })
+            .map(|r| r.to_json().to_string() + "\n")
             .collect();
         if let Err(e) = write_whole(path, &lines) {
             eprintln!("error: cannot write the sandbox's requests: {e}");

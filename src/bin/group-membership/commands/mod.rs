@@ -6,5 +6,6 @@ pub mod drift;
 pub mod export;
 pub mod offboard;
 pub mod plan;
+pub mod sandbox;
 pub mod show;
 pub mod validate;
