@@ -188,6 +188,10 @@ fn a_group_changed_on_the_server_between_plan_and_apply_is_refused_with_nothing_
         server.state()["danube"]["operators"],
         serde_json::json!(["admin", "carol"])
     );
+    // The log has the Traffic Ops login, never its password.
+    let log = server.call("GET", "requests", None).1;
+    assert!(log.contains("/user/login"), "{log}");
+    assert!(!log.contains("sandbox-traffic-ops-password"), "{log}");
     server.stop();
 }
 
