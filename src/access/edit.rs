@@ -1,7 +1,6 @@
 //! Edits of a desired-state file's text that keep everything else as written (key order, spacing,
 //! line breaks), for `group-membership offboard`.
 
-use jsonc_parser::ParseOptions;
 use jsonc_parser::cst::{CstNode, CstRootNode};
 
 use crate::error::{Error, Result};
@@ -23,17 +22,7 @@ use crate::error::{Error, Result};
 /// assert_eq!(edited, "{\"groups\": [\n  {\"members\": [\"bob\"]}\n]}\n");
 /// ```
 pub fn remove_person_from_json(text: &str, person: &str) -> Result<(String, usize)> {
-    let strict = ParseOptions {
-        allow_comments: false,
-        allow_loose_object_property_names: false,
-        allow_trailing_commas: false,
-        allow_missing_commas: false,
-        allow_single_quoted_strings: false,
-        allow_hexadecimal_numbers: false,
-        allow_unary_plus_numbers: false,
-        ..ParseOptions::default()
-    };
-    let root = CstRootNode::parse(text, &strict)
+    let root = CstRootNode::parse(text, &super::source::strict_json())
         .map_err(|e| Error::invalid_input("desired-state file", e.to_string()))?;
     let wanted = format!("@{person}");
     let groups = root

@@ -220,6 +220,21 @@ fn duplicate(from: &Source, pointer: &str, first: Option<Place>) -> Problem {
     from.problem(pointer, format!("defined twice: also at {first}"))
 }
 
+/// `jsonc_parser`'s options for strict JSON: every JSONC leniency (comments, trailing commas, single quotes,
+/// hexadecimal numbers, ...) off.
+pub(crate) fn strict_json() -> jsonc_parser::ParseOptions {
+    jsonc_parser::ParseOptions {
+        allow_comments: false,
+        allow_loose_object_property_names: false,
+        allow_trailing_commas: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        ..jsonc_parser::ParseOptions::default()
+    }
+}
+
 /// One segment of a JSON pointer (RFC 6901: `~` and `/` escaped).
 pub(crate) fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
@@ -283,16 +298,7 @@ mod json {
                 message: format!("not valid JSON: {}", strip_position(&e.to_string())),
             }]);
         }
-        let options = jsonc_parser::ParseOptions {
-            allow_comments: false,
-            allow_loose_object_property_names: false,
-            allow_trailing_commas: false,
-            allow_missing_commas: false,
-            allow_single_quoted_strings: false,
-            allow_hexadecimal_numbers: false,
-            allow_unary_plus_numbers: false,
-            ..jsonc_parser::ParseOptions::default()
-        };
+        let options = strict_json();
         let parsed =
             jsonc_parser::parse_to_ast(text, &jsonc_parser::CollectOptions::default(), &options)
                 .map_err(|e| {

@@ -15,7 +15,7 @@ use group_membership::danube::DanubeApiKey;
 use group_membership::membership::{
     DanubeGroupListing, DanubeGroupUsers, Desired, Guards, Outcome, Reconcile, Service, Status,
 };
-use group_membership::sandbox::Sandbox;
+use group_membership::sandbox::{Fault, Gate, Sandbox};
 use http::Method;
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
@@ -214,13 +214,10 @@ async fn an_export_of_many_groups_reads_them_in_one_request_in_file_order() {
 
 #[tokio::test]
 async fn groups_held_up_on_one_connection_do_not_keep_another_connections_groups_waiting() {
-    use group_membership::sandbox::{Fault, Gate};
     let sandbox = Sandbox::start().unwrap();
     // Eight Uplynk groups first in the file, whose reads are held until the gate opens; then the Traffic
     // Ops federation and the Danube Cloud group.
-    let uplynk: Vec<serde_json::Value> = (0..8)
-        .map(|i| json!({"service": "uplynk", "connection": "video", "failover_group_id": format!("{i:032x}"), "members": ["t345643dn409198f523flniu1234n34i"]}))
-        .collect();
+    let uplynk = uplynk_groups(8);
     let mut groups = uplynk;
     groups.push(json!({"service": "traffic_ops", "connection": "cdn", "federation_id": 1, "members": ["admin"]}));
     groups.push(json!({"service": "danube", "connection": "cloud", "group": "operators", "members": ["admin"]}));
@@ -235,14 +232,7 @@ async fn groups_held_up_on_one_connection_do_not_keep_another_connections_groups
     let state = DesiredState::from_json(&file.to_string()).unwrap();
     let clients = sandbox.clients_for(&state).unwrap();
     let gate = Gate::new();
-    sandbox
-        .inject_fault(
-            Method::GET,
-            "/api/v4/failover-groups/",
-            Fault::Hold(gate.clone()),
-            u32::MAX,
-        )
-        .unwrap();
+    hold_uplynk_reads(&sandbox, &gate);
     let finished = std::sync::Mutex::new(Vec::new());
     let progress = |p: &group_membership::access::Progress<'_>| {
         finished.lock().unwrap().push(p.key.to_string());
@@ -275,11 +265,8 @@ async fn groups_held_up_on_one_connection_do_not_keep_another_connections_groups
 
 #[tokio::test]
 async fn a_connection_limit_caps_the_groups_of_one_connection_in_flight() {
-    use group_membership::sandbox::{Fault, Gate};
     let sandbox = sandbox_with_groups(0);
-    let uplynk: Vec<serde_json::Value> = (0..6)
-        .map(|i| json!({"service": "uplynk", "connection": "video", "failover_group_id": format!("{i:032x}"), "members": ["t345643dn409198f523flniu1234n34i"]}))
-        .collect();
+    let uplynk = uplynk_groups(6);
     let file = json!({
         "connections": {"video": {"service": "uplynk", "user_id_env": "U", "api_key_env": "K"}},
         "groups": uplynk
@@ -287,14 +274,7 @@ async fn a_connection_limit_caps_the_groups_of_one_connection_in_flight() {
     let state = DesiredState::from_json(&file.to_string()).unwrap();
     let clients = sandbox.clients_for(&state).unwrap();
     let gate = Gate::new();
-    sandbox
-        .inject_fault(
-            Method::GET,
-            "/api/v4/failover-groups/",
-            Fault::Hold(gate.clone()),
-            u32::MAX,
-        )
-        .unwrap();
+    hold_uplynk_reads(&sandbox, &gate);
     let run = Run::new(&state, &clients)
         .unwrap()
         .concurrency(8)
@@ -315,4 +295,23 @@ async fn a_connection_limit_caps_the_groups_of_one_connection_in_flight() {
     let (report, held) = tokio::join!(plan, check);
     assert_eq!(held, 2, "two groups of the connection at a time");
     assert_eq!(report.groups.len(), 6);
+}
+
+/// `n` Uplynk groups on connection `video`, each wanting one owner.
+fn uplynk_groups(n: usize) -> Vec<serde_json::Value> {
+    (0..n)
+        .map(|i| json!({"service": "uplynk", "connection": "video", "failover_group_id": format!("{i:032x}"), "members": ["t345643dn409198f523flniu1234n34i"]}))
+        .collect()
+}
+
+/// Every Uplynk read of `sandbox` answered only when `gate` opens.
+fn hold_uplynk_reads(sandbox: &Sandbox, gate: &Gate) {
+    sandbox
+        .inject_fault(
+            Method::GET,
+            "/api/v4/failover-groups/",
+            Fault::Hold(gate.clone()),
+            u32::MAX,
+        )
+        .unwrap();
 }

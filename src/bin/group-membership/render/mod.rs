@@ -2,6 +2,8 @@
 //! pull-request comment (`markdown.rs`). Each matches the library's typed report exhaustively (the
 //! Markdown one through the text one's words): a new outcome does not compile until each shows it.
 
+#[cfg(test)]
+mod fixtures;
 pub mod json;
 pub mod markdown;
 pub mod text;

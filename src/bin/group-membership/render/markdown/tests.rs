@@ -1,30 +1,16 @@
 //! Snapshots of the Markdown report (a pull-request comment), and its length limit.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use group_membership::access::{
     DesiredState, GrantEnding, GroupResult, Origin, RunKind, RunReport,
 };
-use group_membership::membership::{GroupReport, Member, Outcome, Plan, Refusal, Service};
+use group_membership::membership::{GroupReport, Outcome, Plan, Refusal, Service};
 
 use super::super::Rendered;
 use super::{LIMIT, render, render_within};
 
-fn member(id: &str) -> Member {
-    Member::of(&id.to_string())
-}
-
-fn alice() -> Member {
-    let mut m = member("kim1");
-    m.label = "@alice = kim1".into();
-    m.person = Some("alice".into());
-    m
-}
-
-fn set(members: &[Member]) -> BTreeSet<Member> {
-    members.iter().cloned().collect()
-}
+use super::super::fixtures::{alice, member, set};
 
 fn pending(key: &str) -> GroupResult {
     let plan = Plan::new(

@@ -1,6 +1,5 @@
 //! Snapshots of the text report: one per outcome and per refusal rule, each the whole text a person sees.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use group_membership::Error;
@@ -12,20 +11,7 @@ use group_membership::membership::{
 use super::super::Rendered;
 use super::render;
 
-fn member(id: &str) -> Member {
-    Member::of(&id.to_string())
-}
-
-fn alice() -> Member {
-    let mut m = member("kim1");
-    m.label = "@alice = kim1".into();
-    m.person = Some("alice".into());
-    m
-}
-
-fn set(members: &[Member]) -> BTreeSet<Member> {
-    members.iter().cloned().collect()
-}
+use super::super::fixtures::{alice, member, set};
 
 /// admin and bob now; admin and @alice wanted.
 fn plan() -> Plan<Member> {
