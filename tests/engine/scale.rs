@@ -315,3 +315,48 @@ fn hold_uplynk_reads(sandbox: &Sandbox, gate: &Gate) {
         )
         .unwrap();
 }
+
+#[tokio::test]
+async fn five_hundred_groups_plan_and_export_under_the_real_throttle_with_no_read_failing() {
+    let sandbox = sandbox_with_groups(500);
+    sandbox.throttle_danube(Some(Sandbox::DANUBE_RATE_PER_MINUTE));
+    let state = many_groups(500);
+    // The file's connection keeps Danube Cloud's documented budget (45 a minute); the real clock.
+    let client = sandbox
+        .client_builder(Service::Danube)
+        .request_budget(group_membership::retry::RequestBudget::DANUBE_CLOUD)
+        .build()
+        .unwrap();
+    let clients = [("cloud".to_string(), client)].into();
+    let started = std::time::Instant::now();
+    let exported = state
+        .export(
+            &clients,
+            group_membership::access::ExportScope::ListedGroups,
+            &|_| {},
+        )
+        .await
+        .expect("no read fails for throttling");
+    assert_eq!(exported.groups.len(), 500);
+    let report = Run::new(&state, &clients)
+        .unwrap()
+        .concurrency(8)
+        .plan()
+        .await;
+    assert_eq!(report.summary().failed, 0, "{:?}", report.summary());
+    assert_eq!(report.summary().pending, 500);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "seconds, not the 22 minutes 1,000 reads take at 45 a minute: {:?}",
+        started.elapsed()
+    );
+    // Two listings and bob's look-ups (at most one per group in flight): far under the 45 a minute.
+    let requests = sandbox.requests().len();
+    assert!(requests <= 2 + 8, "{requests} requests");
+    assert!(
+        sandbox
+            .requests()
+            .iter()
+            .all(|r| r.status != http::StatusCode::TOO_MANY_REQUESTS)
+    );
+}
