@@ -66,7 +66,6 @@ impl GroupPolicy {
         self
     }
 
-    /// The change a desired list asks for under this policy: exact, or only additions.
     /// Members whose grant has ended (identities, or Traffic Ops usernames): a plan removes them when
     /// present, in an additive group too.
     pub fn ended(mut self, members: impl IntoIterator<Item = impl Into<String>>) -> Self {
@@ -74,6 +73,7 @@ impl GroupPolicy {
         self
     }
 
+    /// The change a desired list asks for under this policy: exact, or only additions.
     pub(crate) fn change(&self) -> Change {
         if self.additive {
             Change::Add
@@ -117,7 +117,6 @@ impl GroupPolicy {
         }
     }
 
-    /// The refusal of a plan by this group's rules, if any.
     /// An additive plan that would keep a member whose grant has ended becomes the exact plan without them.
     fn without_ended<M: MemberId>(&self, plan: Plan<M>) -> Plan<M> {
         let ended = |m: &M| named_in(m, &self.ended);
@@ -133,6 +132,7 @@ impl GroupPolicy {
         Plan::for_change(plan.current().clone(), desired, Change::Exact)
     }
 
+    /// The refusal of a plan by this group's rules, if any.
     pub(crate) fn check<M: MemberId>(
         &self,
         plan: &Plan<M>,
