@@ -240,11 +240,15 @@ pub(crate) fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
-/// Byte offsets to lines and columns.
+/// Byte offsets to lines and columns. Places are asked for in the order of the text, mostly: the last
+/// answer is kept, so the next column on the same line counts only the characters in between (a file on
+/// one line, minified JSON, stays linear instead of counting from the line's start every time).
 struct Lines<'t> {
     text: &'t str,
     starts: Vec<usize>,
     file: Option<String>,
+    /// The last place given: (byte offset, line, column).
+    last: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl<'t> Lines<'t> {
@@ -256,6 +260,7 @@ impl<'t> Lines<'t> {
             text,
             starts,
             file: file.map(str::to_string),
+            last: std::cell::Cell::new((0, 1, 1)),
         }
     }
 
@@ -263,10 +268,14 @@ impl<'t> Lines<'t> {
         let offset = offset.min(self.text.len());
         let line = self.starts.partition_point(|&s| s <= offset);
         let start = self.starts[line - 1];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(1, |s| s.chars().count() + 1);
+        let (last_offset, last_line, last_column) = self.last.get();
+        let (from, column) = if last_line == line && (start..=offset).contains(&last_offset) {
+            (last_offset, last_column)
+        } else {
+            (start, 1)
+        };
+        let column = column + self.text.get(from..offset).map_or(0, |s| s.chars().count());
+        self.last.set((offset, line, column));
         self.at(line, column)
     }
 
@@ -474,5 +483,26 @@ mod toml_text {
             message: "a TOML file, but this build reads JSON only (build with the `toml` feature)"
                 .to_string(),
         }])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters_on_long_lines_and_after_going_back() {
+        let text = "{\"a\": \"déjà vu\", \"b\": [1, 2], \"c\": {\"d\": \"ü\"}}\n{\"e\": 1}";
+        let lines = Lines::new(text, Some("f.json"));
+        let column = |needle: &str| text[..text.find(needle).unwrap()].chars().count() + 1;
+        // In order (the cached way), then backwards (counted from the line's start), then the next line.
+        for key in ["\"b\"", "\"c\"", "\"d\"", "\"a\"", "\"c\""] {
+            let offset = text.find(key).unwrap();
+            let place = lines.place(offset);
+            assert_eq!((place.line, place.column), (1, column(key)), "{key}");
+        }
+        let second = lines.place(text.find("\"e\"").unwrap());
+        assert_eq!((second.line, second.column), (2, 2));
+        assert_eq!(second.to_string(), "f.json:2:2");
     }
 }

@@ -184,8 +184,7 @@ impl DanubeFake {
             dc: None,
             created: "2026-01-01T00:00:00Z".into(),
         });
-        // The real server lists groups by name.
-        self.groups.sort_by(|a, b| a.name.cmp(&b.name));
+        // (The listing sorts by name, as the real server does.)
         true
     }
 
