@@ -242,8 +242,7 @@ impl DanubeFake {
     }
 
     fn task_id(&mut self) -> String {
-        self.counter += 1;
-        format!("1e1d1-{:08x}-f4e5-4a88-9d7d", self.counter)
+        next_task_id(&mut self.counter)
     }
 
     /// Answers `/api/...`; `rest` is the decoded path after `/api`, its last segment empty when the URL
@@ -292,7 +291,8 @@ impl DanubeFake {
                 match self.groups.iter().find(|g| g.name == *name) {
                     Some(g) => {
                         let extended = req.query_value("extended") == Some("true");
-                        self.envelope(StatusCode::OK, group_json(g, extended))
+                        let task_id = next_task_id(&mut self.counter);
+                        envelope(task_id, StatusCode::OK, group_json(g, extended))
                     }
                     None => detail(StatusCode::NOT_FOUND, "User Group not found"),
                 }
@@ -408,25 +408,25 @@ impl DanubeFake {
     /// As observed: the list ignores `order_by` (always name ascending), and its `users` come in another
     /// order than a single group's (the server's order is not stable: compare as sets).
     fn list(&mut self, req: &FakeRequest) -> FakeResponse {
+        let task_id = self.task_id();
         let mut groups: Vec<&Group> = self.groups.iter().collect();
         groups.sort_by(|a, b| a.name.cmp(&b.name));
         let full = req.query_value("full") == Some("true");
         let extended = req.query_value("extended") == Some("true");
-        let result: Vec<Value> = if full || extended {
-            groups
+        if full || extended {
+            let result: Vec<GroupView<'_>> = groups
                 .iter()
                 .map(|g| {
-                    let mut v = group_json(g, extended);
-                    if let Some(users) = v["users"].as_array_mut() {
-                        users.reverse();
-                    }
-                    v
+                    let mut view = group_json(g, extended);
+                    view.users.reverse();
+                    view
                 })
-                .collect()
+                .collect();
+            envelope(task_id, StatusCode::OK, result)
         } else {
-            groups.iter().map(|g| json!(g.name)).collect()
-        };
-        self.envelope(StatusCode::OK, json!(result))
+            let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+            envelope(task_id, StatusCode::OK, names)
+        }
     }
 
     fn create(&mut self, req: &FakeRequest, name: &str) -> FakeResponse {
@@ -477,7 +477,7 @@ impl DanubeFake {
         if !errors.is_empty() {
             return self.failure(errors);
         }
-        let out = group_json(&group, false);
+        let out = serde_json::to_value(group_json(&group, false)).unwrap_or_default();
         self.groups.push(group);
         self.envelope(StatusCode::CREATED, out)
     }
@@ -523,7 +523,7 @@ impl DanubeFake {
             self.groups[pos] = group;
             return self.failure(errors);
         }
-        let out = group_json(&group, false);
+        let out = serde_json::to_value(group_json(&group, false)).unwrap_or_default();
         self.groups[pos] = group;
         self.envelope(StatusCode::OK, out)
     }
@@ -616,20 +616,9 @@ impl DanubeFake {
         FakeResponse::json(status, &body)
     }
 
-    fn envelope(&mut self, status: StatusCode, result: Value) -> FakeResponse {
+    fn envelope(&mut self, status: StatusCode, result: impl serde::Serialize) -> FakeResponse {
         let task_id = self.task_id();
-        let status_text = if status.is_success() {
-            "SUCCESS"
-        } else {
-            "FAILURE"
-        };
-        let mut r = FakeResponse::json(
-            status,
-            &json!({"status": status_text, "result": result, "task_id": task_id}),
-        );
-        r.headers.push(("es_task_id", task_id));
-        r.headers.push(("es_version", "4.6".into()));
-        r
+        envelope(task_id, status, result)
     }
 
     fn failure(&mut self, errors: serde_json::Map<String, Value>) -> FakeResponse {
@@ -651,19 +640,61 @@ const MAX_CREATED_NAME: usize = 32;
 /// Requests a user may make per minute when throttling is on (the server's rate for a user).
 pub(crate) const REAL_RATE: u32 = 45;
 
-fn group_json(g: &Group, extended: bool) -> Value {
-    let mut v = json!({
-        "name": g.name,
-        "alias": g.alias,
-        "permissions": g.permissions,
-        "users": g.users,
-        "dc_bound": g.dc_bound,
-        "created": g.created,
-    });
-    if extended {
-        v["dcs"] = json!(g.dc.iter().collect::<Vec<_>>());
+/// The next task's id (the counter counts every answer that has one).
+fn next_task_id(counter: &mut u64) -> String {
+    *counter += 1;
+    format!("1e1d1-{:08x}-f4e5-4a88-9d7d", counter)
+}
+
+/// The `{status, result, task_id}` answer, with the task's headers.
+fn envelope(task_id: String, status: StatusCode, result: impl serde::Serialize) -> FakeResponse {
+    let status_text = if status.is_success() {
+        "SUCCESS"
+    } else {
+        "FAILURE"
+    };
+    #[derive(serde::Serialize)]
+    struct Envelope<'a, R> {
+        status: &'a str,
+        result: R,
+        task_id: &'a str,
     }
-    v
+    let body = Envelope {
+        status: status_text,
+        result,
+        task_id: &task_id,
+    };
+    let mut r = FakeResponse::json(status, &body);
+    r.headers.push(("es_task_id", task_id));
+    r.headers.push(("es_version", "4.6".into()));
+    r
+}
+
+/// A group as the server shows it, borrowed and written straight into the answer (a listing of thousands
+/// of groups is not built as a `serde_json::Value` first).
+#[derive(serde::Serialize)]
+struct GroupView<'a> {
+    name: &'a str,
+    alias: &'a str,
+    permissions: &'a [String],
+    users: Vec<&'a str>,
+    dc_bound: bool,
+    created: &'a str,
+    /// Only in the `extended` view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dcs: Option<Vec<&'a str>>,
+}
+
+fn group_json(g: &Group, extended: bool) -> GroupView<'_> {
+    GroupView {
+        name: &g.name,
+        alias: &g.alias,
+        permissions: &g.permissions,
+        users: g.users.iter().map(String::as_str).collect(),
+        dc_bound: g.dc_bound,
+        created: &g.created,
+        dcs: extended.then(|| g.dc.iter().map(String::as_str).collect()),
+    }
 }
 
 fn iso(unix: u64) -> String {

@@ -913,7 +913,7 @@ pub(crate) struct FakeResponse {
 }
 
 impl FakeResponse {
-    pub(crate) fn json(status: StatusCode, value: &serde_json::Value) -> Self {
+    pub(crate) fn json(status: StatusCode, value: &impl serde::Serialize) -> Self {
         FakeResponse {
             status,
             content_type: Some("application/json"),
