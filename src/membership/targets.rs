@@ -235,8 +235,9 @@ pub struct DanubeGroupUsers {
 pub struct DanubeGroupListing {
     client: Client,
     round: Mutex<ListingRound>,
-    /// Users a look-up of this run found (a plan adding them to many groups looks each up once).
-    known_users: Mutex<std::collections::HashSet<String>>,
+    /// Each user looked up in this run: whether they exist. Groups planning at once that add the same user
+    /// wait for one look-up (a failed look-up is not kept: the next group asks again).
+    known_users: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<bool>>>>,
 }
 
 /// One listing and the groups it has served.
@@ -255,7 +256,7 @@ impl DanubeGroupListing {
         DanubeGroupListing {
             client,
             round: Mutex::new(ListingRound::default()),
-            known_users: Mutex::new(std::collections::HashSet::new()),
+            known_users: Mutex::new(HashMap::new()),
         }
     }
 
@@ -272,16 +273,41 @@ impl DanubeGroupListing {
         };
         let entries = read
             .get_or_init(|| async {
-                let listed = self.client.danube().groups().list_each().await.ok()?;
+                let listed = self.client.danube().groups().list_users_each().await.ok()?;
                 let by_name = listed
                     .into_iter()
-                    .filter_map(|(name, group)| Some((name?, group.map(|g| g.users))))
+                    .filter_map(|(name, users)| Some((name?, users)))
                     .collect();
                 Some(Mutex::new(by_name))
             })
             .await
             .as_ref()?;
         entries.lock().ok()?.remove(name)
+    }
+
+    /// Whether user `name` exists, looked up once per run (`GET accounts/user/{name}/`).
+    async fn user_exists(&self, name: &str) -> Result<bool> {
+        let cell = self
+            .known_users
+            .lock()
+            .ok()
+            .map(|mut known| known.entry(name.to_string()).or_default().clone());
+        match cell {
+            Some(cell) => cell
+                .get_or_try_init(|| user_exists(&self.client, name))
+                .await
+                .copied(),
+            None => user_exists(&self.client, name).await,
+        }
+    }
+}
+
+/// Whether Danube Cloud user `name` exists: found, or the server's 404 (any other failure is an error).
+async fn user_exists(client: &Client, name: &str) -> Result<bool> {
+    match client.danube().users().get(name).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -346,27 +372,16 @@ impl GroupMembers for DanubeGroupUsers {
     /// Each user to add is looked up (`GET accounts/user/{name}/`): one that does not exist (deleted,
     /// misspelt) fails the plan before anything is written, as the server would refuse the overwrite.
     async fn check_additions(&self, added: &[String]) -> Result<()> {
-        let users = self.client.danube().users();
-        let known = |name: &str| {
-            self.listing
-                .as_ref()
-                .is_some_and(|l| l.known_users.lock().is_ok_and(|known| known.contains(name)))
-        };
-        for name in added.iter().filter(|name| !known(name)) {
-            match users.get(name).await {
-                Ok(_) => {
-                    if let Some(Ok(mut known)) = self.listing.as_ref().map(|l| l.known_users.lock())
-                    {
-                        known.insert(name.clone());
-                    }
-                }
-                Err(e) if e.is_not_found() => {
-                    return Err(Error::UnknownMember {
-                        service: "danube",
-                        member: format!("username `{name}`"),
-                    });
-                }
-                Err(e) => return Err(e),
+        for name in added {
+            let exists = match &self.listing {
+                Some(listing) => listing.user_exists(name).await?,
+                None => user_exists(&self.client, name).await?,
+            };
+            if !exists {
+                return Err(Error::UnknownMember {
+                    service: "danube",
+                    member: format!("username `{name}`"),
+                });
             }
         }
         Ok(())

@@ -148,7 +148,8 @@ async fn planning_many_groups_of_one_connection_reads_them_in_one_request() {
             .all(|g| g.report.status() == Status::Pending)
     );
     // 60 groups: one listing, where each group was read on its own (60 requests, past the real server's
-    // 45 a minute). Bob, added to every group, is looked up once per concurrent first asker at most.
+    // 45 a minute). Bob, added to every group, is looked up once: the eight groups planning at once
+    // wait for the same look-up.
     let gets = danube_gets(&sandbox);
     assert_eq!(gets, ["/api/accounts/group/?full=true"], "{gets:?}");
     let lookups = sandbox
@@ -156,10 +157,8 @@ async fn planning_many_groups_of_one_connection_reads_them_in_one_request() {
         .iter()
         .filter(|r| r.path == "/api/accounts/user/bob/")
         .count();
-    assert!(
-        (1..=8).contains(&lookups),
-        "{lookups} look-ups of bob for 60 groups"
-    );
+    assert_eq!(lookups, 1, "{lookups} look-ups of bob for 60 groups");
+    assert_eq!(sandbox.requests().len(), 2, "the listing and one look-up");
 
     // Applying reads each group again right before its write: those reads stay per group.
     let before = sandbox.requests().len();
@@ -186,6 +185,50 @@ async fn planning_many_groups_of_one_connection_reads_them_in_one_request() {
         );
     }
     assert!(sandbox.requests().len() > before);
+}
+
+#[tokio::test]
+async fn a_user_no_one_has_added_to_many_groups_is_looked_up_once_and_fails_every_group() {
+    let sandbox = sandbox_with_groups(20);
+    let groups: Vec<serde_json::Value> = (0..20)
+        .map(|i| json!({"service": "danube", "connection": "cloud", "group": format!("g{i:03}"), "members": ["admin", "zed"]}))
+        .collect();
+    let file = json!({
+        "connections": {"cloud": {"service": "danube", "base_url": "https://danube.invalid"}},
+        "groups": groups
+    });
+    let state = DesiredState::from_json(&file.to_string()).unwrap();
+    let clients = [(
+        "cloud".to_string(),
+        sandbox.client(Service::Danube).unwrap(),
+    )]
+    .into();
+    let report = Run::new(&state, &clients)
+        .unwrap()
+        .concurrency(8)
+        .plan()
+        .await;
+    assert_eq!(report.exit_code(), 1);
+    for group in &report.groups {
+        assert_eq!(
+            group.report.status(),
+            Status::ResolveFailed,
+            "{}",
+            group.report
+        );
+        assert!(
+            group.report.to_string().contains("username `zed`"),
+            "{}",
+            group.report
+        );
+    }
+    // The server's 404 for zed is kept for the run: one look-up, not one per group.
+    let paths: Vec<String> = sandbox.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/api/accounts/group/", "/api/accounts/user/zed/"],
+        "{paths:?}"
+    );
 }
 
 #[tokio::test]
