@@ -281,7 +281,7 @@ impl Checker<'_> {
         for (j, entry) in group.members().iter().enumerate() {
             let at = format!("{pointer}/members/{j}");
             self.entry(state, group, entry, &at, now);
-            let Ok(identity) = state.identity_of(&entry.member, connection, &group.key()) else {
+            let Ok(identity) = state.identity_of(&entry.member, connection, group) else {
                 continue;
             };
             if let Some(first) = identities.insert(identity.to_string(), j) {

@@ -94,7 +94,7 @@ fn kept_by(state: &DesiredState, group: &DesiredGroup) -> Keep {
     let mut kept = identities(state, group);
     kept.extend(unmanaged.iter().filter_map(|u| {
         state
-            .identity_of(u, group.connection(), &group.key())
+            .identity_of(u, group.connection(), group)
             .ok()
             .map(|id| id.to_string())
     }));

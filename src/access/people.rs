@@ -34,7 +34,7 @@ impl DesiredState {
             .members()
             .iter()
             .filter(|entry| keep(entry.has_ended(self.now())))
-            .map(|entry| self.identity_of(&entry.member, group.connection(), &group.key()))
+            .map(|entry| self.identity_of(&entry.member, group.connection(), group))
             .collect()
     }
 
@@ -43,7 +43,7 @@ impl DesiredState {
         &self,
         member: &UserRef,
         connection: &str,
-        group: &str,
+        group: &DesiredGroup,
     ) -> Result<UserRef> {
         match member {
             UserRef::Username(name) if name.starts_with('@') => {
@@ -53,17 +53,18 @@ impl DesiredState {
         }
     }
 
-    fn identity(&self, person: &str, connection: &str, group: &str) -> Result<UserRef> {
-        let what = format!("group {group}");
+    /// `group` names the group in an error (its key is built only then).
+    fn identity(&self, person: &str, connection: &str, group: &DesiredGroup) -> Result<UserRef> {
+        let what = || format!("group {}", group.key());
         let Some(identities) = self.people.get(person) else {
             return Err(Error::invalid_input(
-                what,
+                what(),
                 format!("`@{person}` is not one of the file's `people`"),
             ));
         };
         identities.get(connection).cloned().ok_or_else(|| {
             Error::invalid_input(
-                what,
+                what(),
                 format!("person `@{person}` has no identity on connection `{connection}`"),
             )
         })
@@ -83,7 +84,7 @@ impl DesiredState {
             .iter()
             .map(|member| match member {
                 UserRef::Username(name) if name.starts_with('@') => self
-                    .identity(&name[1..], connection, &group.key())
+                    .identity(&name[1..], connection, group)
                     .map(|id| id.to_string()),
                 other => Ok(other.to_string()),
             })

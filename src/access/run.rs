@@ -642,7 +642,10 @@ impl<'a> Run<'a> {
     /// The group's result, members labelled with the file's people.
     fn result(&self, entry: &dyn Reconcile, mut report: GroupReport) -> GroupResult {
         let connection = self.connection_of(entry);
-        report.relabel(&|m: &mut Member| self.state.label(&connection, m));
+        // Without people nothing is relabelled (and the plan's member sets are not rebuilt for nothing).
+        if !self.state.people.is_empty() {
+            report.relabel(&|m: &mut Member| self.state.label(&connection, m));
+        }
         GroupResult::new(entry.key(), connection, report)
     }
 

@@ -148,10 +148,18 @@ pub trait MemberId:
     fn username(&self) -> Option<&str> {
         None
     }
+
+    /// How reports show the member: its `Display` (a name is shown as itself).
+    fn label(&self) -> String {
+        self.to_string()
+    }
 }
 
 impl MemberId for String {
     fn identity(&self) -> String {
+        self.clone()
+    }
+    fn label(&self) -> String {
         self.clone()
     }
 }
@@ -179,7 +187,7 @@ impl Member {
         Member {
             id: member.identity(),
             username: member.username().map(str::to_string),
-            label: member.to_string(),
+            label: member.label(),
             person: None,
         }
     }
