@@ -397,9 +397,16 @@ impl<'c> RequestBuilder<'c> {
     ///
     /// # Errors
     /// Everything [`send`](Self::send) returns, and [`Error::Decode`] when the body is not a `T`.
-    pub async fn send_json<T: DeserializeOwned>(mut self) -> Result<T> {
+    pub async fn send_json<T: DeserializeOwned>(self) -> Result<T> {
+        self.decoded().send().await?.json()
+    }
+
+    /// Says that the caller decodes the whole success body into a typed value that would refuse anything
+    /// but the documented shape: a 2xx body without any of the service's failure markers then skips the
+    /// separate success probe (the decode reads it anyway). Never for a body nobody decodes.
+    pub(crate) fn decoded(mut self) -> Self {
         self.decode_follows = true;
-        self.send().await?.json()
+        self
     }
 
     /// Sends the request; a success with an empty body, or a body the service's probe reads as a success,

@@ -160,14 +160,14 @@ impl<'c> Danube<'c> {
         )
     }
 
-    /// Sends a request, reading `FAILURE` field errors as [`ApiErrorKind::Validation`] and, for a create, a
-    /// 406 as [`ApiErrorKind::AlreadyExists`].
+    /// Sends a request whose success body the caller decodes in full ([`result`]), reading `FAILURE` field
+    /// errors as [`ApiErrorKind::Validation`] and, for a create, a 406 as [`ApiErrorKind::AlreadyExists`].
     pub(crate) async fn send(
         &self,
         request: RequestBuilder<'c>,
         is_create: bool,
     ) -> Result<Response> {
-        request.send().await.map_err(|e| match e {
+        request.decoded().send().await.map_err(|e| match e {
             Error::Api(api) if is_create && api.status() == StatusCode::NOT_ACCEPTABLE => {
                 Error::Api(Box::new(api.with_kind(ApiErrorKind::AlreadyExists)))
             }

@@ -251,9 +251,10 @@ impl<'c> TrafficOps<'c> {
         )
     }
 
-    /// Sends a request, reading a 501 as [`ApiErrorKind::ApiVersionNotSupported`].
+    /// Sends a request whose success body the caller decodes in full ([`reply`], [`reply_or_default`],
+    /// `ping`'s JSON), reading a 501 as [`ApiErrorKind::ApiVersionNotSupported`].
     pub(crate) async fn send(&self, request: RequestBuilder<'c>) -> Result<Response> {
-        request.send().await.map_err(|e| match e {
+        request.decoded().send().await.map_err(|e| match e {
             Error::Api(api) if api.status() == StatusCode::NOT_IMPLEMENTED => Error::Api(Box::new(
                 api.with_kind(ApiErrorKind::ApiVersionNotSupported {
                     version: self.version.to_string(),
