@@ -30,10 +30,15 @@ pub(crate) struct ClientInner {
 /// True when the answer came from the URL that was asked (a client that followed a redirect would show
 /// another one): same scheme, host, port and path.
 pub(crate) fn answered_by(asked: &Url, answered: &Url) -> bool {
-    asked.scheme() == answered.scheme()
-        && asked.host() == answered.host()
-        && asked.port_or_known_default() == answered.port_or_known_default()
-        && asked.path() == answered.path()
+    same_origin(asked, answered) && asked.path() == answered.path()
+}
+
+/// True when `a` and `b` have the same origin (scheme, host, port), compared in place (`Url::origin`
+/// allocates).
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host() == b.host()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// Reads a success body, refusing more than `limit` bytes. `Ok(Err(limit))` means too large.
@@ -73,4 +78,28 @@ pub(crate) async fn read_bounded(mut response: reqwest::Response) -> Vec<u8> {
     }
     buf.truncate(ERROR_READ_LIMIT + 1);
     buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_origin_is_scheme_host_and_port_with_the_default_port_filled_in() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        let base = url("https://to.example.net/api/");
+        assert!(same_origin(
+            &base,
+            &url("https://to.example.net:443/other?q=1")
+        ));
+        assert!(same_origin(&base, &url("https://TO.example.net/")));
+        for other in [
+            "http://to.example.net/api/",
+            "https://to.example.net:8443/api/",
+            "https://to.example.net.evil.test/api/",
+            "https://evil.test/api/",
+        ] {
+            assert!(!same_origin(&base, &url(other)), "{other}");
+        }
+    }
 }

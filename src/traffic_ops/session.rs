@@ -7,7 +7,9 @@ use std::time::Duration;
 use http::header::{COOKIE, HeaderValue, SET_COOKIE};
 use http::{HeaderMap, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
-use url::{Origin, Url};
+use url::Url;
+
+use crate::transport::same_origin;
 
 use super::{ApiVersion, Reply};
 use crate::auth::session::LoginState;
@@ -78,7 +80,8 @@ struct Inner {
 }
 
 struct Session {
-    origin: Origin,
+    /// The base URL it logged in to: the session goes only to this origin (scheme, host, port).
+    origin: Url,
     /// The API version it logged in under (logout uses it too).
     version: ApiVersion,
     cookies: Vec<(String, SecretString)>,
@@ -87,7 +90,7 @@ struct Session {
 }
 
 impl Session {
-    fn new(origin: Origin, version: ApiVersion, cookies: Vec<(String, SecretString)>) -> Session {
+    fn new(origin: Url, version: ApiVersion, cookies: Vec<(String, SecretString)>) -> Session {
         let mut session = Session {
             origin,
             version,
@@ -213,13 +216,13 @@ impl TrafficOpsSession {
         }
     }
 
-    /// The ready `Cookie` header of the session held for `origin`.
-    fn cookie_value_for(&self, origin: &Origin) -> Option<HeaderValue> {
+    /// The ready `Cookie` header of the session held for `url`'s origin.
+    fn cookie_value_for(&self, url: &Url) -> Option<HeaderValue> {
         self.inner
             .session
             .current()
             .as_ref()
-            .filter(|s| &s.origin == origin)
+            .filter(|s| same_origin(&s.origin, url))
             .and_then(|s| s.value.clone())
     }
 
@@ -233,12 +236,11 @@ impl TrafficOpsSession {
         stale: Option<&str>,
         timeout: Duration,
     ) -> Result<()> {
-        let origin = base_url.origin();
         let timeout = self.login_timeout.map_or(timeout, |cap| cap.min(timeout));
         self.inner
             .session
             .refresh(
-                |s| (s.origin == origin).then(|| s.header()),
+                |s| same_origin(&s.origin, base_url).then(|| s.header()),
                 stale,
                 || self.login(http, base_url, version, timeout),
             )
@@ -299,7 +301,7 @@ impl TrafficOpsSession {
             ));
         }
         Ok(Session::new(
-            base_url.origin(),
+            base_url.clone(),
             ApiVersion::parse(version)?,
             cookies,
         ))
@@ -353,22 +355,24 @@ impl Auth for TrafficOpsSession {
                 true,
             );
         }
-        let origin = request.url().origin();
-        if origin != request.base_url().origin() {
+        if !same_origin(request.url(), request.base_url()) {
             return Ok(()); // never send the session anywhere but the Traffic Ops host
         }
-        if self.cookie_value_for(&origin).is_none() {
-            let version = self.version_of(request.url(), request.base_url());
-            self.refresh(
-                request.http(),
-                request.base_url(),
-                &version,
-                None,
-                request.timeout(),
-            )
-            .await?;
+        // One look at the session in the usual case (held): the cookie, or a login first.
+        if let Some(cookie) = self.cookie_value_for(request.url()) {
+            request.insert_header_value(COOKIE, cookie);
+            return Ok(());
         }
-        match self.cookie_value_for(&origin) {
+        let version = self.version_of(request.url(), request.base_url());
+        self.refresh(
+            request.http(),
+            request.base_url(),
+            &version,
+            None,
+            request.timeout(),
+        )
+        .await?;
+        match self.cookie_value_for(request.url()) {
             Some(cookie) => {
                 request.insert_header_value(COOKIE, cookie);
                 Ok(())
