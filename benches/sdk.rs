@@ -572,60 +572,147 @@ fn reconcile(c: &mut Criterion) {
     g.finish();
 }
 
-/// Per auth kind and concurrency: interleaved rounds (each caller goes first in turn, so drift in the
-/// machine affects all alike); the ratio of the median batches, next to the ratio of the means. Returns the
-/// SDK's calls per second (median batch) at concurrency 1 and 32 for Uplynk.
-fn ratio_report() -> [f64; 2] {
+/// Clients of each side (SDK, bare) per auth kind in the ratio report, used in turn.
+const CLIENTS_PER_SIDE: usize = 8;
+
+/// The loopback server in a process of its own (this benchmark again, with `SDK_BENCH_SERVER=1`), so that
+/// the CPU time measured is the client's alone, as in the issue's harness. Stopped when dropped.
+struct ServerProcess {
+    child: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start() -> Option<Self> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe().ok()?)
+            .env("SDK_BENCH_SERVER", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take()?)
+            .read_line(&mut line)
+            .ok()?;
+        let addr = line.trim().parse().ok()?;
+        Some(ServerProcess { child, addr })
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `SDK_BENCH_SERVER=1`: serve on loopback, print the address, stop when the parent closes stdin.
+fn serve_until_stdin_closes() {
+    use std::io::Read;
     let rt = runtime();
     let addr = start_server(&rt);
+    println!("{addr}");
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
+
+/// CPU time of every live thread of this process so far (Linux: `/proc/self/task/*/schedstat`, in ns).
+fn process_cpu() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
+}
+
+/// The median of `values`.
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+/// Per auth kind and concurrency: rounds in which each caller runs a few batches in turn (each going first
+/// in turn, so drift in the machine affects all alike), on clients used in turn. Each round gives the
+/// caller's wall time and the client process's CPU time per call; the medians over the rounds are compared.
+/// With the server in a process of its own the CPU time is the client's alone. Returns the SDK's calls per
+/// second (median round) at concurrency 1 and 32 for Uplynk.
+fn ratio_report() -> [f64; 2] {
+    let rt = runtime();
+    let server = ServerProcess::start();
+    let addr = match &server {
+        Some(s) => s.addr,
+        None => start_server(&rt),
+    };
     let mut uplynk_rate = [0.0; 2];
     println!(
-        "\n== one call through the SDK versus bare reqwest doing the same by hand (interleaved rounds)"
+        "\n== one call through the SDK versus bare reqwest doing the same by hand ({}; medians of interleaved rounds)",
+        if server.is_some() {
+            "server in another process: CPU is the client's"
+        } else {
+            "server in this process: CPU includes the server's"
+        }
     );
     for kind in AuthKind::ALL {
-        let calls = rt.block_on(Calls::new(kind, addr));
-        let callers = calls.callers();
-        for (slot, (concurrency, batches)) in
-            [(1usize, 2_000usize), (32, 300)].into_iter().enumerate()
+        // Several clients of each kind, used in turn: each has its own connections, and where the runtime
+        // puts a connection's tasks (on the caller's worker or the other one) changes a loopback round trip
+        // by 10-20 %; with one client a side, one unlucky placement tilted a whole run.
+        let pool: Vec<Calls> = (0..CLIENTS_PER_SIDE)
+            .map(|_| rt.block_on(Calls::new(kind, addr)))
+            .collect();
+        let callers = pool[0].callers();
+        for (slot, (concurrency, per_round, rounds)) in [(1usize, 50usize, 40usize), (32, 5, 60)]
+            .into_iter()
+            .enumerate()
         {
-            let spent = rt.block_on(async {
-                for _ in 0..30 {
-                    for &caller in callers {
-                        batch(&calls, caller, concurrency).await;
+            let (walls, cpus) = rt.block_on(async {
+                for calls in &pool {
+                    for _ in 0..10 {
+                        for &caller in callers {
+                            batch(calls, caller, concurrency).await;
+                        }
                     }
                 }
-                let mut times = vec![Vec::with_capacity(batches); callers.len()];
-                for round in 0..batches {
+                let mut walls = vec![Vec::with_capacity(rounds); callers.len()];
+                let mut cpus = vec![Vec::with_capacity(rounds); callers.len()];
+                for round in 0..rounds {
+                    let calls = &pool[round % pool.len()];
                     for i in 0..callers.len() {
                         let which = (round + i) % callers.len();
+                        let cpu = process_cpu();
                         let t = Instant::now();
-                        black_box(batch(&calls, callers[which], concurrency).await);
-                        times[which].push(t.elapsed());
+                        for _ in 0..per_round {
+                            black_box(batch(calls, callers[which], concurrency).await);
+                        }
+                        let wall = t.elapsed();
+                        let n = (per_round * concurrency) as f64;
+                        walls[which].push(wall.as_secs_f64() * 1e6 / n);
+                        if let (Some(before), Some(after)) = (cpu, process_cpu()) {
+                            cpus[which].push((after - before).as_secs_f64() * 1e6 / n);
+                        }
                     }
                 }
-                times
+                (walls, cpus)
             });
-            // Per caller: the median batch (what a call costs when nothing else on this shared VM
-            // interrupts it) and the mean (every interruption included).
-            let per_call = |d: Duration| d.as_secs_f64() * 1e6 / concurrency as f64;
-            let median = |times: &[Duration]| {
-                let mut sorted = times.to_vec();
-                sorted.sort();
-                per_call(sorted[sorted.len() / 2])
-            };
-            let mean =
-                |times: &[Duration]| per_call(times.iter().sum::<Duration>()) / times.len() as f64;
-            let (sdk, bare) = (median(&spent[0]), median(&spent[1]));
+            let (sdk, bare) = (median(&walls[0]), median(&walls[1]));
             let mut line = format!(
-                "{:<46} c={concurrency:>2}: sdk {sdk:>5.1} µs/call ({:>6.0}/s), bare {bare:>5.1} µs; \
-                 sdk/bare {:.3} (median batch), {:.3} (mean)",
+                "{:<46} c={concurrency:>2}: wall sdk {sdk:>5.1} µs/call ({:>6.0}/s), bare {bare:>5.1} µs, sdk/bare {:.3}",
                 kind.name(),
                 1e6 / sdk,
                 sdk / bare,
-                mean(&spent[0]) / mean(&spent[1]),
             );
+            if !cpus[0].is_empty() {
+                let (sdk_cpu, bare_cpu) = (median(&cpus[0]), median(&cpus[1]));
+                line.push_str(&format!(
+                    "; CPU sdk {sdk_cpu:>5.1} µs, bare {bare_cpu:>5.1} µs, extra {:>4.1} µs, sdk/bare {:.3}",
+                    sdk_cpu - bare_cpu,
+                    sdk_cpu / bare_cpu
+                ));
+            }
             if callers.len() == 3 {
-                let by_hand = median(&spent[2]);
+                let by_hand = median(&walls[2]);
                 line.push_str(&format!(
                     "; bare signing by hand {by_hand:>5.1} µs, sdk/(bare signing) {:.3}",
                     sdk / by_hand
@@ -635,6 +722,7 @@ fn ratio_report() -> [f64; 2] {
             println!("{line}");
         }
     }
+    drop(server);
     let local = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -765,6 +853,10 @@ impl group_membership::auth::Clock for FrozenClock {
 }
 
 fn main() {
+    if std::env::var_os("SDK_BENCH_SERVER").is_some() {
+        serve_until_stdin_closes();
+        return;
+    }
     if let Ok(which) = std::env::var("PROFILE") {
         profile(&which);
         return;
