@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::retry::RequestBudget;
@@ -12,13 +13,15 @@ use crate::retry::RequestBudget;
 #[derive(Debug, Default)]
 pub(crate) struct Pacer {
     budget: Option<RequestBudget>,
+    /// No request before this time (nanoseconds on the client's timer): the server said to wait. Outside
+    /// the lock, so that a client without a budget takes no lock per request (its calls run on every
+    /// worker thread).
+    resume_at: AtomicU64,
     state: Mutex<PaceState>,
 }
 
 #[derive(Debug, Default)]
 struct PaceState {
-    /// No request before this time (on the client's timer): the server said to wait.
-    resume_at: Duration,
     /// When the requests of the budget's window were answered. A request counts from when it is reserved,
     /// and its time is the time of its answer: the server counts it when it arrives, which is after it
     /// was sent and before it was answered, so a slot never frees before the server's does.
@@ -34,6 +37,7 @@ impl Pacer {
     pub(crate) fn new(budget: Option<RequestBudget>) -> Self {
         Pacer {
             budget,
+            resume_at: AtomicU64::new(0),
             state: Mutex::default(),
         }
     }
@@ -48,11 +52,15 @@ impl Pacer {
     /// `None`: a request may go now (it is counted against the budget until [`answered`](Self::answered));
     /// otherwise how long to wait before asking again.
     pub(crate) fn reserve(&self, now: Duration) -> Option<Duration> {
-        let mut state = self.state();
-        if state.resume_at > now {
-            return Some(state.resume_at - now);
+        if let Some(wait) = self.paused(now) {
+            return Some(wait);
         }
         let budget = self.budget?;
+        let mut state = self.state();
+        // Asked again under the lock: a 429 recorded meanwhile holds this request back too.
+        if let Some(wait) = self.paused(now) {
+            return Some(wait);
+        }
         while state
             .answered
             .front()
@@ -85,8 +93,24 @@ impl Pacer {
     /// The server throttled a request at `now` and asked to wait `wait`: no request of this connection
     /// goes before then.
     pub(crate) fn throttled(&self, now: Duration, wait: Duration) {
-        let mut state = self.state();
-        state.resume_at = state.resume_at.max(now + wait);
+        let until = u64::try_from(now.saturating_add(wait).as_nanos()).unwrap_or(u64::MAX);
+        self.resume_at.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// Whether the connection is paused by a 429 at `now`, and for how long.
+    fn paused(&self, now: Duration) -> Option<Duration> {
+        let resume_at = Duration::from_nanos(self.resume_at.load(Ordering::Relaxed));
+        (resume_at > now).then(|| resume_at - now)
+    }
+
+    /// True for a client without a budget that was never throttled: no request ever waits (no clock read).
+    pub(crate) fn never_waits(&self) -> bool {
+        self.budget.is_none() && self.resume_at.load(Ordering::Relaxed) == 0
+    }
+
+    /// Whether answers need to be counted (the client has a budget).
+    pub(crate) fn counts_answers(&self) -> bool {
+        self.budget.is_some()
     }
 }
 

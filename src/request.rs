@@ -484,9 +484,9 @@ fn observed(observer: Option<ResponseObserver>, result: Result<Response>) -> Res
 struct Call<'c> {
     inner: &'c ClientInner,
     method: Method,
+    /// What every attempt asks; errors and responses name only its path (never the query, where
+    /// signatures live): [`path`](Self::path).
     url: Url,
-    /// The URL path (never the query, where signatures live): what errors name.
-    path: String,
     headers: HeaderMap,
     body: Option<Bytes>,
     idempotent: bool,
@@ -540,7 +540,6 @@ impl<'c> Call<'c> {
         }
         Ok(Call {
             inner,
-            path: url.path().to_string(),
             url,
             method: builder.method,
             headers: builder.headers,
@@ -560,6 +559,11 @@ impl<'c> Call<'c> {
 }
 
 impl Call<'_> {
+    /// The URL path (never the query, where signatures live): what errors and responses name.
+    fn path(&self) -> String {
+        self.url.path().to_string()
+    }
+
     /// Runs attempts until one is done; the one place where a failed attempt is retried or returned.
     async fn run(self) -> Result<Response> {
         let mut progress = Progress::default();
@@ -624,7 +628,9 @@ impl Call<'_> {
     /// One attempt: wait for the connection's pacer, then send and sort the answer; the pacer learns when
     /// it was answered.
     async fn attempt(&self, progress: &Progress) -> Attempt {
-        while let Some(wait) = self.inner.pacer.reserve(self.inner.timer.now()) {
+        while !self.inner.pacer.never_waits()
+            && let Some(wait) = self.inner.pacer.reserve(self.inner.timer.now())
+        {
             if let Some(limit) = self.policy.max_elapsed()
                 && self.elapsed().saturating_add(wait) > limit
             {
@@ -716,7 +722,7 @@ impl Call<'_> {
                 headers,
                 body,
                 method: self.method.clone(),
-                path: self.path.clone(),
+                path: self.path(),
                 attempts: progress.sends,
             }),
             Verdict::Failure => {
@@ -725,7 +731,7 @@ impl Call<'_> {
             Verdict::CouldNotTell(reason) => Err(Error::Decode(Box::new(DecodeError::new(
                 status,
                 self.method.clone(),
-                self.path.clone(),
+                self.path(),
                 &body,
                 format!("could not tell whether the answer reports a failure ({reason})"),
                 None,
@@ -798,7 +804,7 @@ impl Call<'_> {
         let mut api = ApiError::new(
             status,
             self.method.clone(),
-            self.path.clone(),
+            self.path(),
             self.profile.service_error(body),
             raw,
             headers,
@@ -818,7 +824,7 @@ impl Call<'_> {
         Error::Transport(Box::new(TransportError {
             kind,
             method: self.method.clone(),
-            path: self.path.clone(),
+            path: self.path(),
             message: message.into(),
             may_have_been_sent,
             attempts: progress.sends,
@@ -986,7 +992,10 @@ struct Answered<'c>(&'c ClientInner);
 
 impl Drop for Answered<'_> {
     fn drop(&mut self) {
-        self.0.pacer.answered(self.0.timer.now());
+        // Without a budget nothing is counted: no clock read, no lock.
+        if self.0.pacer.counts_answers() {
+            self.0.pacer.answered(self.0.timer.now());
+        }
     }
 }
 
