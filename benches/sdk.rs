@@ -12,7 +12,10 @@
 //!   server, when `python3` with `requests` is installed: calls per second next to the SDK's;
 //! - reconciling 1,000 members across two groups on the sandbox.
 //!
-//! `RATIO_ONLY=1 cargo bench` prints only the signing and per-auth summaries.
+//! `RATIO_ONLY=1 cargo bench` prints only the signing and per-auth summaries; `RATIO_AA=1` puts the SDK on
+//! both sides of the comparison (an A/A run: what the comparison's noise is). `PROFILE=sdk|bare` runs calls
+//! for a profiler (below); `PROFILE_MULTI_THREAD=1` makes that a multi-thread runtime with the server in a
+//! process of its own (for `perf stat` and the like).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -322,6 +325,8 @@ struct Calls {
     base: String,
     /// Bare Uplynk: this second's signed URL.
     signed: std::sync::Mutex<Option<(u64, String)>>,
+    /// `RATIO_AA=1`: the "bare" side calls through the SDK as well.
+    same_on_both_sides: bool,
 }
 
 impl Calls {
@@ -347,6 +352,7 @@ impl Calls {
                 .expect("reqwest"),
             base,
             signed: std::sync::Mutex::new(None),
+            same_on_both_sides: std::env::var_os("RATIO_AA").is_some(),
         };
         calls.call(Caller::Sdk).await; // logs in (session) and opens the pool
         calls
@@ -355,6 +361,9 @@ impl Calls {
     async fn call(&self, caller: Caller) -> usize {
         match caller {
             Caller::Sdk => self.sdk_call().await,
+            // `RATIO_AA=1`: the "bare" side is the SDK too, to show the comparison's own noise (its
+            // ratios should sit at 1).
+            Caller::Bare if self.same_on_both_sides => self.sdk_call().await,
             Caller::Bare | Caller::BareSigning => {
                 self.bare_call(caller == Caller::BareSigning).await
             }
@@ -802,12 +811,25 @@ fn vendor_sample_report(sdk_rate: [f64; 2]) {
 /// (`valgrind --tool=callgrind`) to compare what each side executes. `PROFILE_CALLS` (default 2,000) sets
 /// how many; `PROFILE_AUTH=uplynk|basic|api_key|session` the auth kind. Two runs with different counts give
 /// the instructions per call (the difference divided by the difference in calls), setup excluded.
+/// `PROFILE_MULTI_THREAD=1`: on the benchmark's multi-thread runtime instead, the server in a process of
+/// its own (context switches and CPU time per call under `perf stat`).
 fn profile(which: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let addr = start_server(&rt);
+    let rt = if std::env::var_os("PROFILE_MULTI_THREAD").is_some() {
+        runtime()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
+    let server = std::env::var_os("PROFILE_MULTI_THREAD")
+        .is_some()
+        .then(ServerProcess::start)
+        .flatten();
+    let addr = match &server {
+        Some(s) => s.addr,
+        None => start_server(&rt),
+    };
     let kind = match std::env::var("PROFILE_AUTH").as_deref() {
         Ok("basic") => AuthKind::Basic,
         Ok("api_key") => AuthKind::ApiKey,
