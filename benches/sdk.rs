@@ -12,7 +12,8 @@
 //!   server, when `python3` with `requests` is installed: calls per second next to the SDK's;
 //! - reconciling 1,000 members across two groups on the sandbox.
 //!
-//! `RATIO_ONLY=1 cargo bench` prints only the signing and per-auth summaries; `RATIO_AA=1` puts the SDK on
+//! `RATIO_ONLY=1 cargo bench` prints only the signing and per-auth summaries (`RATIO_AUTH=api_key` etc.: one
+//! auth kind); `RATIO_AA=1` puts the SDK on
 //! both sides of the comparison (an A/A run: what the comparison's noise is). `PROFILE=sdk|bare` runs calls
 //! for a profiler (below); `PROFILE_MULTI_THREAD=1` makes that a multi-thread runtime with the server in a
 //! process of its own (for `perf stat` and the like).
@@ -298,6 +299,16 @@ impl AuthKind {
         AuthKind::ApiKey,
         AuthKind::SessionCookie,
     ];
+    /// The kind named by environment variable `var` (`uplynk`, `basic`, `api_key`, `session`).
+    fn from_env(var: &str) -> Option<AuthKind> {
+        match std::env::var(var).ok()?.as_str() {
+            "uplynk" => Some(AuthKind::UplynkSigner),
+            "basic" => Some(AuthKind::Basic),
+            "api_key" => Some(AuthKind::ApiKey),
+            "session" => Some(AuthKind::SessionCookie),
+            _ => None,
+        }
+    }
     fn name(self) -> &'static str {
         match self {
             AuthKind::UplynkSigner => "Uplynk signer (allowed owners)",
@@ -664,7 +675,12 @@ fn ratio_report() -> [f64; 2] {
             "server in this process: CPU includes the server's"
         }
     );
-    for kind in AuthKind::ALL {
+    // `RATIO_AUTH=uplynk|basic|api_key|session`: that kind only.
+    let only = AuthKind::from_env("RATIO_AUTH");
+    for kind in AuthKind::ALL
+        .into_iter()
+        .filter(|k| only.is_none_or(|o| o == *k))
+    {
         // Several clients of each kind, used in turn: each has its own connections, and where the runtime
         // puts a connection's tasks (on the caller's worker or the other one) changes a loopback round trip
         // by 10-20 %; with one client a side, one unlucky placement tilted a whole run.
@@ -830,12 +846,7 @@ fn profile(which: &str) {
         Some(s) => s.addr,
         None => start_server(&rt),
     };
-    let kind = match std::env::var("PROFILE_AUTH").as_deref() {
-        Ok("basic") => AuthKind::Basic,
-        Ok("api_key") => AuthKind::ApiKey,
-        Ok("session") => AuthKind::SessionCookie,
-        _ => AuthKind::UplynkSigner,
-    };
+    let kind = AuthKind::from_env("PROFILE_AUTH").unwrap_or(AuthKind::UplynkSigner);
     let count: usize = std::env::var("PROFILE_CALLS")
         .ok()
         .and_then(|n| n.parse().ok())
