@@ -14,6 +14,10 @@
 //! `SCALE_MAX=1000` stops at that many groups (the 10,000-group row takes a few minutes); `SCALE_NO_APPLY=1`
 //! leaves out `apply` (for profiling the reads).
 
+#[path = "cpu.rs"]
+mod cpu;
+use cpu::process_cpu;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -106,16 +110,6 @@ struct Row {
     /// CPU time of every thread of the process (tool and sandbox) over the run, where Linux tells it.
     cpu: Option<Duration>,
     peak: usize,
-}
-
-/// CPU time of every live thread of this process so far (Linux: `/proc/self/task/*/schedstat`, in ns).
-fn process_cpu() -> Option<Duration> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
-    }
-    Some(Duration::from_nanos(total))
 }
 
 impl Row {

@@ -18,9 +18,13 @@
 //! for a profiler (below); `PROFILE_MULTI_THREAD=1` makes that a multi-thread runtime with the server in a
 //! process of its own (for `perf stat` and the like).
 
+#[path = "cpu.rs"]
+mod cpu;
+use cpu::process_cpu;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use bytes::Bytes;
@@ -635,16 +639,6 @@ fn serve_until_stdin_closes() {
     println!("{addr}");
     let _ = std::io::stdout().flush();
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
-}
-
-/// CPU time of every live thread of this process so far (Linux: `/proc/self/task/*/schedstat`, in ns).
-fn process_cpu() -> Option<Duration> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
-    }
-    Some(Duration::from_nanos(total))
 }
 
 /// The median of `values`.

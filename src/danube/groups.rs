@@ -306,24 +306,7 @@ impl<'c> Groups<'c> {
     /// # Errors
     /// As [`list`](Self::list), for the request and the envelope.
     pub async fn list_each(&self) -> Result<Vec<(Option<String>, Result<Group>)>> {
-        let response = self
-            .api
-            .send(self.collection().query("full", "true"), false)
-            .await?;
-        // Each entry is kept as its text and decoded on its own, straight into a `Group` (no tree of
-        // `serde_json::Value`s for thousands of groups); only an entry that is not a group is read again,
-        // for its name.
-        let entries: Vec<Box<serde_json::value::RawValue>> = result(&response)?;
-        Ok(entries
-            .iter()
-            .map(|entry| match serde_json::from_str::<Group>(entry.get()) {
-                Ok(group) => (Some(group.name.clone()), Ok(group)),
-                Err(e) => (
-                    entry_name(entry.get()),
-                    Err(response.decode_error(e.to_string(), Some(e))),
-                ),
-            })
-            .collect())
+        self.listed_each(|group: &Group| group.name.clone()).await
     }
 
     /// Every group's users from one `full=true` listing, as strict as [`list_each`](Self::list_each)
@@ -338,6 +321,22 @@ impl<'c> Groups<'c> {
             name: String,
             users: Vec<String>,
         }
+        let listed = self
+            .listed_each(|listed: &ListedUsers| listed.name.clone())
+            .await?;
+        Ok(listed
+            .into_iter()
+            .map(|(name, entry)| (name, entry.map(|listed| listed.users)))
+            .collect())
+    }
+
+    /// The `full=true` listing, each entry decoded on its own as a `T` named by `name_of`: kept as its text
+    /// (no tree of `serde_json::Value`s for thousands of groups) and decoded straight into `T`; only an
+    /// entry that is not a `T` is read again, for its name.
+    async fn listed_each<T: serde::de::DeserializeOwned>(
+        &self,
+        name_of: fn(&T) -> String,
+    ) -> Result<Vec<(Option<String>, Result<T>)>> {
         let response = self
             .api
             .send(self.collection().query("full", "true"), false)
@@ -345,15 +344,13 @@ impl<'c> Groups<'c> {
         let entries: Vec<Box<serde_json::value::RawValue>> = result(&response)?;
         Ok(entries
             .iter()
-            .map(
-                |entry| match serde_json::from_str::<ListedUsers>(entry.get()) {
-                    Ok(listed) => (Some(listed.name), Ok(listed.users)),
-                    Err(e) => (
-                        entry_name(entry.get()),
-                        Err(response.decode_error(e.to_string(), Some(e))),
-                    ),
-                },
-            )
+            .map(|entry| match serde_json::from_str::<T>(entry.get()) {
+                Ok(value) => (Some(name_of(&value)), Ok(value)),
+                Err(e) => (
+                    entry_name(entry.get()),
+                    Err(response.decode_error(e.to_string(), Some(e))),
+                ),
+            })
             .collect())
     }
 

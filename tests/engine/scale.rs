@@ -91,14 +91,28 @@ async fn a_listed_group_without_users_fails_and_a_group_missing_from_the_listing
 /// A file with `n` Danube Cloud groups `g000`, `g001`, ... on one connection, each wanting `admin` and
 /// `bob`.
 fn many_groups(n: usize) -> DesiredState {
+    groups_wanting(n, &["admin", "bob"])
+}
+
+/// A file with `n` Danube Cloud groups `g000`, `g001`, ... on connection `cloud`, each wanting `members`.
+fn groups_wanting(n: usize, members: &[&str]) -> DesiredState {
     let groups: Vec<serde_json::Value> = (0..n)
-        .map(|i| json!({"service": "danube", "connection": "cloud", "group": format!("g{i:03}"), "members": ["admin", "bob"]}))
+        .map(|i| json!({"service": "danube", "connection": "cloud", "group": format!("g{i:03}"), "members": members}))
         .collect();
     let file = json!({
         "connections": {"cloud": {"service": "danube", "base_url": "https://danube.invalid"}},
         "groups": groups
     });
     DesiredState::from_json(&file.to_string()).unwrap()
+}
+
+/// Connection `cloud`: the sandbox's Danube Cloud.
+fn cloud_clients(sandbox: &Sandbox) -> std::collections::BTreeMap<String, Client> {
+    [(
+        "cloud".to_string(),
+        sandbox.client(Service::Danube).unwrap(),
+    )]
+    .into()
 }
 
 fn sandbox_with_groups(n: usize) -> Sandbox {
@@ -130,11 +144,7 @@ fn danube_gets(sandbox: &Sandbox) -> Vec<String> {
 async fn planning_many_groups_of_one_connection_reads_them_in_one_request() {
     let sandbox = sandbox_with_groups(60);
     let state = many_groups(60);
-    let clients = [(
-        "cloud".to_string(),
-        sandbox.client(Service::Danube).unwrap(),
-    )]
-    .into();
+    let clients = cloud_clients(&sandbox);
     let report = Run::new(&state, &clients)
         .unwrap()
         .concurrency(8)
@@ -190,19 +200,8 @@ async fn planning_many_groups_of_one_connection_reads_them_in_one_request() {
 #[tokio::test]
 async fn a_user_no_one_has_added_to_many_groups_is_looked_up_once_and_fails_every_group() {
     let sandbox = sandbox_with_groups(20);
-    let groups: Vec<serde_json::Value> = (0..20)
-        .map(|i| json!({"service": "danube", "connection": "cloud", "group": format!("g{i:03}"), "members": ["admin", "zed"]}))
-        .collect();
-    let file = json!({
-        "connections": {"cloud": {"service": "danube", "base_url": "https://danube.invalid"}},
-        "groups": groups
-    });
-    let state = DesiredState::from_json(&file.to_string()).unwrap();
-    let clients = [(
-        "cloud".to_string(),
-        sandbox.client(Service::Danube).unwrap(),
-    )]
-    .into();
+    let state = groups_wanting(20, &["admin", "zed"]);
+    let clients = cloud_clients(&sandbox);
     let report = Run::new(&state, &clients)
         .unwrap()
         .concurrency(8)
@@ -235,11 +234,7 @@ async fn a_user_no_one_has_added_to_many_groups_is_looked_up_once_and_fails_ever
 async fn an_export_of_many_groups_reads_them_in_one_request_in_file_order() {
     let sandbox = sandbox_with_groups(30);
     let state = many_groups(30);
-    let clients = [(
-        "cloud".to_string(),
-        sandbox.client(Service::Danube).unwrap(),
-    )]
-    .into();
+    let clients = cloud_clients(&sandbox);
     let exported = state
         .export(
             &clients,
