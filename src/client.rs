@@ -391,6 +391,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 timer: self.timer,
                 pacer: crate::pace::Pacer::new(self.budget),
+                timers: crate::deadline::Timers::default(),
                 request_timeout: self.request_timeout,
                 user_agent,
                 max_response_bytes: self.max_response_bytes,

@@ -122,6 +122,7 @@ pub mod access;
 pub mod auth;
 mod client;
 pub mod danube;
+mod deadline;
 pub mod entuity;
 pub mod error;
 mod failure;

@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::auth::{AfterRejection, AuthRequest, Rejection};
+use crate::deadline::within;
 use crate::error::{
     ApiError, DecodeError, Error, MAX_KEPT_BODY, RawBody, Result, ServiceError, TransportError,
     TransportErrorKind,
@@ -43,11 +44,11 @@ pub(crate) struct ErrorProfile {
     pub(crate) check_success: SuccessCheck,
     /// Byte strings at least one of which every failure report contains (a key or a value, as the
     /// service writes it). A body with none of them and no `\` escape cannot report a failure.
-    pub(crate) failure_needles: &'static [&'static [u8]],
+    pub(crate) failure_markers: MarkerSearch,
 }
 
 impl ErrorProfile {
-    /// True when `body` cannot hold a failure report: none of the needles, and no escape that could spell
+    /// True when `body` cannot hold a failure report: none of the markers, and no escape that could spell
     /// one. Only a shortcut for bodies a typed decode will read in full afterwards (that decode checks the
     /// rest: that the body is JSON of the documented shape).
     pub(crate) fn cannot_report_failure(&self, body: &[u8]) -> bool {
@@ -55,9 +56,35 @@ impl ErrorProfile {
         // every 2xx body.
         memchr::memchr(b'\\', body).is_none()
             && self
-                .failure_needles
+                .failure_markers
+                .finders()
                 .iter()
-                .all(|needle| memchr::memmem::find(body, needle).is_none())
+                .all(|finder| finder.find(body).is_none())
+    }
+}
+
+/// A service's failure markers, with their searchers built once (building one costs more than searching a
+/// typical answer with it).
+pub(crate) struct MarkerSearch {
+    markers: &'static [&'static [u8]],
+    finders: std::sync::OnceLock<Vec<memchr::memmem::Finder<'static>>>,
+}
+
+impl MarkerSearch {
+    pub(crate) const fn new(markers: &'static [&'static [u8]]) -> Self {
+        MarkerSearch {
+            markers,
+            finders: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn finders(&self) -> &[memchr::memmem::Finder<'static>] {
+        self.finders.get_or_init(|| {
+            self.markers
+                .iter()
+                .map(|marker| memchr::memmem::Finder::new(*marker))
+                .collect()
+        })
     }
 }
 
@@ -80,7 +107,7 @@ pub(crate) static GENERIC_PROFILE: ErrorProfile = ErrorProfile {
     service: "generic",
     parse_error: generic_error,
     check_success: crate::json::no_failure_markers,
-    failure_needles: &[],
+    failure_markers: MarkerSearch::new(&[]),
 };
 
 /// Reads `code` and `message`/`detail`/`title`/`description`/`error` from a JSON object, if the body is one.
@@ -648,7 +675,6 @@ impl Call<'_> {
         };
         let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
         *request.headers_mut() = self.headers.clone();
-        *request.timeout_mut() = Some(time_left);
         if let Some(b) = &self.body {
             *request.body_mut() = Some(reqwest::Body::from(b.clone()));
         }
@@ -673,9 +699,15 @@ impl Call<'_> {
         }
         // Kept for the auth's rejection hook: which credentials did this attempt carry?
         let sent_credentials = SentCredentials::of(request.headers());
-        let mut response = match self.inner.http.execute(request).await {
-            Ok(r) => r,
-            Err(e) => return self.send_failed(e, false, progress),
+        // The request timeout runs from here to the end of the body, as reqwest's would.
+        let mut deadline = self.inner.timers.start(time_left);
+        if deadline.is_none() {
+            *request.timeout_mut() = Some(time_left); // outside a tokio runtime: reqwest times it
+        }
+        let mut response = match within(&mut deadline, self.inner.http.execute(request)).await {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => return self.send_failed(e, false, progress),
+            None => return self.timed_out(time_left, false, progress),
         };
         if !answered_by(&self.url, response.url()) {
             return Attempt::Done(Err(self.redirected(progress)));
@@ -685,17 +717,16 @@ impl Call<'_> {
         self.inner.auth.observe_response_dyn(status, &headers);
         // 304 answers a conditional request the caller made: not an error, and it has no body.
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
-            return self.read_success(status, headers, response, progress).await;
+            let read = self.read_success(status, headers, response, progress);
+            return match within(&mut deadline, read).await {
+                Some(attempt) => attempt,
+                None => self.timed_out(time_left, true, progress),
+            };
         }
-        self.read_refusal(
-            status,
-            headers,
-            response,
-            sent_credentials,
-            progress,
-            time_left,
-        )
-        .await
+        let kept = read_bounded(response, &mut deadline).await;
+        drop(deadline);
+        self.read_refusal(status, headers, kept, sent_credentials, progress, time_left)
+            .await
     }
 
     /// A 2xx (or 304) answer: read its body within the limit and ask the service's probe what it says.
@@ -746,7 +777,7 @@ impl Call<'_> {
         &self,
         status: StatusCode,
         headers: HeaderMap,
-        response: reqwest::Response,
+        kept: Vec<u8>,
         sent_credentials: SentCredentials,
         progress: &Progress,
         time_left: Duration,
@@ -755,7 +786,6 @@ impl Call<'_> {
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let kept = read_bounded(response).await;
         let total = declared.unwrap_or(0).max(kept.len() as u64);
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
             && !progress.auth_retried
@@ -842,6 +872,23 @@ impl Call<'_> {
             Some(e),
         );
         Attempt::Failed(c.outcome, error)
+    }
+
+    /// The request timeout passed while waiting for the answer, or while reading its body.
+    fn timed_out(&self, limit: Duration, body_read: bool, progress: &Progress) -> Attempt {
+        let waiting_for = if body_read {
+            "reading the response body"
+        } else {
+            "waiting for the answer"
+        };
+        let error = self.transport(
+            TransportErrorKind::Timeout,
+            format!("timed out after {limit:?} {waiting_for}"),
+            true,
+            progress,
+            None,
+        );
+        Attempt::Failed(AttemptOutcome::TimedOut, error)
     }
 
     fn out_of_time(&self, progress: &Progress, may_have_been_sent: bool) -> Error {

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use url::Url;
 
 use crate::auth::DynAuth;
+use crate::deadline::{Deadline, within};
 use crate::retry::RetryPolicy;
 
 /// What a [`Client`](crate::Client) shares between its clones.
@@ -20,6 +21,8 @@ pub(crate) struct ClientInner {
     pub(crate) timer: std::sync::Arc<dyn crate::retry::Timer>,
     /// When the next request may go: shared by every clone and call of this client.
     pub(crate) pacer: crate::pace::Pacer,
+    /// The timers of finished attempts, kept for the next ones' request timeouts.
+    pub(crate) timers: crate::deadline::Timers,
     pub(crate) request_timeout: Duration,
     pub(crate) user_agent: http::HeaderValue,
     pub(crate) max_response_bytes: u64,
@@ -67,13 +70,16 @@ pub(crate) async fn read_limited(
 pub(crate) const ERROR_READ_LIMIT: usize = 64 * 1024;
 
 /// Reads at most [`ERROR_READ_LIMIT`] bytes of an error body (one more, to know it was cut); a read
-/// failure keeps what arrived.
-pub(crate) async fn read_bounded(mut response: reqwest::Response) -> Vec<u8> {
+/// failure, or the attempt's deadline passing, keeps what arrived.
+pub(crate) async fn read_bounded(
+    mut response: reqwest::Response,
+    deadline: &mut Option<Deadline<'_>>,
+) -> Vec<u8> {
     let mut buf = Vec::new();
     while buf.len() <= ERROR_READ_LIMIT {
-        match response.chunk().await {
-            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
+        match within(deadline, response.chunk()).await {
+            Some(Ok(Some(chunk))) => buf.extend_from_slice(&chunk),
+            Some(Ok(None) | Err(_)) | None => break,
         }
     }
     buf.truncate(ERROR_READ_LIMIT + 1);

@@ -355,6 +355,143 @@ async fn bounded_by<T>(limit: Duration, call: impl std::future::Future<Output = 
         .expect("the call was not bounded by its time limit")
 }
 
+/// A Danube Cloud client with this request timeout and no retries.
+fn danube_client_timing_out_after(url: &str, timeout: Duration) -> Client {
+    Client::builder()
+        .base_url(url)
+        .auth(DanubeApiKey::new("k").unwrap())
+        .request_timeout(timeout)
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap()
+}
+
+/// The transport error of a call, and how long the call took.
+async fn timed_call(client: &Client, group: &str) -> (Error, Duration) {
+    let started = std::time::Instant::now();
+    let err = bounded_by(Duration::from_secs(10), client.danube().groups().get(group))
+        .await
+        .unwrap_err();
+    (err, started.elapsed())
+}
+
+#[tokio::test]
+async fn the_request_timeout_cuts_an_answer_that_never_comes_and_a_body_that_stops_coming() {
+    const CUT_BODY: &[u8] =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"result\": ";
+    let server = Hostile::start(|seen| {
+        if seen.path.contains("/head/") {
+            Answer::Stall
+        } else {
+            Answer::StallAfter(CUT_BODY)
+        }
+    })
+    .await;
+    let client = danube_client_timing_out_after(&server.url, Duration::from_millis(300));
+    for (group, waiting_for) in [
+        ("head", "waiting for the answer"),
+        ("body", "reading the response body"),
+    ] {
+        let (err, took) = timed_call(&client, group).await;
+        let Error::Transport(transport) = &err else {
+            panic!("{group}: {err:?}")
+        };
+        assert_eq!(transport.kind(), TransportErrorKind::Timeout, "{group}");
+        assert!(transport.may_have_been_sent(), "{group}");
+        assert_eq!(transport.attempts(), 1);
+        assert_eq!(transport.path(), format!("/api/accounts/group/{group}/"));
+        assert_eq!(
+            transport.to_string(),
+            format!(
+                "GET /api/accounts/group/{group}/: timed out after 300ms {waiting_for} after 1 attempt(s); \
+                 the request may have reached the server"
+            )
+        );
+        assert!(took >= Duration::from_millis(300), "{group}: {took:?}");
+    }
+    assert_eq!(server.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn an_error_body_that_stops_coming_keeps_what_arrived_at_the_request_timeout() {
+    let server = Hostile::start(|_| {
+        Answer::StallAfter(
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+              content-length: 200\r\n\r\n{\"detail\": \"down for maint",
+        )
+    })
+    .await;
+    let client = danube_client_timing_out_after(&server.url, Duration::from_millis(300));
+    let (err, took) = timed_call(&client, "ops").await;
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(api.status().as_u16(), 503);
+    assert_eq!(api.body().bytes(), b"{\"detail\": \"down for maint");
+    assert_eq!(api.body().total_len(), 200, "the declared length");
+    assert_eq!(err.attempts(), Some(1));
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+}
+
+#[tokio::test]
+async fn request_timeouts_hold_call_after_call_and_after_the_client_sat_idle() {
+    // Each attempt's timer is kept by the client for the next one; a kept timer whose old deadline passed
+    // while the client sat idle must time the next attempt from that attempt's start.
+    let server = Hostile::start(|seen| {
+        if seen.path.contains("/slow/") {
+            Answer::Stall
+        } else {
+            json_answer(404, json!({"detail": "Not found."}))
+        }
+    })
+    .await;
+    let client = danube_client_timing_out_after(&server.url, Duration::from_millis(300));
+    for round in 0..3 {
+        let (err, _) = timed_call(&client, "fast").await;
+        assert_eq!(
+            err.status().map(|s| s.as_u16()),
+            Some(404),
+            "{round}: {err}"
+        );
+        let (err, took) = timed_call(&client, "slow").await;
+        assert!(err.is_timeout(), "{round}: {err}");
+        assert!(took >= Duration::from_millis(300), "{round}: {took:?}");
+        // Longer than the timeout: every kept timer's old deadline passes.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert_eq!(server.seen().len(), 6);
+}
+
+#[test]
+fn a_client_used_on_a_second_runtime_still_times_its_requests() {
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = server_runtime.block_on(Hostile::start(|seen| {
+        if seen.path.contains("/slow/") {
+            Answer::Stall
+        } else {
+            json_answer(404, json!({"detail": "Not found."}))
+        }
+    }));
+    let client = danube_client_timing_out_after(&server.url, Duration::from_millis(300));
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let first = runtime();
+    let (err, _) = first.block_on(timed_call(&client, "fast"));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");
+    drop(first); // with the timer it kept for the client
+    let (err, took) = runtime().block_on(timed_call(&client, "slow"));
+    assert!(err.is_timeout(), "{err}");
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+}
+
 #[tokio::test]
 async fn the_overall_limit_bounds_the_attempt_in_flight() {
     // The first attempt uses 1.2 s of the call's clock (a virtual one), then fails with a 503; the second

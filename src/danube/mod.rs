@@ -52,13 +52,13 @@ pub use self::users::{User, Users};
 use crate::client::Client;
 use crate::error::{ApiErrorKind, Error, FieldError, Result, ServiceError};
 use crate::json::Verdict;
-use crate::request::{ErrorProfile, RequestBuilder, RequestOptions, Response};
+use crate::request::{ErrorProfile, MarkerSearch, RequestBuilder, RequestOptions, Response};
 
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "danube",
     parse_error,
     check_success,
-    failure_needles: &[b"\"FAILURE\""],
+    failure_markers: MarkerSearch::new(&[b"\"FAILURE\""]),
 };
 
 impl Client {

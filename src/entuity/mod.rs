@@ -50,13 +50,13 @@ use crate::auth::BasicAuth;
 use crate::client::Client;
 use crate::error::{Result, ServiceError};
 use crate::json::Verdict;
-use crate::request::{ErrorProfile, RequestBuilder, RequestOptions};
+use crate::request::{ErrorProfile, MarkerSearch, RequestBuilder, RequestOptions};
 
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "entuity",
     parse_error,
     check_success,
-    failure_needles: &[b"\"errorCode\""],
+    failure_markers: MarkerSearch::new(&[b"\"errorCode\""]),
 };
 
 impl Client {

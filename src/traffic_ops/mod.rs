@@ -51,13 +51,13 @@ pub use self::users::{User, Users, UsersQuery};
 use crate::client::{Client, ClientBuilder};
 use crate::error::{ApiErrorKind, Error, Result, ServiceError};
 use crate::json::Verdict;
-use crate::request::{ErrorProfile, RequestBuilder, RequestOptions, Response};
+use crate::request::{ErrorProfile, MarkerSearch, RequestBuilder, RequestOptions, Response};
 
 pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "traffic_ops",
     parse_error,
     check_success,
-    failure_needles: &[b"\"alerts\""],
+    failure_markers: MarkerSearch::new(&[b"\"alerts\""]),
 };
 
 /// A Traffic Ops API version. The federation **users** routes answer identically at 4.0, 4.1 and 5.0; CDN

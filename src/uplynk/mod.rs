@@ -47,7 +47,7 @@ pub use self::failover_groups::{
 use crate::client::Client;
 use crate::error::{Result, ServiceError};
 use crate::json::Verdict;
-use crate::request::{ErrorProfile, RequestBuilder, RequestOptions};
+use crate::request::{ErrorProfile, MarkerSearch, RequestBuilder, RequestOptions};
 
 /// The production host.
 pub const DEFAULT_BASE_URL: &str = "https://services.uplynk.com";
@@ -59,7 +59,7 @@ pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "uplynk",
     parse_error,
     check_success,
-    failure_needles: &[b"\"Error\"", b"\"error\""],
+    failure_markers: MarkerSearch::new(&[b"\"Error\"", b"\"error\""]),
 };
 
 impl Client {

@@ -33,6 +33,9 @@ pub enum Answer {
     },
     /// Never answer (until the client gives up).
     Stall,
+    /// Write these bytes (a head, perhaps part of its body), then send nothing more and keep the
+    /// connection open (until the client gives up).
+    StallAfter(&'static [u8]),
     /// Write these bytes as they are (a head, perhaps a body cut short), then, when `endless_chunks`,
     /// 1 MiB chunks until the client hangs up (at most 1 GiB), then close.
     Raw {
@@ -83,6 +86,10 @@ impl Hostile {
                     log.lock().unwrap().push(request.clone());
                     match handler(&request) {
                         Answer::Stall => tokio::time::sleep(Duration::from_secs(30)).await,
+                        Answer::StallAfter(bytes) => {
+                            let _ = socket.write_all(bytes).await;
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                        }
                         Answer::Raw {
                             bytes,
                             endless_chunks,

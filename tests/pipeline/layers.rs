@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["transport"],
     &["auth"],
     &["failure"],
-    &["tls", "path", "pace"],
+    &["tls", "path", "pace", "deadline"],
     &["error"],
     &["retry", "json"],
 ];
