@@ -7,14 +7,15 @@
 //! - **codecs**: building and decoding each service's typical request and response;
 //! - **calls, per auth kind** (Uplynk signer, Basic, API-key header, session cookie), at concurrency 1 and 32:
 //!   the SDK's typed call against bare reqwest doing the same work by hand (same headers, same typed decode;
-//!   for Uplynk both an unsigned bare call and one that signs by hand), in interleaved rounds; ratios printed;
+//!   the same bare call with the SDK's request timeout set, which is what a per-request timeout costs by
+//!   itself; for Uplynk also a bare call that signs by hand), in interleaved rounds; ratios printed;
 //! - **the vendor's Python sample** (`requests` + the `api_auth` recipe, `vendor_sample.py`) against the same
 //!   server, when `python3` with `requests` is installed: calls per second next to the SDK's;
 //! - reconciling 1,000 members across two groups on the sandbox.
 //!
 //! `RATIO_ONLY=1 cargo bench` prints only the signing and per-auth summaries (`RATIO_AUTH=api_key` etc.: one
 //! auth kind); `RATIO_AA=1` puts the SDK on
-//! both sides of the comparison (an A/A run: what the comparison's noise is). `PROFILE=sdk|bare` runs calls
+//! both sides of the comparison (an A/A run: what the comparison's noise is). `PROFILE=sdk|bare|bare_timeout` runs calls
 //! for a profiler (below); `PROFILE_MULTI_THREAD=1` makes that a multi-thread runtime with the server in a
 //! process of its own (for `perf stat` and the like).
 
@@ -38,7 +39,7 @@ use group_membership::membership::{
 use group_membership::sandbox::Sandbox;
 use group_membership::traffic_ops::{FederationUser, FederationUsersQuery, TrafficOpsSession};
 use group_membership::uplynk::{AllowedOwner, AllowedOwnersUpdate, Collection, UplynkAuth};
-use group_membership::{Client, RetryPolicy};
+use group_membership::{Client, DEFAULT_REQUEST_TIMEOUT, RetryPolicy};
 use hmac::{Hmac, KeyInit, Mac};
 use http_body_util::Full;
 use hyper::service::service_fn;
@@ -329,6 +330,9 @@ enum Caller {
     /// Bare reqwest sending the same request (the same credentials header; for Uplynk the same `msg` and
     /// `sig`, signed by hand once a second) and making the same typed decode.
     Bare,
+    /// `Bare` with the SDK's default request timeout set on each request (`RequestBuilder::timeout`), as
+    /// the SDK sets its own: what a per-request timeout costs by itself.
+    BareWithTimeout,
     /// Uplynk only: bare reqwest that also signs by hand on every call.
     BareSigning,
 }
@@ -379,9 +383,9 @@ impl Calls {
             // `RATIO_AA=1`: the "bare" side is the SDK too, to show the comparison's own noise (its
             // ratios should sit at 1).
             Caller::Bare if self.same_on_both_sides => self.sdk_call().await,
-            Caller::Bare | Caller::BareSigning => {
-                self.bare_call(caller == Caller::BareSigning).await
-            }
+            Caller::Bare => self.bare_call(false, false).await,
+            Caller::BareWithTimeout => self.bare_call(false, true).await,
+            Caller::BareSigning => self.bare_call(true, false).await,
         }
     }
 
@@ -429,7 +433,7 @@ impl Calls {
         }
     }
 
-    async fn bare_call(&self, sign: bool) -> usize {
+    async fn bare_call(&self, sign: bool, timeout: bool) -> usize {
         let base = &self.base;
         let request = match self.kind {
             AuthKind::UplynkSigner => {
@@ -456,6 +460,13 @@ impl Calls {
                 .bare
                 .get(format!("{base}/api/4.0/federations/1/users"))
                 .header("cookie", SESSION_COOKIE),
+        };
+        // The SDK bounds every attempt with its request timeout (fail closed: a server that never answers
+        // must not hang the caller); `BareWithTimeout` gives bare reqwest the same bound.
+        let request = if timeout {
+            request.timeout(DEFAULT_REQUEST_TIMEOUT)
+        } else {
+            request
         };
         let body = request
             .header("accept", "application/json")
@@ -517,8 +528,13 @@ impl Calls {
 
     fn callers(&self) -> &'static [Caller] {
         match self.kind {
-            AuthKind::UplynkSigner => &[Caller::Sdk, Caller::Bare, Caller::BareSigning],
-            _ => &[Caller::Sdk, Caller::Bare],
+            AuthKind::UplynkSigner => &[
+                Caller::Sdk,
+                Caller::Bare,
+                Caller::BareWithTimeout,
+                Caller::BareSigning,
+            ],
+            _ => &[Caller::Sdk, Caller::Bare, Caller::BareWithTimeout],
         }
     }
 }
@@ -540,6 +556,7 @@ fn full_calls(c: &mut Criterion) {
                 let name = match caller {
                     Caller::Sdk => "sdk",
                     Caller::Bare => "bare reqwest",
+                    Caller::BareWithTimeout => "bare reqwest with a request timeout",
                     Caller::BareSigning => "bare reqwest, signing by hand",
                 };
                 g.bench_with_input(
@@ -730,10 +747,28 @@ fn ratio_report() -> [f64; 2] {
                     sdk_cpu / bare_cpu
                 ));
             }
-            if callers.len() == 3 {
-                let by_hand = median(&walls[2]);
+            let at = |wanted: Caller| callers.iter().position(|&c| c == wanted);
+            if let Some(i) = at(Caller::BareWithTimeout) {
+                let timed = median(&walls[i]);
                 line.push_str(&format!(
-                    "; bare signing by hand {by_hand:>5.1} µs, sdk/(bare signing) {:.3}",
+                    "\n{:<46}       with the same request timeout: bare {timed:>5.1} µs, sdk/bare {:.3}",
+                    "",
+                    sdk / timed
+                ));
+                if !cpus[i].is_empty() {
+                    let (sdk_cpu, timed_cpu) = (median(&cpus[0]), median(&cpus[i]));
+                    line.push_str(&format!(
+                        "; CPU bare {timed_cpu:>5.1} µs, extra {:>4.1} µs, sdk/bare {:.3}",
+                        sdk_cpu - timed_cpu,
+                        sdk_cpu / timed_cpu
+                    ));
+                }
+            }
+            if let Some(i) = at(Caller::BareSigning) {
+                let by_hand = median(&walls[i]);
+                line.push_str(&format!(
+                    "\n{:<46}       bare signing by hand {by_hand:>5.1} µs, sdk/(bare signing) {:.3}",
+                    "",
                     sdk / by_hand
                 ));
                 uplynk_rate[slot] = 1e6 / sdk;
@@ -817,12 +852,13 @@ fn vendor_sample_report(sdk_rate: [f64; 2]) {
     drop(rt);
 }
 
-/// `PROFILE=sdk|bare cargo bench`: Uplynk calls on one thread and nothing else, for a profiler
+/// `PROFILE=sdk|bare|bare_timeout cargo bench`: Uplynk calls on one thread and nothing else, for a profiler
 /// (`valgrind --tool=callgrind`) to compare what each side executes. `PROFILE_CALLS` (default 2,000) sets
 /// how many; `PROFILE_AUTH=uplynk|basic|api_key|session` the auth kind. Two runs with different counts give
 /// the instructions per call (the difference divided by the difference in calls), setup excluded.
 /// `PROFILE_MULTI_THREAD=1`: on the benchmark's multi-thread runtime instead, the server in a process of
-/// its own (context switches and CPU time per call under `perf stat`).
+/// its own (context switches and CPU time per call under `perf stat`); `PROFILE_CONCURRENCY=32` runs the
+/// calls in batches of 32 at once.
 fn profile(which: &str) {
     let rt = if std::env::var_os("PROFILE_MULTI_THREAD").is_some() {
         runtime()
@@ -845,6 +881,12 @@ fn profile(which: &str) {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(2_000);
+    // `PROFILE_CONCURRENCY=32`: the calls in batches of that many at once, as the comparison's c=32.
+    let concurrency: usize = std::env::var("PROFILE_CONCURRENCY")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let mut calls = rt.block_on(Calls::new(kind, addr));
     if kind == AuthKind::UplynkSigner {
         // Under callgrind a second of the clock spans a few dozen calls, not thousands: the SDK would sign
@@ -857,14 +899,20 @@ fn profile(which: &str) {
             .build()
             .expect("client");
     }
-    let caller = if which == "sdk" {
-        Caller::Sdk
-    } else {
-        Caller::Bare
+    let caller = match which {
+        "sdk" => Caller::Sdk,
+        "bare_timeout" => Caller::BareWithTimeout,
+        _ => Caller::Bare,
     };
     rt.block_on(async {
-        for _ in 0..count {
-            black_box(calls.call(caller).await);
+        if concurrency == 1 {
+            for _ in 0..count {
+                black_box(calls.call(caller).await);
+            }
+        } else {
+            for _ in 0..count.div_ceil(concurrency) {
+                black_box(batch(&calls, caller, concurrency).await);
+            }
         }
     });
 }
