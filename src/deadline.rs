@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::runtime::{Handle, Id};
@@ -82,22 +82,6 @@ pub(crate) struct Deadline<'t> {
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
-impl Deadline<'_> {
-    /// Runs `work` until it is done (`Some`) or the deadline passes (`None`), whichever comes first; work
-    /// that is ready is never refused.
-    pub(crate) async fn within<F: Future>(&mut self, work: F) -> Option<F::Output> {
-        let mut work = std::pin::pin!(work);
-        let sleep = self.sleep.as_mut()?;
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(done) = work.as_mut().poll(cx) {
-                return Poll::Ready(Some(done));
-            }
-            sleep.as_mut().poll(cx).map(|()| None)
-        })
-        .await
-    }
-}
-
 impl Drop for Deadline<'_> {
     fn drop(&mut self) {
         let Some(sleep) = self.sleep.take() else {
@@ -110,29 +94,54 @@ impl Drop for Deadline<'_> {
     }
 }
 
-/// Runs `work` within `deadline` when there is one (`None` when it passed first); without one, to the end.
-pub(crate) async fn within<F: Future>(
-    deadline: &mut Option<Deadline<'_>>,
-    work: F,
-) -> Option<F::Output> {
-    match deadline {
-        Some(deadline) => deadline.within(work).await,
-        None => Some(work.await),
+/// Runs `work` until it is done (`Some`) or `deadline` passes (`None`), whichever comes first; without a
+/// deadline, to the end. Work that is ready is never refused.
+///
+/// `work` is pinned by the caller (`std::pin::pin!`), so that this future is a few words and the work is
+/// not moved again: a call's futures nest, and each byte of a future is copied at every move.
+pub(crate) fn within<'w, F: Future>(
+    deadline: &'w mut Option<Deadline<'_>>,
+    work: Pin<&'w mut F>,
+) -> Within<'w, F> {
+    Within {
+        sleep: deadline.as_mut().and_then(|d| d.sleep.as_mut()),
+        work,
+    }
+}
+
+/// The future of [`within`].
+pub(crate) struct Within<'w, F> {
+    sleep: Option<&'w mut Pin<Box<Sleep>>>,
+    work: Pin<&'w mut F>,
+}
+
+impl<F: Future> Future for Within<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(done) = self.work.as_mut().poll(cx) {
+            return Poll::Ready(Some(done));
+        }
+        match self.sleep.as_mut() {
+            Some(sleep) => sleep.as_mut().poll(cx).map(|()| None),
+            None => Poll::Pending,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::pin::pin;
 
     #[tokio::test(start_paused = true)]
     async fn work_that_outlasts_the_deadline_is_cut_short_and_ready_work_is_not() {
         let timers = Timers::default();
         let started = Instant::now();
-        let mut deadline = timers.start(Duration::from_secs(1)).unwrap();
-        assert_eq!(deadline.within(async { 7 }).await, Some(7));
-        let slow = tokio::time::sleep(Duration::from_secs(2));
-        assert_eq!(deadline.within(slow).await, None);
+        let mut deadline = timers.start(Duration::from_secs(1));
+        assert_eq!(within(&mut deadline, pin!(async { 7 })).await, Some(7));
+        let slow = pin!(tokio::time::sleep(Duration::from_secs(2)));
+        assert_eq!(within(&mut deadline, slow).await, None);
         assert_eq!(started.elapsed(), Duration::from_secs(1));
     }
 
@@ -144,16 +153,16 @@ mod tests {
         // The kept timer fires at its old deadline while nobody uses it.
         tokio::time::sleep(Duration::from_secs(5)).await;
         let started = Instant::now();
-        let mut deadline = timers.start(Duration::from_millis(300)).unwrap();
+        let mut deadline = timers.start(Duration::from_millis(300));
         assert_eq!(timers.kept(), 0, "the kept timer was reused");
+        let shorter = pin!(tokio::time::sleep(Duration::from_millis(200)));
         assert_eq!(
-            deadline
-                .within(tokio::time::sleep(Duration::from_millis(200)))
-                .await,
+            within(&mut deadline, shorter).await,
             Some(()),
             "not fired at once"
         );
-        assert_eq!(deadline.within(std::future::pending::<()>()).await, None);
+        let never = pin!(std::future::pending::<()>());
+        assert_eq!(within(&mut deadline, never).await, None);
         assert_eq!(started.elapsed(), Duration::from_millis(300));
     }
 
@@ -183,14 +192,20 @@ mod tests {
             .build()
             .unwrap();
         second.block_on(async {
-            let mut deadline = timers.start(Duration::from_millis(50)).unwrap();
+            let mut deadline = timers.start(Duration::from_millis(50));
             assert_eq!(timers.kept(), 0, "the first runtime's timer was dropped");
-            assert_eq!(deadline.within(std::future::pending::<()>()).await, None);
+            let never = pin!(std::future::pending::<()>());
+            assert_eq!(within(&mut deadline, never).await, None);
         });
     }
 
     #[test]
-    fn outside_a_runtime_there_is_no_deadline() {
-        assert!(Timers::default().start(Duration::from_secs(1)).is_none());
+    fn outside_a_runtime_there_is_no_deadline_and_work_runs_to_the_end() {
+        let timers = Timers::default();
+        let mut deadline = timers.start(Duration::from_secs(1));
+        assert!(deadline.is_none());
+        let seven = pin!(async { 7 });
+        let work = within(&mut deadline, seven);
+        assert_eq!(futures_util::FutureExt::now_or_never(work), Some(Some(7)));
     }
 }

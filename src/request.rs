@@ -11,9 +11,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde::Serialize;
@@ -424,8 +426,11 @@ impl<'c> RequestBuilder<'c> {
     ///
     /// # Errors
     /// Everything [`send`](Self::send) returns, and [`Error::Decode`] when the body is not a `T`.
-    pub async fn send_json<T: DeserializeOwned>(self) -> Result<T> {
-        self.decoded().send().await?.json()
+    pub fn send_json<T: DeserializeOwned>(self) -> impl Future<Output = Result<T>> {
+        // A combinator, not an `async fn`: an async fn would keep this builder beside the call's future.
+        self.decoded()
+            .send()
+            .map(|sent| sent.and_then(|response| response.json()))
     }
 
     /// Says that the caller decodes the whole success body into a typed value that would refuse anything
@@ -441,8 +446,8 @@ impl<'c> RequestBuilder<'c> {
     ///
     /// # Errors
     /// As [`send`](Self::send).
-    pub async fn send_no_content(self) -> Result<()> {
-        self.send().await.map(drop)
+    pub fn send_no_content(self) -> impl Future<Output = Result<()>> {
+        self.send().map(|sent| sent.map(drop))
     }
 
     /// Sends the request through auth, retries and error handling, and returns the success answer.
@@ -457,45 +462,61 @@ impl<'c> RequestBuilder<'c> {
     /// could not be read well enough to tell; [`Error::Transport`] when no answer could be had (with
     /// [`may_have_been_sent`](crate::error::TransportError::may_have_been_sent)); [`Error::Auth`] when
     /// credentials could not be obtained.
-    pub async fn send(self) -> Result<Response> {
-        #[cfg(feature = "tracing")]
-        {
-            use tracing::Instrument;
-            let span = tracing::info_span!(
-                "group_membership.request",
-                service = self.profile.service,
-                method = %self.method,
-                path = %template(&self.segments, self.trailing_slash),
-                status = tracing::field::Empty,
-                attempts = tracing::field::Empty,
-                duration_ms = tracing::field::Empty,
-            );
-            let started = std::time::Instant::now();
-            let observer = self.observer.clone();
-            let result = Call::prepare(self)?.run().instrument(span.clone()).await;
-            let result = observed(observer, result);
-            let (status, attempts) = match &result {
-                Ok(r) => (Some(r.status), Some(r.attempts)),
-                Err(e) => (e.status(), e.attempts()),
-            };
-            if let Some(s) = status {
-                span.record("status", s.as_u16());
+    // An `async fn` would keep a second copy of the builder in its future (its argument and the local it
+    // moves it to); a caller moves the future, and each byte is copied at every move.
+    #[allow(clippy::manual_async_fn)]
+    pub fn send(self) -> impl Future<Output = Result<Response>> {
+        // Nothing happens until the future is polled (the call's clock starts then). `run` borrows the
+        // prepared call, and no `?` temporary lives across the await: each would be a copy in the future.
+        async move {
+            #[cfg(feature = "tracing")]
+            {
+                self.send_traced().await
             }
-            if let Some(a) = attempts {
-                span.record("attempts", a);
+            #[cfg(not(feature = "tracing"))]
+            {
+                let observer = self.observer.clone();
+                let call = Call::prepare(self)?;
+                let result = call.run().await;
+                observed(observer, result)
             }
-            span.record("duration_ms", started.elapsed().as_millis() as u64);
-            match &result {
-                Ok(_) => tracing::debug!(parent: &span, "request succeeded"),
-                Err(e) => tracing::debug!(parent: &span, error = %e, "request failed"),
-            }
-            result
         }
-        #[cfg(not(feature = "tracing"))]
-        {
-            let observer = self.observer.clone();
-            observed(observer, Call::prepare(self)?.run().await)
+    }
+
+    /// [`send`](Self::send) in its `group_membership.request` span.
+    #[cfg(feature = "tracing")]
+    async fn send_traced(self) -> Result<Response> {
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "group_membership.request",
+            service = self.profile.service,
+            method = %self.method,
+            path = %template(&self.segments, self.trailing_slash),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let observer = self.observer.clone();
+        let call = Call::prepare(self)?;
+        let result = call.run().instrument(span.clone()).await;
+        let result = observed(observer, result);
+        let (status, attempts) = match &result {
+            Ok(r) => (Some(r.status), Some(r.attempts)),
+            Err(e) => (e.status(), e.attempts()),
+        };
+        if let Some(s) = status {
+            span.record("status", s.as_u16());
         }
+        if let Some(a) = attempts {
+            span.record("attempts", a);
+        }
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(_) => tracing::debug!(parent: &span, "request succeeded"),
+            Err(e) => tracing::debug!(parent: &span, error = %e, "request failed"),
+        }
+        result
     }
 }
 
@@ -592,7 +613,7 @@ impl Call<'_> {
     }
 
     /// Runs attempts until one is done; the one place where a failed attempt is retried or returned.
-    async fn run(self) -> Result<Response> {
+    async fn run(&self) -> Result<Response> {
         let mut progress = Progress::default();
         loop {
             progress.attempt += 1;
@@ -704,7 +725,8 @@ impl Call<'_> {
         if deadline.is_none() {
             *request.timeout_mut() = Some(time_left); // outside a tokio runtime: reqwest times it
         }
-        let mut response = match within(&mut deadline, self.inner.http.execute(request)).await {
+        let sent = std::pin::pin!(self.inner.http.execute(request));
+        let mut response = match within(&mut deadline, sent).await {
             Some(Ok(r)) => r,
             Some(Err(e)) => return self.send_failed(e, false, progress),
             None => return self.timed_out(time_left, false, progress),
@@ -717,9 +739,11 @@ impl Call<'_> {
         self.inner.auth.observe_response_dyn(status, &headers);
         // 304 answers a conditional request the caller made: not an error, and it has no body.
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
-            let read = self.read_success(status, headers, response, progress);
+            let read = std::pin::pin!(read_limited(response, self.inner.max_response_bytes));
             return match within(&mut deadline, read).await {
-                Some(attempt) => attempt,
+                Some(Ok(Ok(body))) => self.judge_success(status, headers, body, progress),
+                Some(Ok(Err(limit))) => Attempt::Done(Err(self.too_large(limit, progress))),
+                Some(Err(e)) => self.send_failed(e, true, progress),
                 None => self.timed_out(time_left, true, progress),
             };
         }
@@ -729,19 +753,14 @@ impl Call<'_> {
             .await
     }
 
-    /// A 2xx (or 304) answer: read its body within the limit and ask the service's probe what it says.
-    async fn read_success(
+    /// A 2xx (or 304) answer's body, read within the limit: what the service's probe says it is.
+    fn judge_success(
         &self,
         status: StatusCode,
         headers: HeaderMap,
-        response: reqwest::Response,
+        body: Bytes,
         progress: &Progress,
     ) -> Attempt {
-        let body = match read_limited(response, self.inner.max_response_bytes).await {
-            Ok(Ok(body)) => body,
-            Ok(Err(limit)) => return Attempt::Done(Err(self.too_large(limit, progress))),
-            Err(e) => return self.send_failed(e, true, progress),
-        };
         let verdict = if self.decode_follows && self.profile.cannot_report_failure(&body) {
             Verdict::Success
         } else {

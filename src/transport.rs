@@ -77,7 +77,7 @@ pub(crate) async fn read_bounded(
 ) -> Vec<u8> {
     let mut buf = Vec::new();
     while buf.len() <= ERROR_READ_LIMIT {
-        match within(deadline, response.chunk()).await {
+        match within(deadline, std::pin::pin!(response.chunk())).await {
             Some(Ok(Some(chunk))) => buf.extend_from_slice(&chunk),
             Some(Ok(None) | Err(_)) | None => break,
         }

@@ -372,7 +372,8 @@ impl<'c> Groups<'c> {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn get(&self, name: &str) -> Result<Group> {
-        result(&self.api.send(self.one(Method::GET, name)?, false).await?)
+        let request = self.one(Method::GET, name)?;
+        result(&self.api.send(request, false).await?)
     }
 
     /// One group with extended details (`extended=true`).
@@ -380,15 +381,8 @@ impl<'c> Groups<'c> {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn get_extended(&self, name: &str) -> Result<Group> {
-        result(
-            &self
-                .api
-                .send(
-                    self.one(Method::GET, name)?.query("extended", "true"),
-                    false,
-                )
-                .await?,
-        )
+        let request = self.one(Method::GET, name)?.query("extended", "true");
+        result(&self.api.send(request, false).await?)
     }
 
     /// Creates a group (`POST /accounts/group/{name}/`, SuperAdmin). An existing name is
@@ -426,12 +420,8 @@ impl<'c> Groups<'c> {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn delete(&self, name: &str) -> Result<()> {
-        let _: Option<serde_json::Value> = result(
-            &self
-                .api
-                .send(self.one(Method::DELETE, name)?, false)
-                .await?,
-        )?;
+        let request = self.one(Method::DELETE, name)?;
+        let _: Option<serde_json::Value> = result(&self.api.send(request, false).await?)?;
         Ok(())
     }
 }

@@ -40,6 +40,9 @@ mod groups;
 mod tasks;
 mod users;
 
+use std::future::Future;
+
+use futures_util::FutureExt;
 use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -162,12 +165,13 @@ impl<'c> Danube<'c> {
 
     /// Sends a request whose success body the caller decodes in full ([`result`]), reading `FAILURE` field
     /// errors as [`ApiErrorKind::Validation`] and, for a create, a 406 as [`ApiErrorKind::AlreadyExists`].
-    pub(crate) async fn send(
+    pub(crate) fn send(
         &self,
         request: RequestBuilder<'c>,
         is_create: bool,
-    ) -> Result<Response> {
-        request.decoded().send().await.map_err(|e| match e {
+    ) -> impl Future<Output = Result<Response>> {
+        // A combinator, not an `async fn`, which would keep the builder beside the call's future.
+        let refine = move |e| match e {
             Error::Api(api) if is_create && api.status() == StatusCode::NOT_ACCEPTABLE => {
                 Error::Api(Box::new(api.with_kind(ApiErrorKind::AlreadyExists)))
             }
@@ -178,7 +182,11 @@ impl<'c> Danube<'c> {
                 None => Error::Api(api),
             },
             other => other,
-        })
+        };
+        request
+            .decoded()
+            .send()
+            .map(move |sent| sent.map_err(refine))
     }
 }
 

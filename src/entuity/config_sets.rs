@@ -313,7 +313,8 @@ impl<'c> ConfigSets<'c> {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list(&self) -> Result<Vec<ConfigSet>> {
-        let items: Items<ConfigSet> = self.server_groups(Method::GET, None)?.send_json().await?;
+        let request = self.server_groups(Method::GET, None)?;
+        let items: Items<ConfigSet> = request.send_json().await?;
         Ok(items.items)
     }
 
@@ -325,11 +326,8 @@ impl<'c> ConfigSets<'c> {
         if config_set.server_group_name.trim().is_empty() {
             return Err(Error::invalid_input("config set name", "must not be empty"));
         }
-        let response = self
-            .server_groups(Method::POST, None)?
-            .json(config_set)
-            .send()
-            .await?;
+        let request = self.server_groups(Method::POST, None)?.json(config_set);
+        let response = request.send().await?;
         data_or_body(&response)
     }
 
@@ -344,11 +342,8 @@ impl<'c> ConfigSets<'c> {
                 "set at least one field",
             ));
         }
-        let response = self
-            .server_groups(Method::PUT, Some(id))?
-            .json(update)
-            .send()
-            .await?;
+        let request = self.server_groups(Method::PUT, Some(id))?.json(update);
+        let response = request.send().await?;
         data_or_body(&response)
     }
 
@@ -375,7 +370,8 @@ impl<'c> ConfigSets<'c> {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn delete(&self, id: &str) -> Result<ChangeResult> {
-        let response = self.server_groups(Method::DELETE, Some(id))?.send().await?;
+        let request = self.server_groups(Method::DELETE, Some(id))?;
+        let response = request.send().await?;
         change(&response)
     }
 }

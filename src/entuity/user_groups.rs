@@ -120,7 +120,8 @@ impl<'c> UserGroupMembers<'c> {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID, name or member refused before sending; otherwise the service's refusal (a non-2xx answer, or a 2xx whose `errorCode` is not `SUCCESS`) as [`Error::Api`](crate::Error::Api), an answer not understood (a group without `members` included) as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn get(&self) -> Result<UserGroup> {
-        self.request(Method::GET, "", &[])?.send_json().await
+        let request = self.request(Method::GET, "", &[])?;
+        request.send_json().await
     }
 
     /// The members' usernames (`GET .../userGroups/{name}`, its `members`).
@@ -140,11 +141,8 @@ impl<'c> UserGroupMembers<'c> {
         if member.username().trim().is_empty() {
             return Err(Error::invalid_input("member username", "must not be empty"));
         }
-        let response = self
-            .request(Method::POST, "members", &[])?
-            .json(member)
-            .send()
-            .await?;
+        let request = self.request(Method::POST, "members", &[])?.json(member);
+        let response = request.send().await?;
         change(&response)
     }
 
@@ -154,10 +152,8 @@ impl<'c> UserGroupMembers<'c> {
     /// As [`get`](Self::get).
     pub async fn remove(&self, username: &str) -> Result<MemberRemoval> {
         check_segment("member username", username)?;
-        let response = self
-            .request(Method::DELETE, "members/{}", &[username])?
-            .send()
-            .await?;
+        let request = self.request(Method::DELETE, "members/{}", &[username])?;
+        let response = request.send().await?;
         let envelope: Envelope<ChangeResult> = response.json()?;
         let details = match envelope.error_details {
             Some(serde_json::Value::String(s)) => Some(s),
@@ -190,11 +186,8 @@ impl<'c> UserGroupMembers<'c> {
             ));
         }
         let body = serde_json::json!({ "userGroupName": self.user_group, "members": members });
-        let response = self
-            .request(Method::PUT, "", &[])?
-            .json(&body)
-            .send()
-            .await?;
+        let request = self.request(Method::PUT, "", &[])?.json(&body);
+        let response = request.send().await?;
         members_replaced(&response)
     }
 }

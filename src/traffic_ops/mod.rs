@@ -36,6 +36,9 @@ mod session;
 mod users;
 
 use std::fmt;
+use std::future::Future;
+
+use futures_util::FutureExt;
 
 use http::{Method, StatusCode};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -253,15 +256,23 @@ impl<'c> TrafficOps<'c> {
 
     /// Sends a request whose success body the caller decodes in full ([`reply`], [`reply_or_default`],
     /// `ping`'s JSON), reading a 501 as [`ApiErrorKind::ApiVersionNotSupported`].
-    pub(crate) async fn send(&self, request: RequestBuilder<'c>) -> Result<Response> {
-        request.decoded().send().await.map_err(|e| match e {
+    pub(crate) fn send(
+        &self,
+        request: RequestBuilder<'c>,
+    ) -> impl Future<Output = Result<Response>> {
+        // A combinator, not an `async fn`, which would keep the builder beside the call's future.
+        let refine = move |e| match e {
             Error::Api(api) if api.status() == StatusCode::NOT_IMPLEMENTED => Error::Api(Box::new(
                 api.with_kind(ApiErrorKind::ApiVersionNotSupported {
                     version: self.version.to_string(),
                 }),
             )),
             other => other,
-        })
+        };
+        request
+            .decoded()
+            .send()
+            .map(move |sent| sent.map_err(refine))
     }
 }
 

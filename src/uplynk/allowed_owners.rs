@@ -45,14 +45,12 @@ impl<'c> AllowedOwners<'c> {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a group ID refused before sending (empty, `.`, `..`); otherwise the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list(&self) -> Result<Collection<AllowedOwner>> {
-        self.groups
-            .request(
-                Method::GET,
-                Some(&self.failover_group_id),
-                Some("allowed-owners"),
-            )?
-            .send_json()
-            .await
+        let request = self.groups.request(
+            Method::GET,
+            Some(&self.failover_group_id),
+            Some("allowed-owners"),
+        )?;
+        request.send_json().await
     }
 
     /// Grants these user IDs the use of the group (one `PUT .../allowed-owners` with `owners_to_add`);

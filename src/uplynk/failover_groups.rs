@@ -310,7 +310,8 @@ impl<'c> FailoverGroups<'c> {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn list(&self) -> Result<Collection<FailoverGroup>> {
-        self.request(Method::GET, None, None)?.send_json().await
+        let request = self.request(Method::GET, None, None)?;
+        request.send_json().await
     }
 
     /// One failover group (`GET /failover-groups/{id}`).
@@ -318,7 +319,8 @@ impl<'c> FailoverGroups<'c> {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn get(&self, id: &str) -> Result<FailoverGroup> {
-        self.request(Method::GET, Some(id), None)?.send_json().await
+        let request = self.request(Method::GET, Some(id), None)?;
+        request.send_json().await
     }
 
     /// Changes the mode, automatic failback, or both (`PATCH /failover-groups/{id}`). An update that sets
@@ -333,10 +335,8 @@ impl<'c> FailoverGroups<'c> {
                 "set a mode, auto_failback, or both",
             ));
         }
-        self.request(Method::PATCH, Some(id), None)?
-            .json(update)
-            .send_no_content()
-            .await
+        let request = self.request(Method::PATCH, Some(id), None)?.json(update);
+        request.send_no_content().await
     }
 
     /// The allowed owners of one failover group: a handle with the same verbs as every service's
@@ -358,11 +358,11 @@ impl<'c> FailoverGroups<'c> {
             &update.channels_ids_to_add,
             &update.channels_ids_to_remove,
         )?;
-        self.request(Method::PUT, Some(id), Some("channels"))?
+        let request = self
+            .request(Method::PUT, Some(id), Some("channels"))?
             .idempotent(false)
-            .json(update)
-            .send_no_content()
-            .await
+            .json(update);
+        request.send_no_content().await
     }
 
     /// Sets which Live Slicers may be failed over to, and in what order (`PUT /failover-groups/{id}/slicers`).
@@ -388,10 +388,10 @@ impl<'c> FailoverGroups<'c> {
             }
         }
         let body = serde_json::json!({ "slicers": slicers });
-        self.request(Method::PUT, Some(id), Some("slicers"))?
-            .json(&body)
-            .send_no_content()
-            .await
+        let request = self
+            .request(Method::PUT, Some(id), Some("slicers"))?
+            .json(&body);
+        request.send_no_content().await
     }
 
     /// Switches the feed to slate (`true`) or back to the active Live Slicer (`false`)
@@ -401,10 +401,10 @@ impl<'c> FailoverGroups<'c> {
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an ID or update refused before sending (empty, `.`, `..`, conflicting lists); otherwise what [`RequestBuilder::send`](crate::RequestBuilder::send) returns: the service's refusal as [`Error::Api`](crate::Error::Api), an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn set_no_slicer(&self, id: &str, no_slicer: bool) -> Result<()> {
         let body = serde_json::json!({ "no_slicer": no_slicer });
-        self.request(Method::PUT, Some(id), Some("set_no_slicer"))?
-            .json(&body)
-            .send_no_content()
-            .await
+        let request = self
+            .request(Method::PUT, Some(id), Some("set_no_slicer"))?
+            .json(&body);
+        request.send_no_content().await
     }
 }
 
