@@ -324,7 +324,7 @@ impl AuthKind {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Caller {
     Sdk,
     /// Bare reqwest sending the same request (the same credentials header; for Uplynk the same `msg` and
@@ -858,7 +858,7 @@ fn vendor_sample_report(sdk_rate: [f64; 2]) {
 /// the instructions per call (the difference divided by the difference in calls), setup excluded.
 /// `PROFILE_MULTI_THREAD=1`: on the benchmark's multi-thread runtime instead, the server in a process of
 /// its own (context switches and CPU time per call under `perf stat`); `PROFILE_CONCURRENCY=32` runs the
-/// calls in batches of 32 at once.
+/// calls in batches of 32 at once; `PROFILE_SIZES=1` prints the size of one call's future on each side.
 fn profile(which: &str) {
     let rt = if std::env::var_os("PROFILE_MULTI_THREAD").is_some() {
         runtime()
@@ -898,6 +898,14 @@ fn profile(which: &str) {
             .auth(UplynkAuth::new(USER_ID, API_KEY).with_clock(FrozenClock(unix_now())))
             .build()
             .expect("client");
+    }
+    if std::env::var_os("PROFILE_SIZES").is_some() {
+        eprintln!(
+            "call futures: sdk {} bytes, bare {} bytes, bare with a timeout {} bytes",
+            std::mem::size_of_val(&calls.sdk_call()),
+            std::mem::size_of_val(&calls.bare_call(false, false)),
+            std::mem::size_of_val(&calls.bare_call(false, true)),
+        );
     }
     let caller = match which {
         "sdk" => Caller::Sdk,
