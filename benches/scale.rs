@@ -1,5 +1,5 @@
-//! `cargo bench --bench scale`: the tool's work at scale, the way the tool does it (`access::Run` and
-//! `DesiredState::export` on a multi-thread runtime), on the sandbox.
+//! `cargo bench -p group-membership-bench --bench scale`: the tool's work at scale, the way the tool does it
+//! (`access::Run` and `DesiredState::export` on a multi-thread runtime), on the sandbox.
 //!
 //! - **latency**: 10, 100, 1,000 and 10,000 Danube Cloud groups (one connection; half of them need bob
 //!   added), every request answered 20 ms late, no throttle; `export`, `plan` (each the median of five

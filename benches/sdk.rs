@@ -1,5 +1,5 @@
-//! `cargo bench`: what the SDK costs, next to what a user would write by hand, in a process shaped like a
-//! real program (a multi-thread tokio runtime, a loopback hyper server).
+//! `cargo bench -p group-membership-bench --bench sdk`: what the SDK costs, next to what a user would write
+//! by hand, in a process shaped like a real program (a multi-thread tokio runtime, a loopback hyper server).
 //!
 //! - **signing**: one Uplynk signature as the SDK makes it (fresh, and within a second already signed), and
 //!   as a user would by hand (the vendor's recipe: a new zlib level-9 encoder per call), in a warm loop and on
@@ -13,11 +13,10 @@
 //!   server, when `python3` with `requests` is installed: calls per second next to the SDK's;
 //! - reconciling 1,000 members across two groups on the sandbox.
 //!
-//! `RATIO_ONLY=1 cargo bench` prints only the signing and per-auth summaries (`RATIO_AUTH=api_key` etc.: one
-//! auth kind); `RATIO_AA=1` puts the SDK on
-//! both sides of the comparison (an A/A run: what the comparison's noise is). `PROFILE=sdk|bare|bare_timeout` runs calls
-//! for a profiler (below); `PROFILE_MULTI_THREAD=1` makes that a multi-thread runtime with the server in a
-//! process of its own (for `perf stat` and the like).
+//! `RATIO_ONLY=1` prints only the signing and per-auth summaries (`RATIO_AUTH=api_key` etc.: one auth kind);
+//! `RATIO_AA=1` puts the SDK on both sides of the comparison (an A/A run: what the comparison's noise is).
+//! `PROFILE=sdk|bare|bare_timeout` runs calls for a profiler (below); `PROFILE_MULTI_THREAD=1` makes that a
+//! multi-thread runtime with the server in a process of its own (for `perf stat` and the like).
 
 #[path = "cpu.rs"]
 mod cpu;
