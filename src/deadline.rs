@@ -9,7 +9,9 @@
 //!
 //! A timer belongs to the runtime that made it (its deadline is kept by that runtime's driver), so the
 //! kept timers are dropped when the client is used on another runtime, and an attempt outside any tokio
-//! runtime gets no [`Deadline`] (the caller then lets reqwest time the request, as before).
+//! runtime gets no [`Deadline`] (the caller then lets reqwest time the request, as before). A kept timer
+//! still holds the waker of the last task that used it: if it is not reused before its old deadline, it
+//! wakes that task once, for nothing (futures are polled again harmlessly), and lets go of it.
 
 use std::future::Future;
 use std::pin::Pin;
