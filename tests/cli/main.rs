@@ -72,8 +72,15 @@ fn labels(members: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// A fresh directory for one test (emptied first: a process ID comes back, and a file left by an earlier
+/// run — a merged directory's extra file, an audit log already holding an intent — would change the test).
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gm-cli-{}-{name}", std::process::id()));
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("{}: {e}", dir.display()),
+    }
     std::fs::create_dir_all(&dir).unwrap();
     dir.join("state.json")
 }

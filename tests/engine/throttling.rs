@@ -163,10 +163,12 @@ async fn an_apply_over_twenty_groups_on_the_real_throttle_loses_nobody_and_no_re
     *timer.meanwhile.lock().unwrap() = Some((sandbox.clone(), "*"));
     let applied = run.apply(Approval::Reviewed(&saved)).await.unwrap();
     let waits = timer.clock.waits();
-    // 20 groups × (a read, a user look-up, a write, a read-back) and the plan made again: more than
-    // 45 requests a minute, so the run waits on the throttle several times.
+    // 20 groups × (a read, a write, a read-back), one user look-up and the plan made again: more than 45
+    // requests a minute. The first 45 go at once; the 429's 30 s pause frees none of them from the 60 s
+    // window, so the run waits at least twice (a third time or not depends on which calls were in flight
+    // when the window filled).
     assert!(
-        waits.len() >= 3,
+        waits.len() >= 2,
         "the run was throttled, again and again: {waits:?}"
     );
     for group in &applied.groups {
