@@ -520,13 +520,6 @@ impl<'c> RequestBuilder<'c> {
     }
 }
 
-/// `request` with reqwest's own timeout: for an attempt made outside a tokio runtime, where the client's
-/// timers cannot be used.
-fn timed_by_reqwest(mut request: reqwest::Request, limit: Duration) -> reqwest::Request {
-    *request.timeout_mut() = Some(limit);
-    request
-}
-
 /// Shows a success to the handle's observer, if it has one.
 fn observed(observer: Option<ResponseObserver>, result: Result<Response>) -> Result<Response> {
     if let (Some(observe), Ok(response)) = (observer, &result) {
@@ -697,32 +690,53 @@ impl Call<'_> {
         self.paced_attempt(progress).await
     }
 
-    // The request and the response are only ever moved here, never borrowed (the helpers borrow them): a
-    // local borrowed in an async fn keeps its place in the future to the end of its scope.
     async fn paced_attempt(&self, progress: &Progress) -> Attempt {
         let Some(time_left) = self.time_left() else {
             return Attempt::Done(Err(self.out_of_time(progress, false)));
         };
-        let (request, sent_credentials) = match self.authorized_request(time_left, progress).await {
-            Ok(authorized) => authorized,
-            Err(attempt) => return attempt,
+        let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
+        *request.headers_mut() = self.headers.clone();
+        if let Some(b) = &self.body {
+            *request.body_mut() = Some(reqwest::Body::from(b.clone()));
+        }
+        let authorized = if self.own_credentials {
+            Some(Ok(()))
+        } else {
+            bounded(
+                time_left,
+                self.inner.auth.authorize_boxed(&mut AuthRequest {
+                    request: &mut request,
+                    http: &self.inner.http,
+                    base_url: &self.inner.base_url,
+                    timeout: time_left,
+                }),
+            )
+            .await
         };
+        match authorized {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return not_sent(e),
+            None => return Attempt::Done(Err(self.out_of_time(progress, false))),
+        }
+        // Kept for the auth's rejection hook: which credentials did this attempt carry?
+        let sent_credentials = SentCredentials::of(request.headers());
         // The request timeout runs from here to the end of the body, as reqwest's would.
         let mut deadline = self.inner.timers.start(time_left);
-        let request = match deadline {
-            Some(_) => request,
-            None => timed_by_reqwest(request, time_left), // outside a tokio runtime
-        };
+        if deadline.is_none() {
+            *request.timeout_mut() = Some(time_left); // outside a tokio runtime: reqwest times it
+        }
         let sent = std::pin::pin!(self.inner.http.execute(request));
-        let response = match within(&mut deadline, sent).await {
+        let mut response = match within(&mut deadline, sent).await {
             Some(Ok(r)) => r,
             Some(Err(e)) => return self.send_failed(e, false, progress),
             None => return self.timed_out(time_left, false, progress),
         };
-        let (status, headers, response) = match self.answered(response, progress) {
-            Ok(answered) => answered,
-            Err(e) => return Attempt::Done(Err(e)),
-        };
+        if !answered_by(&self.url, response.url()) {
+            return Attempt::Done(Err(self.redirected(progress)));
+        }
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        self.inner.auth.observe_response_dyn(status, &headers);
         // 304 answers a conditional request the caller made: not an error, and it has no body.
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
             let read = std::pin::pin!(read_limited(response, self.inner.max_response_bytes));
@@ -737,55 +751,6 @@ impl Call<'_> {
         drop(deadline);
         self.read_refusal(status, headers, kept, sent_credentials, progress, time_left)
             .await
-    }
-
-    /// The attempt's request with the auth's credentials (obtained within `time_left`), and which
-    /// credentials it carries (for the auth's rejection hook).
-    async fn authorized_request(
-        &self,
-        time_left: Duration,
-        progress: &Progress,
-    ) -> std::result::Result<(reqwest::Request, SentCredentials), Attempt> {
-        let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
-        *request.headers_mut() = self.headers.clone();
-        if let Some(b) = &self.body {
-            *request.body_mut() = Some(reqwest::Body::from(b.clone()));
-        }
-        if !self.own_credentials {
-            let authorized = bounded(
-                time_left,
-                self.inner.auth.authorize_boxed(&mut AuthRequest {
-                    request: &mut request,
-                    http: &self.inner.http,
-                    base_url: &self.inner.base_url,
-                    timeout: time_left,
-                }),
-            )
-            .await;
-            match authorized {
-                Some(Ok(())) => {}
-                Some(Err(e)) => return Err(not_sent(e)),
-                None => return Err(Attempt::Done(Err(self.out_of_time(progress, false)))),
-            }
-        }
-        let sent_credentials = SentCredentials::of(request.headers());
-        Ok((request, sent_credentials))
-    }
-
-    /// An answer from the URL asked (a redirect followed by the HTTP client is refused): its status and
-    /// headers, shown to the auth, and the response left to read.
-    fn answered(
-        &self,
-        mut response: reqwest::Response,
-        progress: &Progress,
-    ) -> Result<(StatusCode, HeaderMap, reqwest::Response)> {
-        if !answered_by(&self.url, response.url()) {
-            return Err(self.redirected(progress));
-        }
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
-        self.inner.auth.observe_response_dyn(status, &headers);
-        Ok((status, headers, response))
     }
 
     /// A 2xx (or 304) answer's body, read within the limit: what the service's probe says it is.
