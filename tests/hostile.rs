@@ -433,18 +433,20 @@ async fn an_error_body_that_stops_coming_keeps_what_arrived_at_the_request_timeo
     assert!(took >= Duration::from_millis(300), "{took:?}");
 }
 
+/// A group named `slow` never answers; any other is a Danube Cloud 404.
+fn slow_stalls_others_are_not_found(seen: &common::misbehaving::Seen) -> Answer {
+    if seen.path.contains("/slow/") {
+        Answer::Stall
+    } else {
+        json_answer(404, json!({"detail": "Not found."}))
+    }
+}
+
 #[tokio::test]
 async fn request_timeouts_hold_call_after_call_and_after_the_client_sat_idle() {
     // Each attempt's timer is kept by the client for the next one; a kept timer whose old deadline passed
     // while the client sat idle must time the next attempt from that attempt's start.
-    let server = Hostile::start(|seen| {
-        if seen.path.contains("/slow/") {
-            Answer::Stall
-        } else {
-            json_answer(404, json!({"detail": "Not found."}))
-        }
-    })
-    .await;
+    let server = Hostile::start(slow_stalls_others_are_not_found).await;
     let client = danube_client_timing_out_after(&server.url, Duration::from_millis(300));
     for round in 0..3 {
         let (err, _) = timed_call(&client, "fast").await;
@@ -469,13 +471,7 @@ fn a_client_used_on_a_second_runtime_still_times_its_requests() {
         .enable_all()
         .build()
         .unwrap();
-    let server = server_runtime.block_on(Hostile::start(|seen| {
-        if seen.path.contains("/slow/") {
-            Answer::Stall
-        } else {
-            json_answer(404, json!({"detail": "Not found."}))
-        }
-    }));
+    let server = server_runtime.block_on(Hostile::start(slow_stalls_others_are_not_found));
     let client = danube_client_timing_out_after(&server.url, Duration::from_millis(300));
     let runtime = || {
         tokio::runtime::Builder::new_current_thread()
