@@ -115,6 +115,18 @@ fn cloud_clients(sandbox: &Sandbox) -> std::collections::BTreeMap<String, Client
     .into()
 }
 
+/// The plan of `state`, eight groups at a time.
+async fn plan_eight_at_a_time(
+    state: &DesiredState,
+    clients: &std::collections::BTreeMap<String, Client>,
+) -> group_membership::access::RunReport {
+    Run::new(state, clients)
+        .unwrap()
+        .concurrency(8)
+        .plan()
+        .await
+}
+
 fn sandbox_with_groups(n: usize) -> Sandbox {
     let sandbox = Sandbox::start().unwrap();
     sandbox.add_danube_user("bob");
@@ -145,11 +157,7 @@ async fn planning_many_groups_of_one_connection_reads_them_in_one_request() {
     let sandbox = sandbox_with_groups(60);
     let state = many_groups(60);
     let clients = cloud_clients(&sandbox);
-    let report = Run::new(&state, &clients)
-        .unwrap()
-        .concurrency(8)
-        .plan()
-        .await;
+    let report = plan_eight_at_a_time(&state, &clients).await;
     assert_eq!(report.exit_code(), 2);
     assert!(
         report
@@ -202,11 +210,7 @@ async fn a_user_no_one_has_added_to_many_groups_is_looked_up_once_and_fails_ever
     let sandbox = sandbox_with_groups(20);
     let state = groups_wanting(20, &["admin", "zed"]);
     let clients = cloud_clients(&sandbox);
-    let report = Run::new(&state, &clients)
-        .unwrap()
-        .concurrency(8)
-        .plan()
-        .await;
+    let report = plan_eight_at_a_time(&state, &clients).await;
     assert_eq!(report.exit_code(), 1);
     for group in &report.groups {
         assert_eq!(
@@ -376,11 +380,7 @@ async fn five_hundred_groups_plan_and_export_under_the_real_throttle_with_no_rea
         .await
         .expect("no read fails for throttling");
     assert_eq!(exported.groups.len(), 500);
-    let report = Run::new(&state, &clients)
-        .unwrap()
-        .concurrency(8)
-        .plan()
-        .await;
+    let report = plan_eight_at_a_time(&state, &clients).await;
     assert_eq!(report.summary().failed, 0, "{:?}", report.summary());
     assert_eq!(report.summary().pending, 500);
     assert!(
