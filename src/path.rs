@@ -1,7 +1,5 @@
 //! Request paths: fixed parts versus caller-supplied IDs, one-segment encoding, and the template tracing shows.
 
-use std::borrow::Cow;
-
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
@@ -32,43 +30,120 @@ static UNRESERVED: [bool; 256] = {
     table
 };
 
-/// One path segment: a fixed part of the service's route, or a value the caller supplied (an ID, a name).
+/// A request path under construction: each part percent-encoded as exactly one segment when it is
+/// appended, and which parts the caller supplied remembered for the template tracing shows
+/// (`/api/4.0/federations/{}/users`: fixed parts as they are, caller-supplied ones as `{}`).
 ///
-/// Both are percent-encoded as exactly one segment; the difference is what the tracing span shows
-/// (`/api/4.0/federations/{}/users`): fixed parts as they are, caller-supplied ones as `{}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Segment {
-    /// Part of the route (`api`, `federations`, a configured API version).
-    Fixed(Cow<'static, str>),
-    /// A caller-supplied value.
-    Id(String),
+/// Encoding as parts arrive keeps a call to one string: no list of segments, no copy of each ID.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Path {
+    /// `/part/part…`, each part percent-encoded (so `/` separates exactly the parts appended).
+    encoded: String,
+    /// Bit `i` set: part `i` was supplied by the caller. Parts after the 64th are all taken as supplied.
+    supplied: u64,
+    /// How many parts were appended.
+    parts: u32,
 }
 
-impl Segment {
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            Segment::Fixed(s) => s,
-            Segment::Id(s) => s,
+impl Path {
+    /// An empty path with room for `bytes` of encoded text.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        Path {
+            encoded: String::with_capacity(bytes),
+            ..Path::default()
         }
+    }
+
+    /// Appends a fixed part of the service's route (`api`, `federations`, a configured API version).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty, `.` or `..` part.
+    pub(crate) fn fixed(&mut self, part: &str) -> Result<()> {
+        self.push(part, false)
+    }
+
+    /// Appends a value the caller supplied (an ID, a name).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty, `.` or `..` value.
+    pub(crate) fn supplied(&mut self, value: &str) -> Result<()> {
+        self.push(value, true)
+    }
+
+    /// Appends a route template such as `federations/{}/users`, each `{}` taking the next of `ids`. A
+    /// template with more `{}` than `ids` is a bug in the crate, reported as an error rather than a panic.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] for too few IDs; [`Error::InvalidInput`] for an ID that cannot be a segment.
+    pub(crate) fn route(&mut self, template: &'static str, ids: &[&str]) -> Result<()> {
+        let mut ids = ids.iter();
+        // A byte-wise split: the templates are a few dozen bytes, shorter than a vectorised search needs.
+        for part in template.split(|c: char| c == '/').filter(|p| !p.is_empty()) {
+            if part == "{}" {
+                let id = ids.next().ok_or_else(|| {
+                    Error::Internal(format!("path template `{template}` needs more IDs"))
+                })?;
+                self.supplied(id)?;
+            } else {
+                self.fixed(part)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, segment: &str, supplied: bool) -> Result<()> {
+        push_encoded(&mut self.encoded, segment)?;
+        if supplied && self.parts < u64::BITS {
+            self.supplied |= 1 << self.parts;
+        }
+        self.parts = self.parts.saturating_add(1);
+        Ok(())
+    }
+
+    fn is_supplied(&self, part: u32) -> bool {
+        part >= u64::BITS || self.supplied & (1 << part) != 0
+    }
+
+    /// The path with caller-supplied parts shown as `{}` (what the tracing span and `Debug` show).
+    pub(crate) fn template(&self, trailing_slash: bool) -> String {
+        let mut t = String::with_capacity(self.encoded.len());
+        for (i, part) in self.encoded.split('/').skip(1).enumerate() {
+            t.push('/');
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            t.push_str(if self.is_supplied(i) { "{}" } else { part });
+        }
+        if trailing_slash || t.is_empty() {
+            t.push('/');
+        }
+        t
+    }
+
+    /// `base` with this path appended below its own path.
+    pub(crate) fn url(&self, base: &Url, trailing_slash: bool) -> Url {
+        let mut url = base.clone();
+        let base_path = url.path().trim_end_matches('/');
+        let mut path = String::with_capacity(base_path.len() + self.encoded.len() + 1);
+        path.push_str(base_path);
+        path.push_str(&self.encoded);
+        if trailing_slash || path.is_empty() {
+            path.push('/');
+        }
+        url.set_path(&path);
+        url
     }
 }
 
-/// Splits a route template such as `federations/{}/users` into segments, taking one of `ids` for each `{}`.
-/// A template with more `{}` than `ids` is a bug in the crate, reported as invalid input rather than a panic.
-pub(crate) fn from_template(template: &'static str, ids: &[&str]) -> Result<Vec<Segment>> {
-    let mut ids = ids.iter();
-    let mut out = Vec::with_capacity(6);
-    for part in template.split('/').filter(|p| !p.is_empty()) {
-        if part == "{}" {
-            let id = ids.next().ok_or_else(|| {
-                Error::Internal(format!("path template `{template}` needs more IDs"))
-            })?;
-            out.push(Segment::Id((*id).to_string()));
-        } else {
-            out.push(Segment::Fixed(Cow::Borrowed(part)));
-        }
+/// Appends `/` and `segment` percent-encoded as exactly one segment, after [`check_segment`].
+fn push_encoded(out: &mut String, segment: &str) -> Result<()> {
+    check_segment("path segment", segment)?;
+    out.push('/');
+    if segment.bytes().all(is_unreserved) {
+        // The usual ID or name: nothing to escape, one copy instead of a walk through the encoder.
+        out.push_str(segment);
+    } else {
+        out.extend(utf8_percent_encode(segment, SEGMENT));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Checks that `value` can be used as one path segment, naming it `what` in the error.
@@ -94,50 +169,11 @@ pub(crate) fn url_with_segments<S: AsRef<str>>(
     segments: &[S],
     trailing_slash: bool,
 ) -> Result<Url> {
-    let mut url = base.clone();
-    let base_path = url.path().trim_end_matches('/');
-    let encoded_len: usize = segments.iter().map(|s| s.as_ref().len() + 1).sum();
-    let mut path = String::with_capacity(base_path.len() + encoded_len + 16);
-    path.push_str(base_path);
+    let mut path = Path::with_capacity(64);
     for segment in segments {
-        let segment = segment.as_ref();
-        check_segment("path segment", segment)?;
-        path.push('/');
-        if segment.bytes().all(is_unreserved) {
-            // The usual ID or name: nothing to escape, one copy instead of a walk through the encoder.
-            path.push_str(segment);
-        } else {
-            path.extend(utf8_percent_encode(segment, SEGMENT));
-        }
+        path.fixed(segment.as_ref())?;
     }
-    if trailing_slash || path.is_empty() {
-        path.push('/');
-    }
-    url.set_path(&path);
-    Ok(url)
-}
-
-impl AsRef<str> for Segment {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-/// The path with caller-supplied segments shown as `{}` (what the tracing span records).
-#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-pub(crate) fn template(segments: &[Segment], trailing_slash: bool) -> String {
-    let mut t = String::new();
-    for s in segments {
-        t.push('/');
-        t.push_str(match s {
-            Segment::Fixed(f) => f,
-            Segment::Id(_) => "{}",
-        });
-    }
-    if trailing_slash || t.is_empty() {
-        t.push('/');
-    }
-    t
+    Ok(path.url(base, trailing_slash))
 }
 
 /// Percent-encodes one path segment (everything but `A-Z a-z 0-9 - . _ ~`).
@@ -186,15 +222,53 @@ mod tests {
 
     #[test]
     fn templates_mark_ids_and_keep_fixed_parts() {
-        let mut segs = vec![
-            Segment::Fixed("api".into()),
-            Segment::Fixed(Cow::Owned("4.0".into())),
-        ];
-        segs.extend(from_template("federations/{}/users/{}", &["7", "a/b"]).unwrap());
-        assert_eq!(template(&segs, false), "/api/4.0/federations/{}/users/{}");
-        assert_eq!(segs[3], Segment::Id("7".into()));
-        assert!(from_template("x/{}/{}", &["1"]).is_err());
-        let url = url_with_segments(&Url::parse("http://h/p/").unwrap(), &segs, true).unwrap();
+        let mut path = Path::default();
+        path.fixed("api").unwrap();
+        path.fixed("4.0").unwrap();
+        path.route("federations/{}/users/{}", &["7", "a/b"])
+            .unwrap();
+        assert_eq!(path.template(false), "/api/4.0/federations/{}/users/{}");
+        assert_eq!(path.template(true), "/api/4.0/federations/{}/users/{}/");
+        assert!(Path::default().route("x/{}/{}", &["1"]).is_err());
+        let url = path.url(&Url::parse("http://h/p/").unwrap(), true);
         assert_eq!(url.path(), "/p/api/4.0/federations/7/users/a%2Fb/");
+        assert_eq!(
+            url.as_str(),
+            "http://h/p/api/4.0/federations/7/users/a%2Fb/"
+        );
+    }
+
+    #[test]
+    fn an_empty_path_is_the_base_with_a_slash() {
+        let path = Path::default();
+        assert_eq!(path.template(false), "/");
+        let url = path.url(&Url::parse("http://h").unwrap(), false);
+        assert_eq!(url.as_str(), "http://h/");
+    }
+
+    #[test]
+    fn a_refused_part_is_named_and_leaves_the_path_as_it_was() {
+        let mut path = Path::default();
+        path.fixed("api").unwrap();
+        for bad in ["", ".", ".."] {
+            let err = path.supplied(bad).unwrap_err();
+            assert!(err.to_string().contains("path segment"), "{bad:?}: {err}");
+        }
+        assert_eq!(path.template(false), "/api");
+        assert_eq!(
+            path.url(&Url::parse("http://h").unwrap(), false).path(),
+            "/api"
+        );
+    }
+
+    #[test]
+    fn parts_beyond_the_64th_are_shown_as_supplied() {
+        let mut path = Path::default();
+        for _ in 0..66 {
+            path.fixed("f").unwrap();
+        }
+        let template = path.template(false);
+        assert!(template.starts_with(&"/f".repeat(64)), "{template}");
+        assert!(template.ends_with("/{}/{}"), "{template}");
     }
 }

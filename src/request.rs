@@ -30,7 +30,7 @@ use crate::error::{
 };
 use crate::failure::classify;
 use crate::json::{SuccessCheck, Verdict};
-use crate::path::{Segment, from_template, template, url_with_segments};
+use crate::path::Path;
 use crate::retry::{AttemptOutcome, RetryDecision, RetryPolicy, parse_retry_after};
 use crate::transport::{ClientInner, answered_by, read_bounded, read_limited};
 
@@ -263,12 +263,14 @@ pub(crate) use handle_options;
 pub struct RequestBuilder<'c> {
     inner: &'c ClientInner,
     method: Method,
-    segments: Vec<Segment>,
+    /// Encoded as parts are appended; a part that cannot be a segment sets `refused`.
+    path: Path,
     trailing_slash: bool,
     query: Vec<(String, String)>,
     headers: HeaderMap,
     body: Option<Bytes>,
-    /// An argument refused while building (a body that does not serialise), reported by `send`.
+    /// An argument refused while building (a path segment, a body that does not serialise), reported by
+    /// `send`.
     refused: Option<Error>,
     idempotent: bool,
     timeout: Option<Duration>,
@@ -285,7 +287,7 @@ impl fmt::Debug for RequestBuilder<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestBuilder")
             .field("method", &self.method)
-            .field("path", &template(&self.segments, self.trailing_slash))
+            .field("path", &self.path.template(self.trailing_slash))
             .field(
                 "query_keys",
                 &self.query.iter().map(|(k, _)| k).collect::<Vec<_>>(),
@@ -310,7 +312,7 @@ impl<'c> RequestBuilder<'c> {
         RequestBuilder {
             inner,
             method,
-            segments: Vec::with_capacity(6),
+            path: Path::with_capacity(96),
             trailing_slash: false,
             query: Vec::new(),
             headers: HeaderMap::new(),
@@ -327,10 +329,10 @@ impl<'c> RequestBuilder<'c> {
     }
 
     /// Appends one caller-supplied path segment (percent-encoded as exactly one segment; shown as `{}` in
-    /// the tracing span's path template).
-    pub fn segment(mut self, segment: impl Into<String>) -> Self {
-        self.segments.push(Segment::Id(segment.into()));
-        self
+    /// the tracing span's path template). An empty, `.` or `..` segment is refused by `send` with
+    /// [`Error::InvalidInput`], before anything is sent.
+    pub fn segment(self, segment: impl Into<String>) -> Self {
+        self.supplied(&segment.into())
     }
 
     /// Appends several caller-supplied path segments.
@@ -339,29 +341,33 @@ impl<'c> RequestBuilder<'c> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.segments
-            .extend(segments.into_iter().map(|s| Segment::Id(s.into())));
+        for segment in segments {
+            self = self.supplied(&segment.into());
+        }
         self
+    }
+
+    /// Appends a caller-supplied path segment without taking a copy of it.
+    pub(crate) fn supplied(self, segment: &str) -> Self {
+        self.extend_path(|path| path.supplied(segment))
     }
 
     /// Appends fixed parts of a service's route (shown as they are in the path template).
-    pub(crate) fn fixed(mut self, parts: &[&'static str]) -> Self {
-        self.segments
-            .extend(parts.iter().map(|p| Segment::Fixed(Cow::Borrowed(*p))));
-        self
-    }
-
-    /// Appends a fixed part only known at run time (a configured API version).
-    pub(crate) fn fixed_owned(mut self, part: String) -> Self {
-        self.segments.push(Segment::Fixed(Cow::Owned(part)));
-        self
+    pub(crate) fn fixed(self, parts: &[&str]) -> Self {
+        self.extend_path(|path| parts.iter().try_for_each(|part| path.fixed(part)))
     }
 
     /// Appends a route template such as `federations/{}/users`, each `{}` taking the next of `ids`.
-    pub(crate) fn route(mut self, template: &'static str, ids: &[&str]) -> Self {
-        match from_template(template, ids) {
-            Ok(segments) => self.segments.extend(segments),
-            Err(e) => self.refused = Some(e),
+    pub(crate) fn route(self, template: &'static str, ids: &[&str]) -> Self {
+        self.extend_path(|path| path.route(template, ids))
+    }
+
+    /// Applies `append` to the path unless an earlier argument was refused; keeps the first refusal.
+    fn extend_path(mut self, append: impl FnOnce(&mut Path) -> Result<()>) -> Self {
+        if self.refused.is_none()
+            && let Err(e) = append(&mut self.path)
+        {
+            self.refused = Some(e);
         }
         self
     }
@@ -491,7 +497,7 @@ impl<'c> RequestBuilder<'c> {
             "group_membership.request",
             service = self.profile.service,
             method = %self.method,
-            path = %template(&self.segments, self.trailing_slash),
+            path = %self.path.template(self.trailing_slash),
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
@@ -578,8 +584,7 @@ impl<'c> Call<'c> {
             return Err(e);
         }
         let inner = builder.inner;
-        let mut url =
-            url_with_segments(&inner.base_url, &builder.segments, builder.trailing_slash)?;
+        let mut url = builder.path.url(&inner.base_url, builder.trailing_slash);
         if !builder.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &builder.query {

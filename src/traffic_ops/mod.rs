@@ -250,7 +250,7 @@ impl<'c> TrafficOps<'c> {
             self.client
                 .request_with(method, &PROFILE)
                 .fixed(&["api"])
-                .fixed_owned(self.version.as_str().to_string()),
+                .fixed(&[self.version.as_str()]),
         )
     }
 

@@ -297,7 +297,7 @@ impl<'c> FailoverGroups<'c> {
                 .fixed(&["api", "v4", "failover-groups"]);
         if let Some(id) = id {
             check_segment("failover group ID", id)?;
-            request = request.segment(id);
+            request = request.supplied(id);
         }
         if let Some(tail) = tail {
             request = request.fixed(&[tail]);
