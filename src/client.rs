@@ -350,9 +350,15 @@ impl ClientBuilder {
             .base_url
             .ok_or_else(|| Error::Config("a base URL is required".into()))?;
         let base_url = parse_base_url(&raw)?;
-        let user_agent = http::HeaderValue::from_str(&self.user_agent).map_err(|_| {
-            Error::Config("the user agent has characters a header cannot carry".into())
-        })?;
+        // The default is a static value: every request's copy of it is then free (a runtime value is
+        // reference-counted, an atomic increment and decrement per request shared by every thread).
+        let user_agent = if self.user_agent == DEFAULT_USER_AGENT {
+            http::HeaderValue::from_static(DEFAULT_USER_AGENT)
+        } else {
+            http::HeaderValue::from_str(&self.user_agent).map_err(|_| {
+                Error::Config("the user agent has characters a header cannot carry".into())
+            })?
+        };
         let mut defaults = http::HeaderMap::new();
         defaults.insert(
             http::header::ACCEPT,
@@ -379,7 +385,7 @@ impl ClientBuilder {
         // The crate's mandatory settings, applied last so that no caller's builder can undo them.
         let http = builder
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(self.user_agent.clone())
+            .user_agent(user_agent.clone())
             .default_headers(defaults)
             .build()
             .map_err(|e| Error::Config(format!("HTTP client could not start: {e}")))?;
