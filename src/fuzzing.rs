@@ -41,9 +41,8 @@ pub fn service_answer(data: &[u8]) {
             .is_ok(),
         1 => response.json::<crate::entuity::UserGroup>().is_ok(),
         2 => crate::danube::result::<crate::danube::Group>(&response).is_ok(),
-        _ => {
-            crate::traffic_ops::reply::<Vec<crate::traffic_ops::FederationUser>>(&response).is_ok()
-        }
+        _ => crate::traffic_ops::reply::<Vec<crate::traffic_ops::FederationUser>>(response.clone())
+            .is_ok(),
     };
     if decoded && selector % 4 == 2 {
         assert_eq!(

@@ -121,8 +121,8 @@ proptest! {
         decode::<crate::traffic_ops::CdnFederation>(status, &bytes);
         let response = Response::for_tests(status, bytes.clone());
         let _ = crate::danube::result::<Vec<crate::danube::Group>>(&response);
-        let _ = crate::traffic_ops::reply::<Vec<crate::traffic_ops::FederationUser>>(&response);
-        let _ = crate::traffic_ops::reply_or_default::<Vec<crate::traffic_ops::FederationUser>>(&response);
+        let _ = crate::traffic_ops::reply::<Vec<crate::traffic_ops::FederationUser>>(response.clone());
+        let _ = crate::traffic_ops::reply_or_default::<Vec<crate::traffic_ops::FederationUser>>(response);
         let api = crate::error::ApiError::new(
             status,
             Method::GET,

@@ -1002,6 +1002,10 @@ impl Response {
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
+    /// The response headers, taken (what a typed reply keeps, without a copy).
+    pub fn into_headers(self) -> HeaderMap {
+        self.headers
+    }
     /// The body bytes.
     pub fn body(&self) -> &Bytes {
         &self.body

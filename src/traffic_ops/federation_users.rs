@@ -66,9 +66,9 @@ impl<'c> FederationUsers<'c> {
         }
         let response = self.api.send(request).await?;
         if response.status() == http::StatusCode::NOT_MODIFIED {
-            return reply_or_default(&response);
+            return reply_or_default(response);
         }
-        reply(&response)
+        reply(response)
     }
 
     /// Assigns these users to the federation, leaving the users already there (`POST federations/{id}/users`
@@ -103,7 +103,7 @@ impl<'c> FederationUsers<'c> {
         let request = self
             .api
             .route(Method::DELETE, "federations/{}/users/{}", &[&fed, &user]);
-        reply_or_default(&self.api.send(request).await?)
+        reply_or_default(self.api.send(request).await?)
     }
 
     async fn assign(&self, user_ids: &[u64], replace: bool) -> Result<Reply<AssignedUsers>> {
@@ -123,6 +123,6 @@ impl<'c> FederationUsers<'c> {
             .api
             .route(Method::POST, "federations/{}/users", &[&fed])
             .json(&body);
-        reply(&self.api.send(request).await?)
+        reply(self.api.send(request).await?)
     }
 }

@@ -453,7 +453,7 @@ impl<'c> Federations<'c> {
     pub async fn cdn_federations(&self, cdn: &str) -> Result<Reply<Vec<CdnFederation>>> {
         check_segment("CDN name", cdn)?;
         let request = self.api.route(Method::GET, "cdns/{}/federations", &[cdn]);
-        reply(&self.api.send(request).await?)
+        reply(self.api.send(request).await?)
     }
 
     /// Creates a federation in a CDN (`POST cdns/{name}/federations`).
@@ -471,7 +471,7 @@ impl<'c> Federations<'c> {
             .api
             .route(Method::POST, "cdns/{}/federations", &[cdn])
             .json(federation);
-        reply(&self.api.send(request).await?)
+        reply(self.api.send(request).await?)
     }
 
     /// Replaces a CDN federation's cname, TTL and description (`PUT cdns/{name}/federations/{id}`).
@@ -491,7 +491,7 @@ impl<'c> Federations<'c> {
             .api
             .route(Method::PUT, "cdns/{}/federations/{}", &[cdn, &id])
             .json(federation);
-        reply(&self.api.send(request).await?)
+        reply(self.api.send(request).await?)
     }
 
     /// Deletes a CDN federation (`DELETE cdns/{name}/federations/{id}`). At 5.0 the answer carries the
@@ -509,7 +509,7 @@ impl<'c> Federations<'c> {
         let request = self
             .api
             .route(Method::DELETE, "cdns/{}/federations/{}", &[cdn, &id]);
-        reply_or_default(&self.api.send(request).await?)
+        reply_or_default(self.api.send(request).await?)
     }
 
     /// True when the server has a CDN of this exact name (`GET cdns?name=`). At 5.0 the federations of an
@@ -520,7 +520,7 @@ impl<'c> Federations<'c> {
     pub async fn cdn_exists(&self, cdn: &str) -> Result<bool> {
         check_segment("CDN name", cdn)?;
         let request = self.api.route(Method::GET, "cdns", &[]).query("name", cdn);
-        let listed: Reply<Vec<serde_json::Value>> = reply(&self.api.send(request).await?)?;
+        let listed: Reply<Vec<serde_json::Value>> = reply(self.api.send(request).await?)?;
         Ok(listed
             .response
             .iter()
@@ -533,7 +533,7 @@ impl<'c> Federations<'c> {
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a query, ID or federation refused before sending (as the server would); the server's refusal as [`Error::Api`](crate::Error::Api), of kind [`ApiErrorKind::ApiVersionNotSupported`](crate::ApiErrorKind::ApiVersionNotSupported) when it does not serve the client's API version (501), otherwise (including a 2xx carrying an error-level alert) as [`Error::Api`](crate::Error::Api); a failed login as [`Error::Auth`](crate::Error::Auth); an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn all(&self) -> Result<Reply<Vec<AllFederation>>> {
         let request = self.api.route(Method::GET, "federations/all", &[]);
-        reply(&self.api.send(request).await?)
+        reply(self.api.send(request).await?)
     }
 }
 

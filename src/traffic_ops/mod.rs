@@ -359,13 +359,14 @@ impl<T> Reply<T> {
         httpdate::parse_http_date(&text).ok()
     }
 
-    fn empty(response: &Response, value: T, not_modified: bool) -> Reply<T> {
+    /// The reply with `value` and no alerts; it takes the answer's headers (no copy).
+    fn empty(response: Response, value: T, not_modified: bool) -> Reply<T> {
         Reply {
             response: value,
             alerts: Vec::new(),
             not_modified,
             status: response.status(),
-            headers: response.headers().clone(),
+            headers: response.into_headers(),
         }
     }
 
@@ -390,7 +391,7 @@ fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Ale
 }
 
 /// Decodes the envelope of an answer that must carry a `response`.
-pub(crate) fn reply<T: serde::de::DeserializeOwned>(response: &Response) -> Result<Reply<T>> {
+pub(crate) fn reply<T: serde::de::DeserializeOwned>(response: Response) -> Result<Reply<T>> {
     let envelope: Envelope<T> = response.json()?;
     match envelope.response {
         Some(r) => Ok(Reply {
@@ -404,7 +405,7 @@ pub(crate) fn reply<T: serde::de::DeserializeOwned>(response: &Response) -> Resu
 /// Decodes the envelope of an answer whose `response` may be absent (DELETE, logout: alerts only), or of a
 /// conditional GET answered 304 with an empty body.
 pub(crate) fn reply_or_default<T: serde::de::DeserializeOwned + Default>(
-    response: &Response,
+    response: Response,
 ) -> Result<Reply<T>> {
     if response.status() == StatusCode::NOT_MODIFIED {
         return Ok(Reply::empty(response, T::default(), true));

@@ -198,7 +198,7 @@ impl TrafficOpsSession {
             )
             .await;
         *self.inner.session.current() = None;
-        super::reply_or_default(&answer?)
+        super::reply_or_default(answer?)
     }
 
     /// The API version a request speaks (`/api/{version}/...` below the base URL), else this session's.
@@ -311,7 +311,7 @@ impl TrafficOpsSession {
 /// The session cookies a response sets, parsed with the `cookie` crate; expired ones are dropped, whether by
 /// `Max-Age` or by an `Expires` in the past (as Traffic Ops' logout sends them).
 fn session_cookies(headers: &HeaderMap) -> Vec<(String, SecretString)> {
-    let now = time::OffsetDateTime::now_utc();
+    // The clock is read only for a cookie that has an expiry date (most answers set no cookie at all).
     headers
         .get_all(SET_COOKIE)
         .iter()
@@ -319,7 +319,11 @@ fn session_cookies(headers: &HeaderMap) -> Vec<(String, SecretString)> {
         .filter_map(|v| cookie::Cookie::parse(v.to_string()).ok())
         .filter(|c| SESSION_COOKIES.contains(&c.name()))
         .filter(|c| c.max_age().is_none_or(|age| age.whole_seconds() > 0) && !c.value().is_empty())
-        .filter(|c| c.max_age().is_some() || c.expires_datetime().is_none_or(|at| at > now))
+        .filter(|c| {
+            c.max_age().is_some()
+                || c.expires_datetime()
+                    .is_none_or(|at| at > time::OffsetDateTime::now_utc())
+        })
         .map(|c| {
             (
                 c.name().to_string(),

@@ -108,7 +108,7 @@ impl<'c> Users<'c> {
         if let Some(id) = query.id {
             request = request.query("id", id.to_string());
         }
-        reply(&self.api.send(request).await?)
+        reply(self.api.send(request).await?)
     }
 
     /// The user with exactly this username, or `None` when the server has no such user.
