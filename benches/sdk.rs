@@ -707,8 +707,13 @@ fn ratio_report() -> [f64; 2] {
             "server in this process: CPU includes the server's"
         }
     );
-    // `RATIO_AUTH=uplynk|basic|api_key|session`: that kind only.
+    // `RATIO_AUTH=uplynk|basic|api_key|session`: that kind only. `RATIO_ROUNDS=n`: n times the rounds.
     let only = AuthKind::from_env("RATIO_AUTH");
+    let scale: usize = std::env::var("RATIO_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     for kind in AuthKind::ALL
         .into_iter()
         .filter(|k| only.is_none_or(|o| o == *k))
@@ -720,9 +725,10 @@ fn ratio_report() -> [f64; 2] {
             .map(|_| rt.block_on(Calls::new(kind, addr)))
             .collect();
         let callers = pool[0].callers();
-        for (slot, (concurrency, per_round, rounds)) in [(1usize, 50usize, 40usize), (32, 5, 60)]
-            .into_iter()
-            .enumerate()
+        for (slot, (concurrency, per_round, rounds)) in
+            [(1usize, 50usize, 40 * scale), (32, 5, 60 * scale)]
+                .into_iter()
+                .enumerate()
         {
             let (walls, cpus) = rt.block_on(async {
                 for calls in &pool {
@@ -847,6 +853,9 @@ fn signing_report() {
 /// kind of server, when python3 with `requests` is installed, and prints its calls per second next to the
 /// SDK's.
 fn vendor_sample_report(sdk_rate: [f64; 2]) {
+    if sdk_rate.contains(&0.0) {
+        return; // Uplynk was not measured (`RATIO_AUTH`): nothing to compare with.
+    }
     let rt = runtime();
     let addr = start_server(&rt);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/vendor_sample.py");
