@@ -33,7 +33,9 @@ pub(crate) struct ClientInner {
 /// True when the answer came from the URL that was asked (a client that followed a redirect would show
 /// another one): same scheme, host, port and path.
 pub(crate) fn answered_by(asked: &Url, answered: &Url) -> bool {
-    same_origin(asked, answered) && asked.path() == answered.path()
+    // The usual answer names the very URL asked (one comparison of the text); otherwise the parts.
+    asked.as_str() == answered.as_str()
+        || (same_origin(asked, answered) && asked.path() == answered.path())
 }
 
 /// True when `a` and `b` have the same origin (scheme, host, port), compared in place (`Url::origin`
@@ -89,6 +91,24 @@ pub(crate) async fn read_bounded(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_from_the_url_asked_is_recognised_and_one_from_elsewhere_is_not() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        let asked = url("https://to.example.net/api/4.0/federations/1/users?x=1");
+        assert!(answered_by(&asked, &asked.clone()));
+        assert!(answered_by(
+            &asked,
+            &url("https://to.example.net:443/api/4.0/federations/1/users")
+        ));
+        for other in [
+            "https://to.example.net/api/4.0/federations/2/users?x=1",
+            "https://evil.test/api/4.0/federations/1/users?x=1",
+            "http://to.example.net/api/4.0/federations/1/users?x=1",
+        ] {
+            assert!(!answered_by(&asked, &url(other)), "{other}");
+        }
+    }
 
     #[test]
     fn same_origin_is_scheme_host_and_port_with_the_default_port_filled_in() {
