@@ -266,7 +266,8 @@ pub struct RequestBuilder<'c> {
     /// Encoded as parts are appended; a part that cannot be a segment sets `refused`.
     path: Path,
     trailing_slash: bool,
-    query: Vec<(String, String)>,
+    /// Borrowed when the service's own code gives `'static` text (no copy per call).
+    query: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     headers: HeaderMap,
     body: Option<Bytes>,
     /// An argument refused while building (a path segment, a body that does not serialise), reported by
@@ -379,7 +380,16 @@ impl<'c> RequestBuilder<'c> {
     }
 
     /// Appends a query parameter.
-    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn query(self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query_pair(key.into(), value.into())
+    }
+
+    /// Appends a query parameter, borrowing `'static` text.
+    pub(crate) fn query_pair(
+        mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Self {
         self.query.push((key.into(), value.into()));
         self
     }

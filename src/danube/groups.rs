@@ -293,7 +293,7 @@ impl<'c> Groups<'c> {
         result(
             &self
                 .api
-                .send(self.collection().query("full", "true"), false)
+                .send(self.collection().query_pair("full", "true"), false)
                 .await?,
         )
     }
@@ -339,7 +339,7 @@ impl<'c> Groups<'c> {
     ) -> Result<Vec<(Option<String>, Result<T>)>> {
         let response = self
             .api
-            .send(self.collection().query("full", "true"), false)
+            .send(self.collection().query_pair("full", "true"), false)
             .await?;
         let entries: Vec<Box<serde_json::value::RawValue>> = result(&response)?;
         Ok(entries
@@ -362,7 +362,7 @@ impl<'c> Groups<'c> {
         result(
             &self
                 .api
-                .send(self.collection().query("extended", "true"), false)
+                .send(self.collection().query_pair("extended", "true"), false)
                 .await?,
         )
     }
@@ -381,7 +381,7 @@ impl<'c> Groups<'c> {
     /// # Errors
     /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a name or input refused before sending; the server's refusals as [`Error::Api`](crate::Error::Api): field errors of kind [`ApiErrorKind::Validation`](crate::ApiErrorKind::Validation), a create of an existing group of kind [`ApiErrorKind::AlreadyExists`](crate::ApiErrorKind::AlreadyExists), others (404, 403, 429 after retries) of kind `Refused`; an answer not understood as [`Error::Decode`](crate::Error::Decode), no answer as [`Error::Transport`](crate::Error::Transport).
     pub async fn get_extended(&self, name: &str) -> Result<Group> {
-        let request = self.one(Method::GET, name)?.query("extended", "true");
+        let request = self.one(Method::GET, name)?.query_pair("extended", "true");
         result(&self.api.send(request, false).await?)
     }
 

@@ -135,7 +135,7 @@ impl<'c> Entuity<'c> {
             self.client
                 .request_with(method, &PROFILE)
                 .fixed(&["api"])
-                .query("media", "json"),
+                .query_pair("media", "json"),
         )
     }
 }

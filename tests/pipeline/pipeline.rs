@@ -53,6 +53,26 @@ async fn escape_hatch_builds_the_exact_request() {
     assert_eq!(value, json!({"ok": true}));
     let raw = &server.received_requests().await.unwrap()[0];
     assert_eq!(raw.url.path(), "/api/custom/name%20with%20space");
+    assert_eq!(raw.url.query(), Some("filter=a%26b%3Dc&limit=10"));
+}
+
+#[test]
+fn a_request_shows_its_path_template_and_query_keys_but_no_value() {
+    let client = Client::builder()
+        .base_url("http://to.invalid")
+        .build()
+        .unwrap();
+    let request = client
+        .request(Method::GET, ["secret id"])
+        .query("sig", "s3cr3t")
+        .query("media", "json");
+    let shown = format!("{request:?}");
+    assert!(shown.contains(r#"path: "/{}""#), "{shown}");
+    assert!(shown.contains(r#"query_keys: ["sig", "media"]"#), "{shown}");
+    assert!(
+        !shown.contains("s3cr3t") && !shown.contains("secret"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
