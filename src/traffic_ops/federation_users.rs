@@ -55,7 +55,7 @@ impl<'c> FederationUsers<'c> {
         let fed = self.federation_id.to_string();
         let mut request = self.api.route(Method::GET, "federations/{}/users", &[&fed]);
         for (k, v) in query.pairs()? {
-            request = request.query(k, v);
+            request = request.query_pair(k, v);
         }
         if let Some(when) = query.if_modified_since {
             let value =

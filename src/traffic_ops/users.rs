@@ -102,11 +102,11 @@ impl<'c> Users<'c> {
                         "must not be empty (it would match nobody, or be ignored)",
                     ));
                 }
-                request = request.query(key, value.clone());
+                request = request.query_pair(key, value.clone());
             }
         }
         if let Some(id) = query.id {
-            request = request.query("id", id.to_string());
+            request = request.query_pair("id", id.to_string());
         }
         reply(self.api.send(request).await?)
     }
