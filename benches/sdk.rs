@@ -17,6 +17,7 @@
 //! `RATIO_AA=1` puts the SDK on both sides of the comparison (an A/A run: what the comparison's noise is).
 //! `PROFILE=sdk|bare|bare_timeout` runs calls for a profiler (below); `PROFILE_MULTI_THREAD=1` makes that a
 //! multi-thread runtime with the server in a process of its own (for `perf stat` and the like).
+//! `PROFILE=split` times each poll of each side's calls, interleaved, on the thread that runs them.
 
 #[path = "cpu.rs"]
 mod cpu;
@@ -901,6 +902,7 @@ fn vendor_sample_report(sdk_rate: [f64; 2]) {
 /// `PROFILE_MULTI_THREAD=1`: on the benchmark's multi-thread runtime instead, the server in a process of
 /// its own (context switches and CPU time per call under `perf stat`); `PROFILE_CONCURRENCY=32` runs the
 /// calls in batches of 32 at once; `PROFILE_SIZES=1` prints the size of one call's future on each side.
+/// `PROFILE=split`: each side's polls timed, interleaved ([`poll_split`]).
 fn profile(which: &str) {
     let rt = if std::env::var_os("PROFILE_MULTI_THREAD").is_some() {
         runtime()
@@ -949,6 +951,10 @@ fn profile(which: &str) {
             std::mem::size_of_val(&calls.bare_call(false, true)),
         );
     }
+    if which == "split" {
+        poll_split(&calls, &rt, count);
+        return;
+    }
     let caller = match which {
         "sdk" => Caller::Sdk,
         "bare_timeout" => Caller::BareWithTimeout,
@@ -965,6 +971,84 @@ fn profile(which: &str) {
             }
         }
     });
+}
+
+/// `PROFILE=split`: where one call's client time goes, side by side in one process. The SDK, bare reqwest
+/// and bare reqwest with the request timeout call in turn (each first in turn); each call's future is
+/// timed poll by poll on the thread that runs it. A loopback call is polled twice (it sends, then takes
+/// the answer): the medians of the first and the last poll are printed per caller, with the SDK's excess
+/// over each bare side. What this adds to instruction counts: the time each instruction costs in a
+/// process shaped like a real one (caches cooled by the other threads while the call waits), which
+/// callgrind does not see. Run it with `PROFILE_MULTI_THREAD=1` (the server in a process of its own).
+fn poll_split(calls: &Calls, rt: &tokio::runtime::Runtime, count: usize) {
+    const CALLERS: [Caller; 3] = [Caller::Sdk, Caller::Bare, Caller::BareWithTimeout];
+    const WARM_UP: usize = 200;
+    let mut first = vec![Vec::with_capacity(count); CALLERS.len()];
+    let mut last = vec![Vec::with_capacity(count); CALLERS.len()];
+    let mut polls = vec![0usize; CALLERS.len()];
+    rt.block_on(async {
+        for i in 0..count + WARM_UP {
+            for k in 0..CALLERS.len() {
+                let which = (i + k) % CALLERS.len();
+                let mut times = Vec::with_capacity(4);
+                black_box(PollTimes::new(calls.call(CALLERS[which]), &mut times).await);
+                if i >= WARM_UP {
+                    first[which].push(times[0] as f64 / 1e3);
+                    last[which].push(times[times.len() - 1] as f64 / 1e3);
+                    polls[which] += times.len();
+                }
+            }
+        }
+    });
+    let row = |k: usize| (median(&first[k]), median(&last[k]));
+    let (sdk_first, sdk_last) = row(0);
+    for (k, caller) in CALLERS.iter().enumerate() {
+        let (f, l) = row(k);
+        let excess = if k == 0 {
+            String::new()
+        } else {
+            format!(
+                "; sdk excess: first {:+.2}, last {:+.2}, both {:+.2} µs",
+                sdk_first - f,
+                sdk_last - l,
+                sdk_first + sdk_last - f - l
+            )
+        };
+        println!(
+            "{caller:?}: first poll {f:.2} µs, last poll {l:.2} µs, polls per call {:.3}{excess}",
+            polls[k] as f64 / count as f64
+        );
+    }
+}
+
+/// A future whose every poll is timed (ns), in order.
+struct PollTimes<'t, F> {
+    future: std::pin::Pin<Box<F>>,
+    times: &'t mut Vec<u64>,
+}
+
+impl<'t, F: std::future::Future> PollTimes<'t, F> {
+    fn new(future: F, times: &'t mut Vec<u64>) -> Self {
+        PollTimes {
+            future: Box::pin(future),
+            times,
+        }
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for PollTimes<'_, F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let started = Instant::now();
+        let polled = self.future.as_mut().poll(cx);
+        let took = started.elapsed().as_nanos() as u64;
+        self.times.push(took);
+        polled
+    }
 }
 
 /// A clock that always says the same second.
