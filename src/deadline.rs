@@ -39,12 +39,14 @@ struct Spare {
 }
 
 impl Timers {
+    #[inline]
     fn spare(&self) -> MutexGuard<'_, Spare> {
         // A list of timers: a panic elsewhere while holding the lock leaves it usable.
         self.spare.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A deadline `limit` from now, on the current runtime's timer; `None` outside a tokio runtime.
+    #[inline]
     pub(crate) fn start(&self, limit: Duration) -> Option<Deadline<'_>> {
         let runtime = Handle::try_current().ok()?.id();
         let at = Instant::now() + limit;
@@ -85,6 +87,7 @@ pub(crate) struct Deadline<'t> {
 }
 
 impl Drop for Deadline<'_> {
+    #[inline]
     fn drop(&mut self) {
         let Some(sleep) = self.sleep.take() else {
             return;
@@ -101,6 +104,7 @@ impl Drop for Deadline<'_> {
 ///
 /// `work` is pinned by the caller (`std::pin::pin!`), so that this future is a few words and the work is
 /// not moved again: a call's futures nest, and each byte of a future is copied at every move.
+#[inline]
 pub(crate) fn within<'w, F: Future>(
     deadline: &'w mut Option<Deadline<'_>>,
     work: Pin<&'w mut F>,
@@ -120,6 +124,7 @@ pub(crate) struct Within<'w, F> {
 impl<F: Future> Future for Within<'_, F> {
     type Output = Option<F::Output>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Poll::Ready(done) = self.work.as_mut().poll(cx) {
             return Poll::Ready(Some(done));

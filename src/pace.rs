@@ -104,11 +104,13 @@ impl Pacer {
     }
 
     /// True for a client without a budget that was never throttled: no request ever waits (no clock read).
+    #[inline]
     pub(crate) fn never_waits(&self) -> bool {
         self.budget.is_none() && self.resume_at.load(Ordering::Relaxed) == 0
     }
 
     /// Whether answers need to be counted (the client has a budget).
+    #[inline]
     pub(crate) fn counts_answers(&self) -> bool {
         self.budget.is_some()
     }

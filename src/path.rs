@@ -58,6 +58,7 @@ impl Path {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty, `.` or `..` part.
+    #[inline]
     pub(crate) fn fixed(&mut self, part: &str) -> Result<()> {
         self.push(part, false)
     }
@@ -66,6 +67,7 @@ impl Path {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty, `.` or `..` value.
+    #[inline]
     pub(crate) fn supplied(&mut self, value: &str) -> Result<()> {
         self.push(value, true)
     }
@@ -75,6 +77,7 @@ impl Path {
     ///
     /// # Errors
     /// [`Error::Internal`] for too few IDs; [`Error::InvalidInput`] for an ID that cannot be a segment.
+    #[inline]
     pub(crate) fn route(&mut self, template: &'static str, ids: &[&str]) -> Result<()> {
         let mut ids = ids.iter();
         for part in template.split('/').filter(|p| !p.is_empty()) {
@@ -90,6 +93,7 @@ impl Path {
         Ok(())
     }
 
+    #[inline]
     fn push(&mut self, segment: &str, supplied: bool) -> Result<()> {
         push_encoded(&mut self.encoded, segment)?;
         if supplied && self.parts < u64::BITS {
@@ -118,6 +122,7 @@ impl Path {
     }
 
     /// `base` with this path appended below its own path.
+    #[inline]
     pub(crate) fn url(&self, base: &Url, trailing_slash: bool) -> Url {
         let mut url = base.clone();
         let base_path = url.path().trim_end_matches('/');
@@ -133,6 +138,7 @@ impl Path {
 }
 
 /// Appends `/` and `segment` percent-encoded as exactly one segment, after [`check_segment`].
+#[inline]
 fn push_encoded(out: &mut String, segment: &str) -> Result<()> {
     check_segment("path segment", segment)?;
     out.push('/');
@@ -149,6 +155,7 @@ fn push_encoded(out: &mut String, segment: &str) -> Result<()> {
 ///
 /// Empty, `.` and `..` are refused: URL parsers collapse dot segments even when percent-encoded, so they
 /// cannot be sent as data. Everything else is percent-encoded.
+#[inline]
 pub(crate) fn check_segment(what: &str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(Error::invalid_input(what, "must not be empty"));

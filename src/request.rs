@@ -193,6 +193,7 @@ impl RequestOptions {
         self
     }
     /// Applies the overrides to a request.
+    #[inline]
     pub fn apply<'c>(&self, mut request: RequestBuilder<'c>) -> RequestBuilder<'c> {
         if let Some(t) = self.timeout {
             request = request.timeout(t);
@@ -301,6 +302,7 @@ impl fmt::Debug for RequestBuilder<'_> {
 }
 
 impl<'c> RequestBuilder<'c> {
+    #[inline]
     pub(crate) fn new(
         inner: &'c ClientInner,
         method: Method,
@@ -349,21 +351,25 @@ impl<'c> RequestBuilder<'c> {
     }
 
     /// Appends a caller-supplied path segment without taking a copy of it.
+    #[inline]
     pub(crate) fn supplied(self, segment: &str) -> Self {
         self.extend_path(|path| path.supplied(segment))
     }
 
     /// Appends fixed parts of a service's route (shown as they are in the path template).
+    #[inline]
     pub(crate) fn fixed(self, parts: &[&str]) -> Self {
         self.extend_path(|path| parts.iter().try_for_each(|part| path.fixed(part)))
     }
 
     /// Appends a route template such as `federations/{}/users`, each `{}` taking the next of `ids`.
+    #[inline]
     pub(crate) fn route(self, template: &'static str, ids: &[&str]) -> Self {
         self.extend_path(|path| path.route(template, ids))
     }
 
     /// Applies `append` to the path unless an earlier argument was refused; keeps the first refusal.
+    #[inline]
     fn extend_path(mut self, append: impl FnOnce(&mut Path) -> Result<()>) -> Self {
         if self.refused.is_none()
             && let Err(e) = append(&mut self.path)
@@ -385,6 +391,7 @@ impl<'c> RequestBuilder<'c> {
     }
 
     /// Appends a query parameter, borrowing `'static` text.
+    #[inline]
     pub(crate) fn query_pair(
         mut self,
         key: impl Into<Cow<'static, str>>,
@@ -537,6 +544,7 @@ impl<'c> RequestBuilder<'c> {
 }
 
 /// Shows a success to the handle's observer, if it has one.
+#[inline]
 fn observed(observer: Option<ResponseObserver>, result: Result<Response>) -> Result<Response> {
     if let (Some(observe), Ok(response)) = (observer, &result) {
         observe(response);
@@ -559,8 +567,9 @@ struct Call<'c> {
     profile: &'static ErrorProfile,
     decode_follows: bool,
     own_credentials: bool,
-    /// When the call started, on the client's timer.
-    started: Duration,
+    /// When the call started, on the client's timer; read only when the policy has an overall time limit
+    /// (nothing else looks at it).
+    started: Option<Duration>,
 }
 
 /// Where a call stands between attempts.
@@ -589,6 +598,7 @@ enum Attempt {
 }
 
 impl<'c> Call<'c> {
+    #[inline]
     fn prepare(builder: RequestBuilder<'c>) -> Result<Self> {
         if let Some(e) = builder.refused {
             return Err(e);
@@ -601,6 +611,12 @@ impl<'c> Call<'c> {
                 pairs.append_pair(k, v);
             }
         }
+        let policy = match builder.retry {
+            Some(p) => Cow::Owned(p),
+            None => Cow::Borrowed(&inner.retry),
+        };
+        // Only an overall time limit looks at the call's start: without one, no clock is read.
+        let started = policy.max_elapsed().map(|_| inner.timer.now());
         Ok(Call {
             inner,
             url,
@@ -609,20 +625,18 @@ impl<'c> Call<'c> {
             body: builder.body,
             idempotent: builder.idempotent,
             timeout: builder.timeout.unwrap_or(inner.request_timeout),
-            policy: match builder.retry {
-                Some(p) => Cow::Owned(p),
-                None => Cow::Borrowed(&inner.retry),
-            },
+            policy,
             profile: builder.profile,
             decode_follows: builder.decode_follows,
             own_credentials: builder.own_credentials,
-            started: inner.timer.now(),
+            started,
         })
     }
 }
 
 impl Call<'_> {
     /// The URL path (never the query, where signatures live): what errors and responses name.
+    #[inline]
     fn path(&self) -> String {
         self.url.path().to_string()
     }
@@ -671,13 +685,18 @@ impl Call<'_> {
         }
     }
 
-    /// Time since the call started, on the client's timer.
+    /// Time since the call started, on the client's timer (zero without an overall time limit, which is
+    /// all it is measured against).
+    #[inline]
     fn elapsed(&self) -> Duration {
-        self.inner.timer.now().saturating_sub(self.started)
+        self.started.map_or(Duration::ZERO, |started| {
+            self.inner.timer.now().saturating_sub(started)
+        })
     }
 
     /// How long the next attempt may take: the request timeout, bounded by what is left of the policy's
     /// overall limit. `None` when that limit has passed.
+    #[inline]
     fn time_left(&self) -> Option<Duration> {
         match self.policy.max_elapsed() {
             None => Some(self.timeout),
@@ -769,6 +788,7 @@ impl Call<'_> {
     }
 
     /// A 2xx (or 304) answer's body, read within the limit: what the service's probe says it is.
+    #[inline]
     fn judge_success(
         &self,
         status: StatusCode,
@@ -1050,6 +1070,7 @@ struct SentCredentials {
 }
 
 impl SentCredentials {
+    #[inline]
     fn of(headers: &HeaderMap) -> Self {
         let mut sent = SentCredentials::default();
         for (name, value) in headers.iter().filter(|(_, v)| v.is_sensitive()) {
@@ -1076,6 +1097,7 @@ impl SentCredentials {
 struct Answered<'c>(&'c ClientInner);
 
 impl Drop for Answered<'_> {
+    #[inline]
     fn drop(&mut self) {
         // Without a budget nothing is counted: no clock read, no lock.
         if self.0.pacer.counts_answers() {

@@ -32,6 +32,7 @@ pub(crate) struct ClientInner {
 
 /// True when the answer came from the URL that was asked (a client that followed a redirect would show
 /// another one): same scheme, host, port and path.
+#[inline]
 pub(crate) fn answered_by(asked: &Url, answered: &Url) -> bool {
     // The usual answer names the very URL asked (one comparison of the text); otherwise the parts.
     asked.as_str() == answered.as_str()
@@ -40,6 +41,7 @@ pub(crate) fn answered_by(asked: &Url, answered: &Url) -> bool {
 
 /// True when `a` and `b` have the same origin (scheme, host, port), compared in place (`Url::origin`
 /// allocates).
+#[inline]
 pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host() == b.host()

@@ -264,6 +264,7 @@ impl AuthRequest<'_> {
         Ok(())
     }
     /// Sets a header from a ready value (mark it sensitive yourself where it carries a secret).
+    #[inline]
     pub fn insert_header_value(&mut self, name: HeaderName, value: HeaderValue) {
         self.request.headers_mut().insert(name, value);
     }

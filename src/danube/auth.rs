@@ -227,7 +227,8 @@ impl fmt::Debug for DanubeLogin {
 
 impl Auth for DanubeLogin {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
-        if request.url().origin() != request.base_url().origin() {
+        // Compared in place (`Url::origin` allocates): never send the token anywhere but the Danube host.
+        if !crate::transport::same_origin(request.url(), request.base_url()) {
             return Ok(());
         }
         if self.current().is_none() {

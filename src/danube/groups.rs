@@ -205,9 +205,9 @@ impl GroupUpdate {
     }
 }
 
-/// Checks a group name the way the server routes it: `^[A-Za-z0-9._-]+$`, at most 32 characters.
 /// Checks a group name: the server routes any number of `A-Z a-z 0-9 . _ -` (so reads, updates and deletes
 /// of a longer group an older server created still work), and creates at most `max_len` of them.
+#[inline]
 fn validate_name(name: &str, max_len: Option<usize>) -> Result<()> {
     let routable = !name.is_empty()
         && name
@@ -266,6 +266,7 @@ impl<'c> Groups<'c> {
         self.api.route(Method::GET, "accounts/group", &[])
     }
 
+    #[inline]
     fn one(&self, method: Method, name: &str) -> Result<RequestBuilder<'c>> {
         validate_name(name, None)?;
         Ok(self.api.route(method, "accounts/group/{}", &[name]))

@@ -101,6 +101,7 @@ impl Client {
     }
 
     /// The Danube Cloud API on this client's base URL.
+    #[inline]
     pub fn danube(&self) -> Danube<'_> {
         Danube {
             client: self,
@@ -120,11 +121,13 @@ impl<'c> Danube<'c> {
     crate::request::handle_options!();
 
     /// User groups.
+    #[inline]
     pub fn groups(&self) -> Groups<'c> {
         Groups::new(self.clone())
     }
 
     /// Users, and the groups each belongs to.
+    #[inline]
     pub fn users(&self) -> Users<'c> {
         Users::new(self.clone())
     }
@@ -145,6 +148,7 @@ impl<'c> Danube<'c> {
     }
 
     /// A modelled call: `template` (e.g. `accounts/group/{}`) follows `/api`, and the URL ends with `/`.
+    #[inline]
     pub(crate) fn route(
         &self,
         method: Method,
@@ -154,6 +158,7 @@ impl<'c> Danube<'c> {
         self.base(method).route(template, ids)
     }
 
+    #[inline]
     fn base(&self, method: Method) -> RequestBuilder<'c> {
         self.options.apply(
             self.client

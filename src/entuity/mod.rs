@@ -82,6 +82,7 @@ impl Client {
     }
 
     /// The Entuity REST API on this client's base URL.
+    #[inline]
     pub fn entuity(&self) -> Entuity<'_> {
         Entuity {
             client: self,
@@ -106,6 +107,7 @@ impl<'c> Entuity<'c> {
     }
 
     /// The user groups of one config set; [`members`](ConfigSetUserGroups::members) narrows to one group.
+    #[inline]
     pub fn user_groups(&self, config_set_id: impl Into<String>) -> ConfigSetUserGroups<'c> {
         ConfigSetUserGroups::new(self.clone(), config_set_id.into())
     }
@@ -121,6 +123,7 @@ impl<'c> Entuity<'c> {
     }
 
     /// A modelled call: `template` (e.g. `cfg/serverGroupConfig/{}/userGroups`) follows `/api`.
+    #[inline]
     pub(crate) fn route(
         &self,
         method: Method,
@@ -130,6 +133,7 @@ impl<'c> Entuity<'c> {
         self.base(method).route(template, ids)
     }
 
+    #[inline]
     fn base(&self, method: Method) -> RequestBuilder<'c> {
         self.options.apply(
             self.client

@@ -49,6 +49,7 @@ impl<'c> ConfigSetUserGroups<'c> {
 
     /// The members of one user group: a handle with the same verbs as every service's group-scoped handle
     /// (`list`, `add`, `remove`, `replace_all`). Sends nothing until one of them is called.
+    #[inline]
     pub fn members(&self, user_group: impl Into<String>) -> UserGroupMembers<'c> {
         UserGroupMembers {
             groups: self.clone(),
@@ -95,6 +96,7 @@ impl<'c> UserGroupMembers<'c> {
         &self.groups.config_set_id
     }
 
+    #[inline]
     fn request(
         &self,
         method: Method,

@@ -151,6 +151,7 @@ impl FederationUsersQuery {
         self
     }
 
+    #[inline]
     pub(super) fn pairs(&self) -> Result<Vec<(&'static str, String)>> {
         let bad = |what: &str, why: &str| Err(Error::invalid_input(what, why));
         if self.limit.is_some_and(|l| l < -1) {
@@ -442,6 +443,7 @@ impl<'c> Federations<'c> {
 
     /// The users of one federation: a handle with the same verbs as every service's group-scoped handle
     /// (`list`, `add`, `remove`, `replace_all`). Sends nothing until one of them is called.
+    #[inline]
     pub fn users(&self, federation_id: u64) -> FederationUsers<'c> {
         FederationUsers::new(self.api.clone(), federation_id)
     }

@@ -171,6 +171,7 @@ impl Client {
     }
 
     /// The Traffic Ops API on this client's base URL, at the client's API version.
+    #[inline]
     pub fn traffic_ops(&self) -> TrafficOps<'_> {
         let version = self
             .setting::<DefaultApiVersion>()
@@ -207,11 +208,13 @@ impl<'c> TrafficOps<'c> {
     }
 
     /// Federations, their users, and the CDN federations a user must find first.
+    #[inline]
     pub fn federations(&self) -> Federations<'c> {
         Federations::new(self.clone())
     }
 
     /// Users (`GET users`): where a username becomes the integer ID federation membership uses.
+    #[inline]
     pub fn users(&self) -> Users<'c> {
         Users::new(self.clone())
     }
@@ -236,6 +239,7 @@ impl<'c> TrafficOps<'c> {
     }
 
     /// A modelled call: `template` (e.g. `federations/{}/users`) follows `/api/{version}`.
+    #[inline]
     pub(crate) fn route(
         &self,
         method: Method,
@@ -245,6 +249,7 @@ impl<'c> TrafficOps<'c> {
         self.base(method).route(template, ids)
     }
 
+    #[inline]
     fn base(&self, method: Method) -> RequestBuilder<'c> {
         self.options.apply(
             self.client
@@ -391,6 +396,7 @@ fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Ale
 }
 
 /// Decodes the envelope of an answer that must carry a `response`.
+#[inline]
 pub(crate) fn reply<T: serde::de::DeserializeOwned>(response: Response) -> Result<Reply<T>> {
     let envelope: Envelope<T> = response.json()?;
     match envelope.response {

@@ -217,6 +217,7 @@ impl TrafficOpsSession {
     }
 
     /// The ready `Cookie` header of the session held for `url`'s origin.
+    #[inline]
     fn cookie_value_for(&self, url: &Url) -> Option<HeaderValue> {
         self.inner
             .session

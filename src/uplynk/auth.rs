@@ -125,6 +125,7 @@ impl UplynkAuth {
     }
 
     /// The signature of the current second, computed at most once per second.
+    #[inline]
     fn signed_now(&self) -> Result<Arc<Memo>> {
         let now = self.clock.unix_seconds();
         let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());

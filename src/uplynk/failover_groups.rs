@@ -285,6 +285,7 @@ impl<'c> FailoverGroups<'c> {
         FailoverGroups { client, options }
     }
 
+    #[inline]
     pub(super) fn request(
         &self,
         method: Method,
@@ -342,6 +343,7 @@ impl<'c> FailoverGroups<'c> {
     /// The allowed owners of one failover group: a handle with the same verbs as every service's
     /// group-scoped handle (`list`, `add`, `remove`, and `change` for both in one call). Sends nothing
     /// until one of them is called.
+    #[inline]
     pub fn allowed_owners(&self, failover_group_id: impl Into<String>) -> AllowedOwners<'c> {
         AllowedOwners::new(self.clone(), failover_group_id.into())
     }

@@ -81,6 +81,7 @@ impl Client {
     }
 
     /// The Uplynk v4 API on this client's base URL.
+    #[inline]
     pub fn uplynk(&self) -> Uplynk<'_> {
         Uplynk {
             client: self,
@@ -100,6 +101,7 @@ impl<'c> Uplynk<'c> {
     crate::request::handle_options!();
 
     /// Failover groups: read, configure, and who may use them.
+    #[inline]
     pub fn failover_groups(&self) -> FailoverGroups<'c> {
         FailoverGroups::new(self.client, self.options.clone())
     }

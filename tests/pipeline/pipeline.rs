@@ -450,3 +450,66 @@ async fn invalid_path_segments_are_refused_without_a_request() {
         assert!(matches!(err, Error::InvalidInput(_)), "{bad:?}: {err:?}");
     }
 }
+
+/// A clock that counts how often it is read (and never waits).
+#[derive(Debug, Default)]
+struct CountingClock(AtomicU32);
+
+impl group_membership::retry::Timer for CountingClock {
+    fn now(&self) -> Duration {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Duration::ZERO
+    }
+    fn sleep(
+        &self,
+        _: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>> {
+        Box::pin(async {})
+    }
+}
+
+#[tokio::test]
+async fn a_call_reads_the_clients_clock_only_for_an_overall_time_limit() {
+    let server = strict_server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/clock"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let reads = |policy: RetryPolicy| {
+        let uri = server.uri();
+        async move {
+            let clock = std::sync::Arc::new(CountingClock::default());
+            let client = Client::builder()
+                .base_url(uri)
+                .retry_policy(policy)
+                .timer(SharedClock(clock.clone()))
+                .build()
+                .unwrap();
+            let answer = client.request(Method::GET, ["api", "clock"]).send().await;
+            assert_eq!(answer.unwrap().status(), StatusCode::OK);
+            clock.0.load(Ordering::SeqCst)
+        }
+    };
+    // Without an overall limit (and without a request budget) nothing looks at the call's start.
+    assert_eq!(reads(RetryPolicy::never()).await, 0);
+    // With one, the start is read and the limit is checked before the attempt.
+    assert!(reads(RetryPolicy::never().with_max_elapsed(Duration::from_secs(5))).await >= 2);
+}
+
+/// A [`CountingClock`] the test keeps a handle on.
+#[derive(Debug)]
+struct SharedClock(std::sync::Arc<CountingClock>);
+
+impl group_membership::retry::Timer for SharedClock {
+    fn now(&self) -> Duration {
+        self.0.now()
+    }
+    fn sleep(
+        &self,
+        wait: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>> {
+        self.0.sleep(wait)
+    }
+}
