@@ -736,16 +736,23 @@ impl Call<'_> {
         let authorized = if self.own_credentials {
             Some(Ok(()))
         } else {
-            bounded(
-                time_left,
-                self.inner.auth.authorize_boxed(&mut AuthRequest {
-                    request: &mut request,
-                    http: &self.inner.http,
-                    base_url: &self.inner.base_url,
-                    timeout: time_left,
-                }),
-            )
-            .await
+            let mut to_authorize = AuthRequest {
+                request: &mut request,
+                http: &self.inner.http,
+                base_url: &self.inner.base_url,
+                timeout: time_left,
+            };
+            // Credentials at hand (the usual case) are added without making the auth's future.
+            match self.inner.auth.authorize_now_dyn(&mut to_authorize) {
+                Some(done) => Some(done),
+                None => {
+                    bounded(
+                        time_left,
+                        self.inner.auth.authorize_boxed(&mut to_authorize),
+                    )
+                    .await
+                }
+            }
         };
         match authorized {
             Some(Ok(())) => {}

@@ -4,7 +4,10 @@
 //! fresh on each retry), [`Auth::on_rejected`] when the service answers 401 or 403 (an auth may refresh its
 //! credentials and ask for **one** retry), and [`Auth::observe_response`] on every answer (for sliding
 //! sessions). Implementations are async and may make their own HTTP calls through
-//! [`AuthRequest::http`] — that is how session logins fit.
+//! [`AuthRequest::http`] — that is how session logins fit. Before `authorize` the pipeline asks
+//! [`Auth::authorize_now`], which adds credentials that are at hand without making a future (every scheme
+//! shipped here answers it: a static header always, a session or token while one is held); a scheme that
+//! does not implement it is simply asked `authorize`.
 //!
 //! Generic schemes shipped here: [`NoAuth`], [`BasicAuth`], [`HeaderAuth`] (static API-key header) and
 //! [`BearerAuth`]. Service-specific schemes live with their service, e.g.
@@ -59,6 +62,18 @@ pub trait Auth: Send + Sync + fmt::Debug {
     /// a login's own transport failure as [`Error::Transport`].
     fn authorize(&self, request: &mut AuthRequest<'_>) -> impl Future<Output = Result<()>> + Send;
 
+    /// Adds credentials at once when they are at hand: `Some` with what [`authorize`](Self::authorize)
+    /// would return, or `None` to have `authorize` called. The pipeline asks this first on every attempt,
+    /// so a scheme whose credentials are usually ready (a static header, a held session) is applied
+    /// without making a future. The default is `None`.
+    ///
+    /// It must never wait, and `Some` must mean exactly what `authorize` would have done; a scheme that
+    /// must log in first returns `None` and logs in in `authorize`.
+    fn authorize_now(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
+        let _ = request;
+        None
+    }
+
     /// Called when the service answered 401 or 403. Return [`AfterRejection::Retry`] after refreshing
     /// credentials to have the request sent once more; the pipeline asks at most once per request, so an
     /// auth can never cause a login loop. The default gives up.
@@ -84,6 +99,7 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// [`Auth`] with its futures boxed, so that a client can hold any auth behind one pointer.
 pub(crate) trait DynAuth: Send + Sync + fmt::Debug {
+    fn authorize_now_dyn(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>>;
     fn authorize_boxed<'a>(&'a self, request: &'a mut AuthRequest<'_>)
     -> BoxFuture<'a, Result<()>>;
     fn on_rejected_boxed<'a>(
@@ -94,6 +110,9 @@ pub(crate) trait DynAuth: Send + Sync + fmt::Debug {
 }
 
 impl<A: Auth> DynAuth for A {
+    fn authorize_now_dyn(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
+        self.authorize_now(request)
+    }
     fn authorize_boxed<'a>(
         &'a self,
         request: &'a mut AuthRequest<'_>,
@@ -143,6 +162,9 @@ impl fmt::Debug for SharedAuth {
 impl Auth for SharedAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
         self.0.authorize_boxed(request).await
+    }
+    fn authorize_now(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
+        self.0.authorize_now_dyn(request)
     }
     async fn on_rejected(&self, rejection: &Rejection<'_>) -> Result<AfterRejection> {
         self.0.on_rejected_boxed(rejection).await
@@ -343,6 +365,14 @@ impl Auth for NoAuth {
     async fn authorize(&self, _request: &mut AuthRequest<'_>) -> Result<()> {
         Ok(())
     }
+    fn authorize_now(&self, _request: &mut AuthRequest<'_>) -> Option<Result<()>> {
+        Some(Ok(()))
+    }
+}
+
+/// The `authorize` of a scheme whose credentials are always at hand: what its `authorize_now` answers.
+pub(crate) fn always_ready(now: Option<Result<()>>) -> Result<()> {
+    now.unwrap_or_else(|| Err(Error::auth("the credentials were not at hand", None)))
 }
 
 /// HTTP Basic authentication (Entuity).
@@ -389,8 +419,11 @@ impl fmt::Debug for BasicAuth {
 
 impl Auth for BasicAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        always_ready(self.authorize_now(request))
+    }
+    fn authorize_now(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
         request.insert_header_value(AUTHORIZATION, self.header.clone());
-        Ok(())
+        Some(Ok(()))
     }
 }
 
@@ -444,8 +477,11 @@ impl fmt::Debug for HeaderAuth {
 
 impl Auth for HeaderAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        always_ready(self.authorize_now(request))
+    }
+    fn authorize_now(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
         request.insert_header_value(self.name.clone(), self.value.clone());
-        Ok(())
+        Some(Ok(()))
     }
 }
 
@@ -480,7 +516,10 @@ impl fmt::Debug for BearerAuth {
 
 impl Auth for BearerAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
-        match &self.header {
+        always_ready(self.authorize_now(request))
+    }
+    fn authorize_now(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
+        Some(match &self.header {
             Some(value) => {
                 request.insert_header_value(AUTHORIZATION, value.clone());
                 Ok(())
@@ -489,7 +528,7 @@ impl Auth for BearerAuth {
                 "the bearer token has characters an HTTP header cannot carry",
                 None,
             )),
-        }
+        })
     }
 }
 

@@ -43,6 +43,9 @@ impl Auth for DanubeApiKey {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
         self.0.authorize(request).await
     }
+    fn authorize_now(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
+        self.0.authorize_now(request)
+    }
 }
 
 /// Logs in with a username and password (`POST /api/accounts/login/`) and sends `Authorization: Token`.
@@ -226,15 +229,22 @@ impl fmt::Debug for DanubeLogin {
 }
 
 impl Auth for DanubeLogin {
-    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+    fn authorize_now(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
         // Compared in place (`Url::origin` allocates): never send the token anywhere but the Danube host.
         if !crate::transport::same_origin(request.url(), request.base_url()) {
-            return Ok(());
+            return Some(Ok(()));
         }
-        if self.current().is_none() {
-            self.refresh(request.http(), request.base_url(), None, request.timeout())
-                .await?;
+        // A token held and not about to expire; without one, `authorize` logs in.
+        let header = self.current()?;
+        Some(request.insert_header(AUTHORIZATION.as_str(), &header, true))
+    }
+
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        if let Some(done) = self.authorize_now(request) {
+            return done;
         }
+        self.refresh(request.http(), request.base_url(), None, request.timeout())
+            .await?;
         match self.current() {
             Some(header) => request.insert_header(AUTHORIZATION.as_str(), &header, true),
             None => Err(Error::auth(

@@ -352,21 +352,26 @@ impl fmt::Debug for TrafficOpsSession {
 }
 
 impl Auth for TrafficOpsSession {
-    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+    fn authorize_now(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
         if let Credentials::AccessToken(token) = &self.inner.credentials {
-            return request.insert_header(
+            return Some(request.insert_header(
                 "authorization",
                 &format!("Bearer {}", token.expose_secret()),
                 true,
-            );
+            ));
         }
         if !same_origin(request.url(), request.base_url()) {
-            return Ok(()); // never send the session anywhere but the Traffic Ops host
+            return Some(Ok(())); // never send the session anywhere but the Traffic Ops host
         }
-        // One look at the session in the usual case (held): the cookie, or a login first.
-        if let Some(cookie) = self.cookie_value_for(request.url()) {
-            request.insert_header_value(COOKIE, cookie);
-            return Ok(());
+        // One look at the session in the usual case (held): the cookie; without one, `authorize` logs in.
+        let cookie = self.cookie_value_for(request.url())?;
+        request.insert_header_value(COOKIE, cookie);
+        Some(Ok(()))
+    }
+
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        if let Some(done) = self.authorize_now(request) {
+            return done;
         }
         let version = self.version_of(request.url(), request.base_url());
         self.refresh(

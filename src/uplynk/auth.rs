@@ -234,9 +234,14 @@ impl fmt::Debug for UplynkAuth {
 
 impl Auth for UplynkAuth {
     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
-        // `msg=…&sig=…`, encoded once per second with the signature.
-        request.append_encoded_query(&self.signed_now()?.query);
-        Ok(())
+        crate::auth::always_ready(self.authorize_now(request))
+    }
+    fn authorize_now(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
+        // `msg=…&sig=…`, encoded once per second with the signature (signing never waits).
+        Some(
+            self.signed_now()
+                .map(|signed| request.append_encoded_query(&signed.query)),
+        )
     }
 }
 

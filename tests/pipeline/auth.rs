@@ -3,9 +3,12 @@
 use crate::common;
 
 use common::*;
-use group_membership::auth::{BasicAuth, BearerAuth, HeaderAuth, NoAuth};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+
+use group_membership::auth::{Auth, AuthRequest, BasicAuth, BearerAuth, HeaderAuth, NoAuth};
 use group_membership::uplynk::UplynkAuth;
-use group_membership::{Client, Error};
+use group_membership::{Client, Error, Result};
 use http::Method;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -257,4 +260,69 @@ async fn a_login_answered_503_is_retried_and_the_write_it_was_for_is_sent_once()
         [std::time::Duration::from_secs(2)],
         "the login waited as the server asked"
     );
+}
+
+/// Counts which of its two ways an auth was asked, and answers at once only when `ready`.
+#[derive(Debug)]
+struct TwoWays {
+    ready: bool,
+    now: AtomicU32,
+    later: AtomicU32,
+}
+
+impl TwoWays {
+    fn counts(&self) -> (u32, u32) {
+        (self.now.load(SeqCst), self.later.load(SeqCst))
+    }
+}
+
+/// The test keeps a handle on the auth it gives the client.
+#[derive(Debug)]
+struct Kept(Arc<TwoWays>);
+
+impl Auth for Kept {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        self.0.later.fetch_add(1, SeqCst);
+        request.insert_header("x-way", "later", true)
+    }
+    fn authorize_now(&self, request: &mut AuthRequest<'_>) -> Option<Result<()>> {
+        self.0.now.fetch_add(1, SeqCst);
+        self.0
+            .ready
+            .then(|| request.insert_header("x-way", "now", true))
+    }
+}
+
+#[tokio::test]
+async fn credentials_at_hand_are_added_at_once_and_the_rest_through_authorize() {
+    let server = MockServer::start().await;
+    forbid_unexpected(&server).await;
+    for way in ["now", "later"] {
+        Mock::given(method("GET"))
+            .and(path(format!("/{way}")))
+            .and(header("x-way", way))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    // Ready: `authorize_now` alone. Not ready: asked first, then `authorize` (once).
+    for (ready, way, counts) in [(true, "now", (1, 0)), (false, "later", (1, 1))] {
+        let auth = Arc::new(TwoWays {
+            ready,
+            now: AtomicU32::new(0),
+            later: AtomicU32::new(0),
+        });
+        let client = Client::builder()
+            .base_url(server.uri())
+            .auth(Kept(auth.clone()))
+            .build()
+            .unwrap();
+        client
+            .request(Method::GET, [way])
+            .send_no_content()
+            .await
+            .unwrap();
+        assert_eq!(auth.counts(), counts, "{way}");
+    }
 }
