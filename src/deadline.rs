@@ -206,6 +206,105 @@ mod tests {
         });
     }
 
+    /// Work that wakes its task at every poll and never ends: the attempt is polled again and again by the
+    /// same task.
+    struct Restless;
+
+    impl Future for Restless {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    // On the real clock: a paused one moves only while the runtime is idle, and this task never lets it be.
+    #[tokio::test]
+    async fn a_deadline_passes_while_the_same_task_polls_the_attempt_again_and_again() {
+        let timers = Timers::default();
+        let started = Instant::now();
+        let mut deadline = timers.start(Duration::from_millis(50));
+        assert_eq!(within(&mut deadline, pin!(Restless)).await, None);
+        assert!(started.elapsed() >= Duration::from_millis(50));
+    }
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Counted(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counted {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    impl Counted {
+        fn wakes(&self) -> usize {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_passing_deadline_wakes_the_waker_the_attempt_was_polled_with_last() {
+        use std::sync::Arc;
+        let timers = Timers::default();
+        let mut deadline = timers.start(Duration::from_millis(100));
+        let never = pin!(std::future::pending::<()>());
+        let mut attempt = within(&mut deadline, never);
+        let (first, second) = (Arc::new(Counted::default()), Arc::new(Counted::default()));
+        for waker in [&first, &first, &second] {
+            let waker = std::task::Waker::from(Arc::clone(waker));
+            let polled = Pin::new(&mut attempt).poll(&mut Context::from_waker(&waker));
+            assert!(polled.is_pending());
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(
+            (first.wakes(), second.wakes()),
+            (0, 1),
+            "the deadline woke the task that polled the attempt last, once"
+        );
+        let waker = std::task::Waker::from(Arc::clone(&second));
+        let polled = Pin::new(&mut attempt).poll(&mut Context::from_waker(&waker));
+        assert_eq!(polled, Poll::Ready(None));
+    }
+
+    /// Work that spends all of its task's cooperative budget the first time it is polled, then waits forever
+    /// without waking anyone.
+    struct SpendsTheBudgetOnce(bool);
+
+    impl Future for SpendsTheBudgetOnce {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if !self.0 {
+                self.0 = true;
+                // Budget units are spent until tokio says the task must yield (it then wakes the task).
+                while tokio::task::coop::has_budget_remaining() {
+                    let spend = pin!(tokio::task::coop::consume_budget());
+                    if spend.poll(cx).is_pending() {
+                        break;
+                    }
+                }
+            }
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_first_polled_out_of_budget_still_passes() {
+        let timers = Timers::default();
+        let started = Instant::now();
+        let mut deadline = timers.start(Duration::from_millis(100));
+        let work = pin!(SpendsTheBudgetOnce(false));
+        let attempt = within(&mut deadline, work);
+        // Out of budget, the timer yields without taking the waker: it must be polled again later.
+        let guarded = tokio::time::timeout(Duration::from_secs(10), attempt).await;
+        assert_eq!(guarded, Ok(None), "the attempt's own deadline ended it");
+        assert_eq!(started.elapsed(), Duration::from_millis(100));
+    }
+
     #[test]
     fn outside_a_runtime_there_is_no_deadline_and_work_runs_to_the_end() {
         let timers = Timers::default();
