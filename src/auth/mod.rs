@@ -298,8 +298,11 @@ impl AuthRequest<'_> {
             .append_pair(key, value);
     }
     /// Appends query pairs already form-encoded (`msg=a%2Bb&sig=c`), as [`append_query_pair`]
-    /// would have written them: for an auth that signs once and sends the same pairs many times, so each
-    /// request does not encode them again.
+    /// would have written them: for credentials that arrive encoded.
+    ///
+    /// It is not a shortcut for pairs at hand: the URL parser reads the text again (escaping what must be
+    /// escaped, so the URL stays valid), which costs more than encoding the pairs with
+    /// [`append_query_pair`] (callgrind, Uplynk's `msg` and `sig`: about 6,100 instructions against 3,200).
     ///
     /// [`append_query_pair`]: Self::append_query_pair
     pub fn append_encoded_query(&mut self, encoded: &str) {

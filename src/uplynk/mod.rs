@@ -59,7 +59,8 @@ pub(crate) static PROFILE: ErrorProfile = ErrorProfile {
     service: "uplynk",
     parse_error,
     check_success,
-    failure_markers: MarkerSearch::new(&[b"\"Error\"", b"\"error\""]),
+    // `"@type": "Error"` and the `"error"` key both end in `rror"`: one search of the body, not two.
+    failure_markers: MarkerSearch::new(&[b"rror\""]),
 };
 
 impl Client {
@@ -270,7 +271,14 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(body)
             );
+            // The shortcut before a typed decode never skips a failure.
+            assert!(
+                !PROFILE.cannot_report_failure(body),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
+        assert!(PROFILE.cannot_report_failure(br#"{"@type": "Collection", "items": []}"#));
         for body in [
             &br#"{"@type": "Collection", "items": []}"#[..],
             b"",

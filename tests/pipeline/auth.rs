@@ -326,3 +326,61 @@ async fn credentials_at_hand_are_added_at_once_and_the_rest_through_authorize() 
         assert_eq!(auth.counts(), counts, "{way}");
     }
 }
+
+/// Adds its query pairs one way or the other: pairs to encode, or the same pairs already encoded.
+#[derive(Debug)]
+struct QueryAuth {
+    encoded: bool,
+}
+
+impl Auth for QueryAuth {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<()> {
+        if self.encoded {
+            request.append_encoded_query("msg=a%2Bb%2Fc%3D&sig=0f");
+        } else {
+            request.append_query_pair("msg", "a+b/c=");
+            request.append_query_pair("sig", "0f");
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn query_credentials_follow_the_callers_query_encoded_alike_either_way() {
+    let server = MockServer::start().await;
+    forbid_unexpected(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/signed"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(4)
+        .mount(&server)
+        .await;
+    for encoded in [false, true] {
+        let client = Client::builder()
+            .base_url(server.uri())
+            .auth(QueryAuth { encoded })
+            .build()
+            .unwrap();
+        client
+            .request(Method::GET, ["signed"])
+            .send_no_content()
+            .await
+            .unwrap();
+        client
+            .request(Method::GET, ["signed"])
+            .query("page", "2 of 3")
+            .send_no_content()
+            .await
+            .unwrap();
+    }
+    let queries: Vec<Option<String>> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.query().map(str::to_owned))
+        .collect();
+    let alone = Some("msg=a%2Bb%2Fc%3D&sig=0f".to_owned());
+    let after = Some("page=2+of+3&msg=a%2Bb%2Fc%3D&sig=0f".to_owned());
+    assert_eq!(queries, [alone.clone(), after.clone(), alone, after]);
+}
